@@ -1,0 +1,180 @@
+"""Cases: checking the facts a case gives against the policy's declared facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Diagnostic, did_you_mean
+from .loader import SourceMap
+from .model import Fact, Policy, to_json_value
+
+# Explicit limits on case values.
+MAX_TEXT_LENGTH = 500
+MAX_NUMBER = 1e12
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+_CASE_KEYS = ("id", "description", "facts")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A checked case: its id and its facts as engine values (absent facts are unknown)."""
+
+    id: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
+        canonical = json.dumps(to_json_value(self.facts), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def case_from_document(data: Any, source_map: SourceMap, policy: Policy, default_id: str) -> tuple[Case | None, list[Diagnostic]]:
+    """Check a loaded case file (`{id?, description?, facts: {...}}`) against the policy."""
+    if not isinstance(data, dict):
+        return None, [Diagnostic("case_shape", "a case is a mapping with a `facts` mapping", source_map.locate(()))]
+    problems = []
+    for key in data:
+        if key not in _CASE_KEYS:
+            problems.append(Diagnostic("case_shape", f"unknown key `{key}` in the case", source_map.locate((key,), key=True),
+                                       help=did_you_mean(key, _CASE_KEYS) or "a case has `id`, `description` and `facts`"))
+    facts = data.get("facts")
+    if facts is None:
+        facts = {}
+        if "facts" not in data:
+            problems.append(Diagnostic("case_shape", "the case has no `facts` mapping", source_map.locate(())))
+    if not isinstance(facts, dict):
+        problems.append(Diagnostic("case_shape", "`facts` must be a mapping of fact names to values", source_map.locate(("facts",))))
+        facts = {}
+    case_id = data.get("id", default_id)
+    if not isinstance(case_id, (str, int)) or isinstance(case_id, bool):
+        problems.append(Diagnostic("case_shape", "`id` must be text", source_map.locate(("id",))))
+        case_id = default_id
+    values, fact_problems = check_facts(facts, policy, lambda name, key=False: source_map.locate(("facts", name), key=key))
+    problems.extend(fact_problems)
+    if problems:
+        return None, problems
+    return Case(str(case_id), values), []
+
+
+def check_facts(raw: dict[str, Any], policy: Policy, locate) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """Check every given fact; unknown names, wrong types, values outside an enum are all reported."""
+    values: dict[str, Any] = {}
+    problems = []
+    for name, value in raw.items():
+        fact = policy.facts.get(name)
+        if fact is None:
+            problems.append(Diagnostic("unknown_fact", f"`{name}` is not a fact of policy `{policy.id}`",
+                                       locate(name, True), name, did_you_mean(name, policy.facts)))
+            continue
+        converted, problem = coerce(fact, value)
+        if problem:
+            problems.append(Diagnostic("fact_value", problem, locate(name), name, _help_for(fact)))
+        else:
+            values[name] = converted
+    return values, problems
+
+
+def coerce_text(fact: Fact, text: str) -> tuple[Any, str | None]:
+    """A value typed on the command line (`--fact name=value`), read by the fact's declared type."""
+    if text == "null":
+        return coerce(fact, None)
+    if fact.type == "bool":
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            return lowered == "true", None
+        return None, f"expected true or false, got `{text}`"
+    if fact.type == "int":
+        if re.fullmatch(r"[+-]?\d+", text):
+            return coerce(fact, int(text))
+        return None, f"expected a whole number, got `{text}`"
+    if fact.type == "number":
+        try:
+            number = float(text) if re.search(r"[.eE]", text) else int(text)
+        except ValueError:
+            return None, f"expected a number, got `{text}`"
+        return coerce(fact, number)
+    return coerce(fact, text)
+
+
+def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
+    """The engine value of a raw JSON/YAML value for `fact`, or a message saying what is wrong."""
+    if value is None:
+        if fact.nullable:
+            return None, None
+        return None, "null is not allowed for this fact; leave the fact out if it is unknown"
+    kind = fact.type
+    if kind == "bool":
+        return (value, None) if isinstance(value, bool) else (None, f"expected true or false, got {_show(value)}")
+    if kind in ("int", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+            return None, f"expected {'a whole number' if kind == 'int' else 'a number'}, got {_show(value)}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, f"expected a finite number, got {_show(value)}"
+        if abs(value) > MAX_NUMBER:
+            return None, f"{_show(value)} is beyond the limit of {MAX_NUMBER:.0e}"
+        if fact.minimum is not None and value < fact.minimum:
+            return None, f"must be at least {_number(fact.minimum)}, got {_show(value)}"
+        if fact.maximum is not None and value > fact.maximum:
+            return None, f"must be at most {_number(fact.maximum)}, got {_show(value)}"
+        return value, None
+    if not isinstance(value, str):
+        return None, f"expected {_expected(fact)}, got {_show(value)}"
+    if len(value) > MAX_TEXT_LENGTH:
+        return None, f"text is longer than the limit of {MAX_TEXT_LENGTH} characters"
+    if kind == "enum":
+        if value not in fact.values:
+            hint = did_you_mean(value, fact.values)
+            return None, f"`{value}` is not one of {', '.join(fact.values)}" + (f" ({hint})" if hint else "")
+        return value, None
+    if kind == "string":
+        if fact.pattern and not re.fullmatch(fact.pattern, value):
+            return None, f"`{value}` does not match the pattern `{fact.pattern}`"
+        return value, None
+    if kind == "date":
+        if not _DATE.match(value):
+            return None, f"`{value}` is not a date of the form YYYY-MM-DD"
+        try:
+            return dt.date.fromisoformat(value), None
+        except ValueError as exc:
+            return None, f"`{value}` is not a real date ({exc})"
+    if kind == "datetime":
+        if not _DATETIME.match(value):
+            if re.match(r"^\d{4}-\d{2}-\d{2}T[\d:.]+$", value):
+                return None, f"`{value}` has no time zone; add `Z` (UTC) or an offset such as `+01:00`"
+            return None, f"`{value}` is not an ISO 8601 datetime such as 2026-03-01T10:00:00Z"
+        try:
+            return dt.datetime.fromisoformat(value), None
+        except ValueError as exc:
+            return None, f"`{value}` is not a real datetime ({exc})"
+    return None, f"unsupported fact type `{kind}`"
+
+
+def _expected(fact: Fact) -> str:
+    return {"string": "text", "enum": "one of " + ", ".join(fact.values), "date": "a date (YYYY-MM-DD)",
+            "datetime": "an ISO 8601 datetime"}.get(fact.type, fact.type)
+
+
+def _help_for(fact: Fact) -> str:
+    return f"`{fact.name}`: {fact.description}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f"the text `{value}`"
+    if isinstance(value, (dict, list)):
+        return "a " + ("mapping" if isinstance(value, dict) else "list")
+    return f"`{value}`"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,536 @@
+"""From a schema-checked policy document to a compiled `Policy`, reporting every problem found.
+
+The stages run in this order, each on what the previous ones accepted:
+names (facts, parameters, derived, outputs) → expressions (parsed once, names resolved, enum
+literals checked) → clauses (values, overrides) → graphs (cycles in derived values, overrides and
+output reads) → conflicts → quotes against the source text and sentence coverage.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .analysis import ConditionAnalyzer
+from .errors import DiagnosticSink, SourceLocation, did_you_mean
+from .expressions import CompiledExpression, compile_expression
+from .loader import SourceMap
+from .model import (Clause, Derived, Fact, Informational, Output, OutputValue, Parameter, Policy, PolicyIdentity, Quote,
+                    SourceRef)
+from .sourcetext import SourceText
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """The source text a policy quotes, as read by the loader."""
+
+    file: str
+    text: str
+    sha256: str
+
+
+def compile_policy(data: dict, source_map: SourceMap, source: SourceDocument | None,
+                   policy_sha256: str) -> tuple[Policy | None, list]:
+    """Compile a schema-valid policy document; returns (policy, []) or (None, diagnostics)."""
+    compiler = _Compiler(data, source_map, source)
+    policy = compiler.run(policy_sha256)
+    return (None, compiler.sink.items) if compiler.sink else (policy, [])
+
+
+class _Compiler:
+    def __init__(self, data: dict, source_map: SourceMap, source: SourceDocument | None):
+        self.data = data
+        self.map = source_map
+        self.sink = DiagnosticSink()
+        self.source = source
+        self.text = SourceText(source.text) if source else None
+        self.kinds: dict[str, str] = {}  # every name usable in expressions → fact/parameter/derived/output
+        self.facts: dict[str, Fact] = {}
+        self.parameters: dict[str, Parameter] = {}
+        self.derived: dict[str, Derived] = {}
+        self.outputs: dict[str, Output] = {}
+        self.clauses: list[Clause] = []
+        self.quotes_seen: list[tuple[Quote, tuple]] = []
+        self.condition_locations: dict[str, SourceLocation] = {}
+
+    def error(self, code: str, message: str, path: tuple, subject: str = "", help: str = "", key: bool = False) -> None:
+        self.sink.add(code, message, self.map.locate(path, key=key), subject, help)
+
+    # -- the stages ---------------------------------------------------------------------------
+
+    def run(self, policy_sha256: str) -> Policy | None:
+        identity = self._identity(policy_sha256)
+        self._facts()
+        self._parameters()
+        self._output_declarations()
+        self._derived()
+        self._clauses()
+        overridden_by = self._override_graph()
+        setters = {name: tuple(c.id for c in self.clauses if c.value_for(name) is not None) for name in self.outputs}
+        self._output_read_cycles(overridden_by)
+        self._conflicts(overridden_by)
+        informational = self._informational()
+        self._sentence_coverage()
+        if self.sink or identity is None:
+            return None
+        return Policy(
+            identity=identity, facts=self.facts, parameters=self.parameters, derived=self.derived,
+            outputs=self.outputs, clauses=tuple(self.clauses), informational=tuple(informational),
+            source_text=self.source.text if self.source else "", overridden_by=overridden_by, setters=setters,
+            condition_locations=self.condition_locations,
+        )
+
+    def _identity(self, policy_sha256: str) -> PolicyIdentity | None:
+        meta = self.data["policy"]
+        effective = self._date(meta["effective_from"], ("policy", "effective_from"), "")
+        declared = meta["source"]["sha256"]
+        if self.source is None:
+            self.error("source_missing", f"the source document `{meta['source']['file']}` cannot be read",
+                       ("policy", "source", "file"), help="ship the source text beside the policy file")
+            return None
+        if self.source.sha256 != declared:
+            self.error("source_changed",
+                       f"the source document's sha256 is `{self.source.sha256}`, not the recorded `{declared}`",
+                       ("policy", "source", "sha256"),
+                       help="the text changed: re-check every quote, then record the new sha256")
+        if effective is None:
+            return None
+        files = ((self.map.file.replace("\\", "/").rsplit("/", 1)[-1], policy_sha256), (self.source.file, self.source.sha256))
+        content = hashlib.sha256("".join(f"{digest}  {name}\n" for name, digest in files).encode()).hexdigest()
+        return PolicyIdentity(meta["id"], meta["version"], effective, meta["title"], content, files,
+                              self.source.file, self.source.sha256)
+
+    def _date(self, raw: str, path: tuple, subject: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            self.error("bad_date", f"`{raw}` is not a real date", path, subject)
+            return None
+
+    def _claim_name(self, name: str, kind: str, path: tuple) -> bool:
+        if name in self.kinds:
+            self.error("duplicate_name", f"`{name}` is already declared as a {self.kinds[name]}", path, name, key=True,
+                       help="facts, parameters, derived values and outputs share one namespace")
+            return False
+        self.kinds[name] = kind
+        return True
+
+    def _facts(self) -> None:
+        for name, spec in self.data["facts"].items():
+            path = ("facts", name)
+            if not self._claim_name(name, "fact", path):
+                continue
+            kind = spec["type"]
+            for key in ("minimum", "maximum"):
+                if key in spec and kind not in ("int", "number"):
+                    self.error("fact_key", f"`{key}` is only for int and number facts", path + (key,), name, key=True)
+            if "pattern" in spec:
+                if kind != "string":
+                    self.error("fact_key", "`pattern` is only for string facts", path + ("pattern",), name, key=True)
+                try:
+                    re.compile(spec["pattern"])
+                except re.error as exc:
+                    self.error("fact_pattern", f"`pattern` is not a valid regular expression: {exc}", path + ("pattern",), name)
+            self.facts[name] = Fact(
+                name=name, type=kind, description=spec["description"], location=self.map.locate(path, key=True),
+                values=tuple(spec.get("values", ())), nullable=bool(spec.get("nullable", False)),
+                minimum=spec.get("minimum"), maximum=spec.get("maximum"), pattern=spec.get("pattern"),
+                examples=tuple(spec.get("examples", ())),
+            )
+
+    def _parameters(self) -> None:
+        for name, spec in (self.data.get("parameters") or {}).items():
+            path = ("parameters", name)
+            if not self._claim_name(name, "parameter", path):
+                continue
+            source = self._source_ref(spec.get("source"), path + ("source",), name)
+            self.parameters[name] = Parameter(
+                name=name, value=spec["value"], description=spec["description"],
+                location=self.map.locate(path, key=True), unit=spec.get("unit", ""), source=source,
+                origin=spec.get("origin", ""),
+            )
+
+    def _output_declarations(self) -> None:
+        for name, spec in self.data["outputs"].items():
+            path = ("outputs", name)
+            if not self._claim_name(name, "output", path):
+                continue
+            kind = spec["type"]
+            values = tuple(spec.get("values", ()))
+            undetermined = spec.get("undetermined")
+            if undetermined is not None and (kind != "enum" or undetermined not in values):
+                self.error("output_undetermined", f"`undetermined` must be one of the values of an enum output, not `{undetermined}`",
+                           path + ("undetermined",), name)
+            output = Output(name=name, type=kind, description=spec["description"],
+                            location=self.map.locate(path, key=True), values=values,
+                            nullable=bool(spec.get("nullable", False)), undetermined=undetermined,
+                            meanings=tuple(sorted((spec.get("meanings") or {}).items())))
+            for value in (spec.get("meanings") or {}):
+                if value not in values:
+                    self.error("output_meaning", f"`meanings` explains `{value}`, which is not a value of `{name}`",
+                               path + ("meanings", value), name, did_you_mean(value, values), key=True)
+            default = [] if kind == "list" else None
+            if "default" in spec:
+                default = self._literal_for(output, spec["default"], path + ("default",), name)
+            elif kind != "list" and not output.nullable:
+                self.error("output_default", f"output `{name}` needs a `default` (the value when no clause sets it), or `nullable: true`",
+                           path, name, key=True)
+            self.outputs[name] = dataclasses.replace(output, default=None if default is _INVALID else default)
+
+    def _derived(self) -> None:
+        specs = self.data.get("derived") or {}
+        for name in specs:
+            self._claim_name(name, "derived value", ("derived", name))
+        for name, spec in specs.items():
+            if self.kinds.get(name) != "derived value":
+                continue
+            path = ("derived", name)
+            expression = self._expression(spec["expression"], path + ("expression",), name,
+                                          allowed=("fact", "parameter", "derived value"))
+            source = self._source_ref(spec.get("source"), path + ("source",), name)
+            if expression is not None:
+                self.derived[name] = Derived(name, expression, spec["description"], self.map.locate(path, key=True),
+                                             source, spec.get("interpretation", ""))
+        self._cycles({n: [m for m in d.expression.names if m in self.derived] for n, d in self.derived.items()},
+                     lambda n: ("derived", n), "derived_cycle", "derived value")
+
+    def _clauses(self) -> None:
+        seen: dict[str, int] = {}
+        for index, spec in enumerate(self.data["clauses"]):
+            path = ("clauses", index)
+            clause_id = spec["id"]
+            if clause_id in seen:
+                self.error("duplicate_clause", f"duplicate clause id `{clause_id}` (first used by clause {seen[clause_id] + 1})",
+                           path + ("id",), clause_id)
+                continue
+            seen[clause_id] = index
+            when = spec["when"]
+            if isinstance(when, bool):
+                when = "True" if when else "False"
+            condition = self._expression(when, path + ("when",), clause_id,
+                                         allowed=("fact", "parameter", "derived value", "output"))
+            self.condition_locations[clause_id] = self.map.locate(path + ("when",))
+            sets = []
+            for output_name, raw in spec["then"].items():
+                value_path = path + ("then", output_name)
+                output = self.outputs.get(output_name)
+                if output is None:
+                    if self.kinds.get(output_name) != "output":
+                        self.error("unknown_output", f"`{output_name}` is not a declared output", value_path, clause_id,
+                                   did_you_mean(output_name, self.outputs), key=True)
+                    continue
+                value = self._output_value(output, raw, value_path, clause_id)
+                if value is not None:
+                    sets.append((output_name, value))
+            source = self._source_ref(spec["source"], path + ("source",), clause_id)
+            if condition is None or source is None or len(sets) != len(spec["then"]):
+                continue
+            self.clauses.append(Clause(
+                id=clause_id, title=spec["title"], source=source, condition=condition, sets=tuple(sets),
+                location=self.map.locate(path), interpretation=spec.get("interpretation", ""),
+                overrides=("all",) if spec.get("overrides") == "all" else tuple(spec.get("overrides", ())),
+            ))
+
+    def _output_value(self, output: Output, raw: Any, path: tuple, subject: str) -> OutputValue | None:
+        if isinstance(raw, dict):
+            expression = self._expression(raw["expression"], path + ("expression",), subject,
+                                          allowed=("fact", "parameter", "derived value", "output"))
+            if output.type in ("enum", "list"):
+                self.error("output_value", f"`{output.name}` takes literal values only, so they can be checked", path, subject)
+                return None
+            return OutputValue(expression=expression) if expression else None
+        literal = self._literal_for(output, raw, path, subject)
+        return None if literal is _INVALID else OutputValue(literal=literal)
+
+    def _literal_for(self, output: Output, raw: Any, path: tuple, subject: str) -> Any:
+        """Check a literal against the output's declared type and values."""
+        def bad(message: str, help: str = "") -> Any:
+            self.error("output_value", message, path, subject, help)
+            return _INVALID
+
+        if raw is None:
+            if output.nullable:
+                return None
+            return bad(f"`{output.name}` cannot be null", "declare `nullable: true` on the output")
+        if output.type == "enum":
+            if raw not in output.values:
+                return bad(f"`{raw}` is not a value of `{output.name}`",
+                           did_you_mean(str(raw), output.values) or f"values: {', '.join(output.values)}")
+            return raw
+        if output.type == "list":
+            if not isinstance(raw, list):
+                return bad(f"`{output.name}` is a list: write `[{raw}]`")
+            for item in raw:
+                if item not in output.values:
+                    return bad(f"`{item}` is not a value of `{output.name}`",
+                               did_you_mean(str(item), output.values) or f"values: {', '.join(output.values)}")
+            return tuple(raw)
+        if output.type == "number":
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                return bad(f"`{output.name}` is a number; to compute it write `{{expression: {raw}}}`")
+            return raw
+        if output.type == "date":
+            if not isinstance(raw, str) or not _DATE.match(raw):
+                return bad(f"`{output.name}` is a date (YYYY-MM-DD); to compute it write `{{expression: ...}}`")
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                return bad(f"`{raw}` is not a real date")
+        if output.type == "bool":
+            return raw if isinstance(raw, bool) else bad(f"`{output.name}` is true or false")
+        return raw if isinstance(raw, str) else bad(f"`{output.name}` is text")
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def _expression(self, text: Any, path: tuple, subject: str, allowed: tuple[str, ...]) -> CompiledExpression | None:
+        compiled, problems = compile_expression(text)
+        raw = str(text)
+
+        def at(offset: int) -> SourceLocation:
+            return self.map.locate(path) if "\n" in raw.strip() else self.map.locate_in_scalar(path, offset + len(raw) - len(raw.lstrip()))
+
+        for problem in problems:
+            self.sink.add(problem.code, problem.message, at(problem.offset), subject, problem.help)
+        if compiled is None:
+            return None
+        ok = True
+        callees = {id(node.func) for node in ast.walk(compiled.tree) if isinstance(node, ast.Call)}
+        for node in ast.walk(compiled.tree):
+            if isinstance(node, ast.Name) and id(node) not in callees and not (isinstance(node.ctx, ast.Load) and node.id in ("True", "False", "None")):
+                kind = self.kinds.get(node.id)
+                if kind is None:
+                    candidates = [n for n, k in self.kinds.items() if k in allowed]
+                    self.sink.add("unknown_name", f"`{node.id}` is not a declared {' or '.join(allowed)}",
+                                  at(node.col_offset), subject, did_you_mean(node.id, candidates))
+                    ok = False
+                elif kind not in allowed:
+                    self.sink.add("name_not_allowed", f"a {kind} (`{node.id}`) cannot be read here", at(node.col_offset),
+                                  subject, "derived values read only facts, parameters and other derived values")
+                    ok = False
+            elif isinstance(node, ast.Compare):
+                ok &= self._check_literals(node, at, subject)
+        return compiled if ok else None
+
+    def _check_literals(self, node: ast.Compare, at, subject: str) -> bool:
+        """Literals compared with a typed name must fit its type: `request == 'retrun'` is an error."""
+        ok = True
+        operands = [node.left, *node.comparators]
+        for left, right in zip(operands, operands[1:]):
+            for name_node, other in ((left, right), (right, left)):
+                if not isinstance(name_node, ast.Name):
+                    continue
+                literals = [other] if isinstance(other, ast.Constant) else (
+                    list(other.elts) if isinstance(other, (ast.List, ast.Tuple)) else [])
+                for literal in literals:
+                    if isinstance(literal, ast.Constant):
+                        problem = self._literal_problem(name_node.id, literal.value)
+                        if problem:
+                            message, help_text = problem
+                            self.sink.add("literal_type", message, at(literal.col_offset), subject, help_text)
+                            ok = False
+        return ok
+
+    def _literal_problem(self, name: str, value: Any) -> tuple[str, str] | None:
+        fact = self.facts.get(name)
+        output = self.outputs.get(name)
+        if value is None:
+            nullable = (fact.nullable if fact else output.nullable if output else True)
+            if not nullable:
+                return f"`{name}` is never null, so comparing it with `None` is always the same", "remove the comparison"
+            return None
+        kind = fact.type if fact else output.type if output else None
+        values = fact.values if fact else output.values if output else ()
+        if kind in ("enum", "list"):
+            if value not in values:
+                return (f"`{value!r}` is not a value of `{name}`",
+                        did_you_mean(str(value), values) or f"values: {', '.join(values)}")
+        elif kind == "bool" and not isinstance(value, bool):
+            return f"`{name}` is true or false, not `{value!r}`", ""
+        elif kind in ("int", "number") and (isinstance(value, (bool, str))):
+            return f"`{name}` is a number, not `{value!r}`", ""
+        elif kind in ("date", "datetime") and not isinstance(value, type(None)):
+            return f"`{name}` is a {kind}; compare it with `date('YYYY-MM-DD')` or a date function, not `{value!r}`", ""
+        elif kind == "string" and not isinstance(value, str):
+            return f"`{name}` is text, not `{value!r}`", ""
+        return None
+
+    # -- graphs -------------------------------------------------------------------------------
+
+    def _override_graph(self) -> dict[str, frozenset[str]]:
+        """For each clause, the clauses that override it directly (`overrides: all` names every other one)."""
+        ids = [c.id for c in self.clauses]
+        index = {c["id"]: i for i, c in enumerate(self.data["clauses"]) if isinstance(c, dict) and "id" in c}
+        known = [c.get("id") for c in self.data["clauses"] if isinstance(c, dict)]
+        overridden_by: dict[str, set[str]] = {cid: set() for cid in ids}
+        targets: dict[str, list[str]] = {}
+        for clause in self.clauses:
+            if clause.overrides == ("all",):
+                targets[clause.id] = [cid for cid in ids if cid != clause.id]
+                continue
+            targets[clause.id] = []
+            for position, target in enumerate(clause.overrides):
+                path = ("clauses", index[clause.id], "overrides", position)
+                if target == clause.id:
+                    self.error("override_self", "a clause cannot override itself", path, clause.id)
+                elif target == "all":
+                    self.error("override_all", "`all` must be the only entry: write `overrides: all`", path, clause.id)
+                elif target not in known:
+                    self.error("unknown_clause", f"overrides `{target}`, which is not a clause", path, clause.id,
+                               did_you_mean(target, known))
+                elif target in overridden_by:
+                    targets[clause.id].append(target)
+        for winner, losers in targets.items():
+            for loser in losers:
+                overridden_by[loser].add(winner)
+        self._cycles(targets, lambda n: ("clauses", index[n], "overrides"), "override_cycle", "clause")
+        return {cid: frozenset(winners) for cid, winners in overridden_by.items()}
+
+    def _output_read_cycles(self, overridden_by: dict[str, frozenset[str]]) -> None:
+        """Deciding output B needs every clause that sets B and every clause that overrides one of
+        those; an output any of them reads must be decided first, and that must not loop."""
+        reads: dict[str, set[str]] = {}
+        for clause in self.clauses:
+            names = set(clause.condition.names)
+            for _, value in clause.sets:
+                if value.expression:
+                    names |= value.expression.names
+            reads[clause.id] = {n for n in names if n in self.outputs}
+        depends: dict[str, set[str]] = {name: set() for name in self.outputs}
+        for clause in self.clauses:
+            for output_name, _ in clause.sets:
+                depends[output_name] |= reads[clause.id]
+                for winner in overridden_by.get(clause.id, ()):
+                    depends[output_name] |= reads[winner]
+        self._cycles({k: sorted(v) for k, v in depends.items()}, lambda n: ("outputs", n), "output_cycle", "output")
+
+    def _cycles(self, graph: dict[str, list[str]], path_of, code: str, what: str) -> None:
+        state: dict[str, int] = {}
+        reported: set[frozenset] = set()
+
+        def visit(node: str, trail: list[str]) -> None:
+            state[node] = 1
+            for nxt in graph.get(node, ()):
+                if state.get(nxt) == 1:
+                    cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                    if frozenset(cycle) not in reported:
+                        reported.add(frozenset(cycle))
+                        self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(nxt), nxt)
+                elif state.get(nxt) is None:
+                    visit(nxt, trail + [nxt])
+            state[node] = 2
+
+        for node in graph:
+            if node not in state:
+                visit(node, [node])
+
+    def _conflicts(self, overridden_by: dict[str, frozenset[str]]) -> None:
+        """Two clauses that may both apply and set one output to different values need a declared winner."""
+        analyzer = ConditionAnalyzer(
+            {name: p.value for name, p in self.parameters.items()},
+            lambda name: self._is_boolean(name),
+            {name: d.expression.tree for name, d in self.derived.items() if self._is_boolean(name)},
+        )
+        for output in self.outputs.values():
+            if output.collects:
+                continue
+            writers = [(c, c.value_for(output.name)) for c in self.clauses if c.value_for(output.name) is not None]
+            for i, (first, first_value) in enumerate(writers):
+                for second, second_value in writers[i + 1:]:
+                    if first_value.describe() == second_value.describe():
+                        continue
+                    if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
+                        continue
+                    if analyzer.exclusive(first.condition.tree, second.condition.tree):
+                        continue
+                    self.sink.add(
+                        "conflict",
+                        f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
+                        f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
+                        second.location, second.id,
+                        f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
+                    )
+
+    def _is_boolean(self, name: str, visiting: frozenset = frozenset()) -> bool:
+        if name in self.facts:
+            return self.facts[name].type == "bool"
+        if name in self.outputs:
+            return self.outputs[name].type == "bool"
+        if name in self.derived and name not in visiting:
+            inner = visiting | {name}
+            return _boolean_expression(self.derived[name].expression.tree, lambda n: self._is_boolean(n, inner))
+        return False
+
+    # -- the source text ----------------------------------------------------------------------
+
+    def _source_ref(self, spec: dict | None, path: tuple, subject: str) -> SourceRef | None:
+        if spec is None:
+            return None
+        raw = spec["quote"]
+        texts = [raw] if isinstance(raw, str) else list(raw)
+        quotes = []
+        for i, text in enumerate(texts):
+            quote_path = path + ("quote",) if isinstance(raw, str) else path + ("quote", i)
+            quote = self._find_quote(text, quote_path, subject)
+            if quote is not None:
+                quotes.append(quote)
+        if len(quotes) != len(texts):
+            return None
+        return SourceRef(spec["section"], tuple(quotes))
+
+    def _find_quote(self, text: str, path: tuple, subject: str) -> Quote | None:
+        if self.text is None:
+            return None
+        found = self.text.find(text)
+        if found is None:
+            hint = self.text.closest(text)
+            self.error("quote_not_found", "the quote is not in the source text", path, subject,
+                       f"closest text in the source: `{hint}`" if hint else "copy the sentence exactly from the source")
+            return None
+        if found == "ambiguous":
+            self.error("quote_ambiguous", "the quote occurs more than once in the source text", path, subject,
+                       "quote more of the sentence so that it points at one place")
+            return None
+        quote = found
+        self.quotes_seen.append((quote, path))
+        return quote
+
+    def _informational(self) -> list[Informational]:
+        result = []
+        for i, item in enumerate(self.data.get("informational") or []):
+            quote = self._find_quote(item["quote"], ("informational", i, "quote"), "informational")
+            if quote is not None:
+                result.append(Informational(quote, item["reason"]))
+        return result
+
+    def _sentence_coverage(self) -> None:
+        if self.text is None or self.sink:
+            return
+        spans = [(q.start, q.end) for q, _ in self.quotes_seen]
+        for sentence in self.text.sentences():
+            if not any(start < sentence.end and sentence.start < end for start, end in spans):
+                self.sink.add(
+                    "sentence_not_covered",
+                    f"sentence {sentence.line}:{sentence.column} of the source is neither encoded nor informational: `{sentence.text}`",
+                    self.map.locate(("policy", "source", "file")), "coverage",
+                    "quote it in a clause, parameter or derived value, or list it under `informational` with a reason",
+                )
+
+
+_INVALID = object()
+
+
+def _boolean_expression(node: ast.expr, is_boolean) -> bool:
+    if isinstance(node, (ast.Compare,)) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_boolean_expression(v, is_boolean) for v in node.values)
+    if isinstance(node, ast.Name):
+        return is_boolean(node.id)
+    return isinstance(node, ast.Constant) and isinstance(node.value, bool)

@@ -1,0 +1,117 @@
+"""Diagnostics and errors: every problem is a value with a stable code and a source location."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True, order=True)
+class SourceLocation:
+    """Where something sits in a source file; lines and columns count from 1."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found while loading, validating or evaluating.
+
+    `subject` is what the problem belongs to (a clause id, a fact name, a test name), or "".
+    Messages follow Cedar's style: lowercase, no final period, no line breaks, user values in
+    backticks; advice goes into `help`.
+    """
+
+    code: str
+    message: str
+    location: SourceLocation
+    subject: str = ""
+    help: str = ""
+
+    def sort_key(self) -> tuple:
+        return (self.location.file, self.location.line, self.location.column, self.code, self.message)
+
+    def one_line(self) -> str:
+        """`file:line:column: subject: message (help)`: the format every command prints."""
+        parts = [str(self.location)]
+        if self.subject:
+            parts.append(self.subject)
+        text = f"{self.message}; {self.help}" if self.help else self.message
+        parts.append(text)
+        return ": ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "column": self.location.column,
+            "subject": self.subject,
+            "help": self.help,
+        }
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    unique = {(d.sort_key(), d.subject, d.help): d for d in diagnostics}
+    return [unique[k] for k in sorted(unique)]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A `help` text naming the closest candidate, or "" when none is close."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{matches[0]}`?" if matches else ""
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises; carries one or more diagnostics."""
+
+    code = "engine_error"
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted_diagnostics(diagnostics)
+        super().__init__("\n".join(d.one_line() for d in self.diagnostics))
+
+
+class PolicyError(EngineError):
+    """The policy (its YAML, schema, expressions or source quotes) is invalid."""
+
+    code = "invalid_policy"
+
+
+class CaseError(EngineError):
+    """A case (its file, or its facts) is invalid for the policy."""
+
+    code = "invalid_case"
+
+
+class TestFileError(EngineError):
+    """A policy test file is invalid."""
+
+    code = "invalid_test_file"
+
+    __test__ = False  # not a pytest test class
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics so a stage can report every problem, not just the first."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, code: str, message: str, location: SourceLocation, subject: str = "", help: str = "") -> None:
+        self.items.append(Diagnostic(code, message, location, subject, help))
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)

@@ -1,0 +1,318 @@
+"""Evaluation of one case against a compiled policy, emitting trace events.
+
+Semantics, in the order they apply:
+
+1. Every clause's `when` is evaluated with three values: true, false or unknown (it needs a fact
+   the case lacks). A clause whose condition fails for another reason (a type error) is `error`.
+2. For each output, the clauses that set it and did not evaluate to false are its candidates. A
+   candidate is set aside when a clause that declares `overrides` on it applies. Overriding is
+   direct (not transitive) and whole-clause: the overridden clause contributes to no output.
+3. The output's value combines the candidates left: a list output collects the items of all of
+   them in clause order; any other output takes their one value (two different values would be a
+   conflict, which validation rules out). With no candidate it takes its declared default.
+4. Where some candidates are unknown, every combination of them applying or not is tried (up to
+   `MAX_UNCERTAIN_CLAUSES`). If all give the same value the output is decided; otherwise it is
+   undetermined and `missing_facts` lists the facts those clauses need.
+
+The evaluator does no I/O, formats no text and never reads the clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from .errors import Diagnostic
+from .expressions import EvaluationFailure, ExpressionEvaluator, Unknown
+from .model import Clause, Decision, OutputResult, Policy, to_json_value
+from .trace import BufferTracer, Event, Op, Read, Tracer
+
+#: Above this many undecided candidates for one output, the output is undetermined without trying
+#: every combination (2**12 = 4096 combinations is the most one output may cost).
+MAX_UNCERTAIN_CLAUSES = 12
+
+
+@dataclass
+class _ClauseState:
+    clause: Clause
+    result: str  # true, false, unknown, error
+    missing: frozenset[str] = frozenset()
+    message: str = ""
+    # output name → ("value", v) | ("unknown", missing) | ("error", message)
+    values: dict[str, tuple] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str  # value, unknown, error
+    value: Any = None
+    deciders: tuple[str, ...] = ()
+    missing: frozenset[str] = frozenset()
+    message: str = ""
+
+    def same_as(self, other: "_Outcome") -> bool:
+        return self.kind == other.kind == "value" and _canonical(self.value) == _canonical(other.value)
+
+
+def _canonical(value: Any) -> Any:
+    return repr(to_json_value(value))
+
+
+def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", case_digest: str = "",
+             tracer: Tracer | None = None, engine_version: str = "") -> Decision:
+    """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
+
+    The decision always has every output. It is never an exception: an output that needs absent
+    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
+    it could change undetermined rather than silently skipped.
+    """
+    recorder = tracer if tracer is not None else BufferTracer()
+    run = _Run(policy, facts, recorder)
+    results = run.decide()
+    missing = sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing})
+    return Decision(
+        policy=policy.identity, case_id=case_id, case_digest=case_digest, facts=dict(facts),
+        outputs=results, missing_facts=tuple(missing), events=tuple(getattr(recorder, "events", ())),
+        errors=tuple(run.errors), engine_version=engine_version,
+    )
+
+
+class _Scope(Mapping):
+    """Resolves names for expressions and records each read on the innermost open read list."""
+
+    def __init__(self, run: "_Run"):
+        self._run = run
+
+    def __getitem__(self, name: str) -> Any:
+        return self._run.lookup(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class _Run:
+    def __init__(self, policy: Policy, facts: Mapping[str, Any], tracer: Tracer):
+        self.policy = policy
+        self.facts = facts
+        self.tracer = tracer
+        self.evaluator = ExpressionEvaluator(_Scope(self))
+        self.reads: list[list[Read]] = []
+        self.states: dict[str, _ClauseState] = {}
+        self.derived: dict[str, tuple] = {}
+        self.results: dict[str, OutputResult] = {}
+        self.errors: list[Diagnostic] = []
+
+    def emit(self, event: Event) -> None:
+        self.tracer.record(event)
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Any:
+        policy = self.policy
+        if name in policy.facts:
+            if name in self.facts:
+                return self._read(Read(name, "fact", self.facts[name]))
+            self._read(Read(name, "fact", None, (name,)))
+            raise Unknown(frozenset([name]))
+        if name in policy.parameters:
+            return self._read(Read(name, "parameter", policy.parameters[name].value))
+        if name in policy.derived:
+            kind, payload = self._derived(name)
+            if kind == "value":
+                return self._read(Read(name, "derived", payload))
+            if kind == "unknown":
+                self._read(Read(name, "derived", None, tuple(sorted(payload))))
+                raise Unknown(payload)
+            raise EvaluationFailure(f"derived value `{name}` failed: {payload}")
+        if name in policy.outputs:
+            result = self.resolve(name)
+            if result.status in ("decided", "default"):
+                return self._read(Read(name, "output", result.value))
+            if result.missing:
+                self._read(Read(name, "output", None, result.missing))
+                raise Unknown(frozenset(result.missing))
+            raise EvaluationFailure(f"output `{name}` could not be decided")
+        raise KeyError(name)
+
+    def _read(self, read: Read) -> Any:
+        if self.reads:
+            self.reads[-1].append(read)
+        return read.value
+
+    def _derived(self, name: str) -> tuple:
+        if name not in self.derived:
+            definition = self.policy.derived[name]
+            self.reads.append([])
+            try:
+                outcome: tuple = ("value", self.evaluator.evaluate(definition.expression))
+            except Unknown as unknown:
+                outcome = ("unknown", unknown.missing)
+            except EvaluationFailure as failure:
+                outcome = ("error", str(failure))
+                self._error(f"while computing derived value `{name}`: {failure}", definition.location, name)
+            reads = tuple(self.reads.pop())
+            self.derived[name] = outcome
+            self.emit(Event(Op.DERIVED, name, definition.expression.text, reads,
+                            result=outcome[0], value=outcome[1] if outcome[0] == "value" else None,
+                            missing=tuple(sorted(outcome[1])) if outcome[0] == "unknown" else (),
+                            message=outcome[1] if outcome[0] == "error" else ""))
+        return self.derived[name]
+
+    def _error(self, message: str, location, subject: str) -> None:
+        self.errors.append(Diagnostic("eval_error", message, location, subject))
+
+    # -- clauses --------------------------------------------------------------------------------
+
+    def clause_state(self, clause: Clause) -> _ClauseState:
+        if clause.id in self.states:
+            return self.states[clause.id]
+        self.reads.append([])
+        state = _ClauseState(clause, "false")
+        try:
+            holds = self.evaluator.evaluate(clause.condition)
+            if not isinstance(holds, bool):
+                raise EvaluationFailure(f"the condition gave {to_json_value(holds)!r}, not true or false")
+            state.result = "true" if holds else "false"
+        except Unknown as unknown:
+            state.result, state.missing = "unknown", unknown.missing
+        except EvaluationFailure as failure:
+            state.result, state.message = "error", str(failure)
+        if state.result in ("true", "unknown"):
+            for output_name, spec in clause.sets:
+                if spec.expression is None:
+                    state.values[output_name] = ("value", spec.literal)
+                    continue
+                try:
+                    state.values[output_name] = ("value", self.evaluator.evaluate(spec.expression))
+                except Unknown as unknown:
+                    state.values[output_name] = ("unknown", unknown.missing)
+                except EvaluationFailure as failure:
+                    state.values[output_name] = ("error", f"computing `{output_name}`: {failure}")
+                    state.message = state.message or f"computing `{output_name}`: {failure}"
+        reads = tuple(self.reads.pop())
+        if state.message:
+            location = self.policy.condition_locations.get(clause.id, clause.location)
+            self._error(f"while evaluating clause `{clause.id}`: {state.message}", location, clause.id)
+        self.states[clause.id] = state
+        self.emit(Event(Op.CLAUSE, clause.id, clause.condition.text, reads, result=state.result,
+                        missing=tuple(sorted(state.missing)), message=state.message))
+        return state
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> OutputResult:
+        if name in self.results:
+            return self.results[name]
+        output = self.policy.outputs[name]
+        overridden_by = self.policy.overridden_by
+        candidates = [s for s in (self.clause_state(self.policy.clause(cid)) for cid in self.policy.setters[name])
+                      if s.result != "false"]
+        winners = {w: self.clause_state(self.policy.clause(w)) for c in candidates for w in sorted(overridden_by[c.clause.id])}
+        applying = {cid for cid, s in {**{c.clause.id: c for c in candidates}, **winners}.items() if s.result == "true"}
+
+        def defeated(state: _ClauseState, applicable: set[str]) -> bool:
+            # Overriding is by application: a clause whose condition holds sets aside the clauses it
+            # overrides, even when it is itself set aside by another one.
+            return any(w in applicable for w in overridden_by[state.clause.id])
+
+        live = [c for c in candidates if not defeated(c, applying)]
+        relevant = {c.clause.id: c for c in live}
+        for c in live:
+            relevant.update({w: winners[w] for w in overridden_by[c.clause.id]})
+        uncertain = [s for s in relevant.values() if s.result in ("unknown", "error")]
+        if len(uncertain) > MAX_UNCERTAIN_CLAUSES:
+            missing = frozenset().union(*(s.missing for s in uncertain))
+            result = self._result(output, _Outcome("unknown", missing=missing))
+        else:
+            outcomes = []
+            for switches in itertools.product((False, True), repeat=len(uncertain)):
+                applicable = applying | {s.clause.id for s, on in zip(uncertain, switches) if on}
+                effective = [c for c in live if c.clause.id in applicable and not defeated(c, applicable)]
+                outcomes.append(self._combine(output, effective))
+            base = outcomes[0]  # the world where no uncertain clause applies
+            if base.kind == "value" and all(base.same_as(o) for o in outcomes[1:]):
+                result = self._result(output, base)
+            else:
+                missing = frozenset().union(*(s.missing for s in uncertain), *(o.missing for o in outcomes))
+                message = next((o.message for o in outcomes if o.message), "")
+                if not missing and any(o.kind == "error" for o in outcomes):
+                    result = self._result(output, _Outcome("error", message=message))
+                else:
+                    result = self._result(output, _Outcome("unknown", missing=missing))
+        self.results[name] = result
+        return result
+
+    def _combine(self, output, effective: list[_ClauseState]) -> _Outcome:
+        missing: set[str] = set()
+        errors = []
+        values = []
+        for state in effective:
+            kind, payload = state.values.get(output.name, ("error", "no value"))
+            if kind == "unknown":
+                missing |= payload
+            elif kind == "error":
+                errors.append(payload)
+            else:
+                values.append((state.clause.id, payload))
+        if missing:
+            return _Outcome("unknown", missing=frozenset(missing))
+        if errors:
+            return _Outcome("error", message=errors[0])
+        if output.collects:
+            items: list = []
+            for _, value in values:
+                items.extend(v for v in value if v not in items)
+            if not values:
+                return _Outcome("value", tuple(output.default or ()))
+            return _Outcome("value", tuple(items), tuple(cid for cid, _ in values))
+        if not values:
+            return _Outcome("value", output.default)
+        distinct = {_canonical(v) for _, v in values}
+        if len(distinct) > 1:
+            ids = ", ".join(f"`{cid}`" for cid, _ in values)
+            return _Outcome("error", message=f"conflict: clauses {ids} set `{output.name}` to different values")
+        return _Outcome("value", values[0][1], tuple(cid for cid, _ in values))
+
+    def _result(self, output, outcome: _Outcome) -> OutputResult:
+        if outcome.kind == "value":
+            status = "decided" if outcome.deciders else "default"
+            return OutputResult(outcome.value, status, outcome.deciders)
+        if outcome.kind == "error":
+            self._error(f"while deciding output `{output.name}`: {outcome.message}", output.location, output.name)
+        status = "undetermined" if outcome.kind == "unknown" else "error"
+        return OutputResult(output.undetermined, status, (), tuple(sorted(outcome.missing)))
+
+    # -- the whole case -------------------------------------------------------------------------
+
+    def decide(self) -> dict[str, OutputResult]:
+        for clause in self.policy.clauses:
+            self.clause_state(clause)
+        results = {name: self.resolve(name) for name in self.policy.outputs}
+        for clause in self.policy.clauses:
+            self.emit(self._effect(self.states[clause.id], results))
+        for name, result in results.items():
+            self.emit(Event(Op.OUTPUT, name, result=result.status, value=result.value,
+                            missing=result.missing, clauses=result.clauses))
+        return results
+
+    def _effect(self, state: _ClauseState, results: dict[str, OutputResult]) -> Event:
+        clause = state.clause
+        if state.result == "false":
+            return Event(Op.EFFECT, clause.id, effect="not_applicable")
+        if state.result == "error":
+            return Event(Op.EFFECT, clause.id, effect="error", message=state.message)
+        if state.result == "unknown":
+            return Event(Op.EFFECT, clause.id, effect="undecided", missing=tuple(sorted(state.missing)))
+        winners = [self.clause_state(self.policy.clause(w)) for w in self.policy.overridden_by[clause.id]]
+        applying = sorted(w.clause.id for w in winners if w.result == "true")
+        if applying:
+            return Event(Op.EFFECT, clause.id, effect="overridden", by=applying[0])
+        maybe = [w for w in winners if w.result in ("unknown", "error")]
+        if maybe:
+            return Event(Op.EFFECT, clause.id, effect="undecided", by=min(w.clause.id for w in maybe),
+                         missing=tuple(sorted(frozenset().union(*(w.missing for w in maybe)))))
+        return Event(Op.EFFECT, clause.id, effect="applied")

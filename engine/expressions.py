@@ -1,0 +1,230 @@
+"""Policy expressions: parsed and whitelisted once, evaluated many times with three-valued logic.
+
+Expressions use simpleeval's (Python-like) syntax. `compile_expression` parses the text once and
+walks *every* node against a whitelist, so a forbidden construct is refused at load time even in
+a branch that is never taken. `CompiledExpression.evaluate` runs the parsed tree through
+simpleeval with only the policy's names and the functions in `functions.FUNCTIONS`.
+
+Missing facts are unknown, not false. Reading a name the case lacks raises `Unknown`; `and`,
+`or` and `x if c else y` follow Kleene's logic (`False and unknown` is False, `True or unknown`
+is True), and anything else that touches an unknown value is unknown.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator as op
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import simpleeval
+
+from .errors import did_you_mean
+from .functions import FUNCTIONS, FunctionError
+
+# Explicit limits on what a policy author may write.
+MAX_EXPRESSION_LENGTH = 2000
+MAX_EXPRESSION_NODES = 400
+MAX_EXPRESSION_DEPTH = 40
+MAX_STRING_LITERAL = 1000
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+    ast.IfExp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple,
+)
+
+_NODE_WORDS = {
+    ast.Attribute: "attribute access (`a.b`)", ast.Subscript: "indexing (`a[0]`)", ast.Dict: "dictionaries",
+    ast.Set: "sets", ast.ListComp: "comprehensions", ast.GeneratorExp: "comprehensions",
+    ast.DictComp: "comprehensions", ast.SetComp: "comprehensions", ast.Lambda: "lambda",
+    ast.JoinedStr: "f-strings", ast.Pow: "powers (`**`)", ast.NamedExpr: "assignment (`:=`)",
+    ast.BitAnd: "bitwise operators", ast.BitOr: "bitwise operators", ast.BitXor: "bitwise operators",
+    ast.LShift: "bit shifts", ast.RShift: "bit shifts", ast.Invert: "bitwise operators",
+    ast.Starred: "unpacking (`*`)",
+}
+
+_OPERATORS: dict[type, Callable[..., Any]] = {
+    ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv, ast.FloorDiv: op.floordiv,
+    ast.Mod: op.mod, ast.Eq: op.eq, ast.NotEq: op.ne, ast.Gt: op.gt, ast.Lt: op.lt, ast.GtE: op.ge,
+    ast.LtE: op.le, ast.Not: op.not_, ast.USub: op.neg, ast.UAdd: op.pos,
+    ast.In: lambda x, y: x in y, ast.NotIn: lambda x, y: x not in y,
+    ast.Is: lambda x, y: x is y, ast.IsNot: lambda x, y: x is not y,
+}
+
+
+class Unknown(Exception):
+    """The value depends on facts the case does not give; `missing` names them."""
+
+    def __init__(self, missing: frozenset[str]):
+        super().__init__(", ".join(sorted(missing)))
+        self.missing = missing
+
+
+class EvaluationFailure(Exception):
+    """An expression failed for a reason other than a missing fact (a type error, a bad argument...)."""
+
+
+@dataclass(frozen=True)
+class ExpressionProblem:
+    """A compile-time problem; `offset` is the 0-based column inside the expression text."""
+
+    code: str
+    message: str
+    offset: int = 0
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    """An expression parsed once: its text, its tree, and the names and functions it refers to."""
+
+    text: str
+    tree: ast.expr = field(compare=False, repr=False)
+    names: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()
+
+
+
+class ExpressionEvaluator:
+    """Evaluates compiled expressions against one scope; make a fresh one per case.
+
+    simpleeval keeps per-call state (`self.expr`), so an evaluator is never shared between
+    cases or threads; within a case it is reused, so its dispatch tables are built once.
+    """
+
+    def __init__(self, scope: Mapping[str, Any]):
+        self._eval = _KleeneEval(scope)
+
+    def evaluate(self, expression: CompiledExpression) -> Any:
+        """The value of `expression`; raises `Unknown` (missing facts) or `EvaluationFailure`."""
+        try:
+            return self._eval.eval(expression.text, previously_parsed=expression.tree)
+        except Unknown:
+            raise
+        except FunctionError as exc:
+            raise EvaluationFailure(str(exc)) from None
+        except (TypeError, ValueError, ArithmeticError, simpleeval.InvalidExpression, OverflowError) as exc:
+            raise EvaluationFailure(_describe_failure(exc)) from None
+
+
+def _describe_failure(exc: Exception) -> str:
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    text = " ".join(str(exc).split())
+    if isinstance(exc, TypeError) and "not supported between instances of" in text:
+        return f"values of different types cannot be compared or combined ({text})"
+    return text or type(exc).__name__
+
+
+def compile_expression(text: object) -> tuple[CompiledExpression | None, list[ExpressionProblem]]:
+    """Parse and whitelist an expression; returns the compiled form or the problems found."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        return None, [ExpressionProblem("expr_type", "an expression must be text")]
+    source = str(text) if not isinstance(text, str) else text
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        return None, [ExpressionProblem("expr_too_long", f"expression is longer than {MAX_EXPRESSION_LENGTH} characters")]
+    if not source.strip():
+        return None, [ExpressionProblem("expr_empty", "expression is empty")]
+    if "\n" in source.strip():
+        source = " ".join(source.split())
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        offset = max((exc.offset or 1) - 1, 0)
+        return None, [ExpressionProblem("expr_syntax", f"expression does not parse: {exc.msg}", offset,
+                                        help="expressions use Python syntax: `and`, `or`, `not`, `==`, `in [...]`")]
+    problems: list[ExpressionProblem] = []
+    names: set[str] = set()
+    functions: set[str] = set()
+    _walk(tree, 0, problems, names, functions)
+    if sum(1 for _ in ast.walk(tree)) > MAX_EXPRESSION_NODES:
+        problems.append(ExpressionProblem("expr_too_large", f"expression has more than {MAX_EXPRESSION_NODES} parts"))
+    if problems:
+        return None, problems
+    return CompiledExpression(source.strip(), tree.body, frozenset(names), frozenset(functions)), []
+
+
+def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: set[str], functions: set[str]) -> None:
+    offset = getattr(node, "col_offset", 0)
+    if depth > MAX_EXPRESSION_DEPTH:
+        problems.append(ExpressionProblem("expr_too_deep", f"expression nests deeper than {MAX_EXPRESSION_DEPTH}", offset))
+        return
+    if not isinstance(node, _ALLOWED_NODES):
+        what = _NODE_WORDS.get(type(node), type(node).__name__)
+        problems.append(ExpressionProblem("expr_not_allowed", f"{what} is not allowed in policy expressions", offset))
+        return
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            problems.append(ExpressionProblem("expr_not_allowed", "only named functions can be called", offset))
+            return
+        if node.keywords:
+            problems.append(ExpressionProblem("expr_not_allowed", "functions take positional arguments only", offset))
+        if node.func.id not in FUNCTIONS:
+            problems.append(ExpressionProblem(
+                "unknown_function", f"unknown function `{node.func.id}`", offset,
+                help=did_you_mean(node.func.id, FUNCTIONS) or "available: " + ", ".join(sorted(FUNCTIONS))))
+        functions.add(node.func.id)
+        for arg in node.args:
+            _walk(arg, depth + 1, problems, names, functions)
+        return
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            problems.append(ExpressionProblem("expr_not_allowed", f"names starting with `_` are not allowed: `{node.id}`", offset))
+        names.add(node.id)
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
+            problems.append(ExpressionProblem("expr_not_allowed", f"literal `{node.value!r}` is not allowed", offset))
+        elif isinstance(node.value, str) and len(node.value) > MAX_STRING_LITERAL:
+            problems.append(ExpressionProblem("expr_too_long", f"text literal longer than {MAX_STRING_LITERAL} characters", offset))
+        return
+    for child in ast.iter_child_nodes(node):
+        _walk(child, depth + 1, problems, names, functions)
+
+
+class _KleeneEval(simpleeval.SimpleEval):
+    """simpleeval with our operators and functions, list literals, and Kleene logic for `and`/`or`/`if`."""
+
+    def __init__(self, scope: Mapping[str, Any]):
+        super().__init__(operators=_OPERATORS, functions=FUNCTIONS, names=scope)
+        self.nodes[ast.List] = self._eval_sequence
+        self.nodes[ast.Tuple] = self._eval_sequence
+
+    def _eval_sequence(self, node: ast.List | ast.Tuple) -> list:
+        return [self._eval(item) for item in node.elts]
+
+    def _eval_boolop(self, node: ast.BoolOp) -> Any:
+        # A deciding operand (False for `and`, True for `or`) wins even when another one is unknown.
+        deciding = isinstance(node.op, ast.Or)
+        missing: set[str] = set()
+        value: Any = not deciding
+        for operand in node.values:
+            try:
+                value = self._eval(operand)
+            except Unknown as unknown:
+                missing |= unknown.missing
+                continue
+            if bool(value) is deciding:
+                return value
+        if missing:
+            raise Unknown(frozenset(missing))
+        return value
+
+    def _eval_ifexp(self, node: ast.IfExp) -> Any:
+        try:
+            test = self._eval(node.test)
+        except Unknown as unknown:
+            # Either branch might be taken: the value is known only when both branches agree.
+            missing = set(unknown.missing)
+            branches = []
+            for branch in (node.body, node.orelse):
+                try:
+                    branches.append(self._eval(branch))
+                except Unknown as inner:
+                    missing |= inner.missing
+            if len(branches) == 2 and branches[0] == branches[1] and type(branches[0]) is type(branches[1]):
+                return branches[0]
+            raise Unknown(frozenset(missing)) from None
+        return self._eval(node.body) if test else self._eval(node.orelse)

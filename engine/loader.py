@@ -1,0 +1,219 @@
+"""Reading files: YAML and JSON documents with the source position of every value.
+
+This is the only module of the engine that reads files. It loads YAML safely (no Python
+tags), refuses duplicate keys (PyYAML silently keeps the last one), and resolves scalars the
+YAML 1.2 way: only `true`/`false` are booleans and dates stay strings, so a country code `NO`
+is a string and date parsing is left to the declared type of each field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, SourceLocation
+
+Path_ = tuple  # a JSON path: a tuple of keys (str) and indexes (int)
+
+# Explicit size limits: a policy or case larger than this is refused, not parsed.
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_NESTING_DEPTH = 64
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars (no `yes`/`no`/`on`/`off` booleans, no timestamps)."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class SourceMap:
+    """Maps the JSON path of each value in a document to where it starts in the file."""
+
+    file: str
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # The style of each scalar: None for plain, `'` or `"` for quoted, `|` or `>` for block text.
+    scalar_styles: dict[Path_, str | None] = field(default_factory=dict)
+
+    def locate(self, path: Path_ = (), key: bool = False) -> SourceLocation:
+        """The location of the value at `path` (or of its key), or of its nearest located parent."""
+        path = tuple(path)
+        if key and path in self.key_positions:
+            line, col = self.key_positions[path]
+            return SourceLocation(self.file, line, col)
+        while path not in self.positions and path:
+            path = path[:-1]
+        line, col = self.positions.get(path, (1, 1))
+        return SourceLocation(self.file, line, col)
+
+    def locate_in_scalar(self, path: Path_, offset: int) -> SourceLocation:
+        """The location of character `offset` inside the one-line scalar at `path` (its start otherwise)."""
+        start = self.locate(path)
+        style = self.scalar_styles.get(tuple(path), "|")
+        if style is None:
+            return SourceLocation(start.file, start.line, start.column + offset)
+        if style in ("'", '"'):
+            return SourceLocation(start.file, start.line, start.column + 1 + offset)
+        return start
+
+
+@dataclass
+class Document:
+    """A loaded file: its data, where each value came from, and its raw bytes' sha256."""
+
+    path: Path
+    data: Any
+    source_map: SourceMap
+    sha256: str
+
+
+def display_path(path: Path) -> str:
+    """The path as the user should see it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_bytes(path: Path) -> tuple[bytes | None, Diagnostic | None]:
+    where = SourceLocation(display_path(path))
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            return None, Diagnostic(
+                "file_too_large", f"file is {size} bytes, more than the limit of {MAX_DOCUMENT_BYTES}", where
+            )
+        return path.read_bytes(), None
+    except FileNotFoundError:
+        return None, Diagnostic("file_not_found", "no such file", where)
+    except IsADirectoryError:
+        return None, Diagnostic("file_not_found", "is a directory, not a file", where)
+    except OSError as exc:
+        return None, Diagnostic("file_unreadable", f"cannot read the file: {exc.strerror}", where)
+
+
+def load_document(path: Path) -> tuple[Document | None, list[Diagnostic]]:
+    """Load a YAML or JSON file; JSON is read as YAML so that every value keeps its line and column."""
+    raw, problem = read_bytes(path)
+    if problem:
+        return None, [problem]
+    assert raw is not None
+    name = display_path(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Diagnostic("file_not_utf8", f"the file is not UTF-8 text (byte {exc.start})", SourceLocation(name))]
+    data, source_map, diagnostics = parse_yaml(text, name)
+    if path.suffix.lower() == ".json" and not diagnostics:
+        diagnostics = _check_strict_json(text, name)
+    if diagnostics:
+        return None, diagnostics
+    return Document(path, data, source_map, hashlib.sha256(raw).hexdigest()), []
+
+
+def _check_strict_json(text: str, name: str) -> list[Diagnostic]:
+    """A `.json` file must be JSON, not merely YAML that happens to have that name."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(name, exc.lineno, exc.colno))]
+    return []
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
+    """Parse one YAML document into plain data plus a source map; never raises on bad input."""
+    source_map = SourceMap(name)
+    try:
+        node = yaml.compose(text, Loader=_Yaml12Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {problem}", SourceLocation(name, line, col))]
+    except yaml.YAMLError as exc:  # e.g. several documents in one file
+        return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {' '.join(str(exc).split())}", SourceLocation(name, 1, 1))]
+    if node is None:
+        return None, source_map, []
+    diagnostics: list[Diagnostic] = []
+    data = _Builder(source_map, diagnostics).build(node, (), 0)
+    return data, source_map, diagnostics
+
+
+class _Builder:
+    """Turns a composed YAML node tree into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, source_map: SourceMap, diagnostics: list[Diagnostic]):
+        self.source_map = source_map
+        self.diagnostics = diagnostics
+        self.constructor = _Yaml12Loader("")
+
+    def _here(self, node: yaml.Node) -> SourceLocation:
+        return SourceLocation(self.source_map.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.source_map.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if depth > MAX_NESTING_DEPTH:
+            self.diagnostics.append(
+                Diagnostic("yaml_too_deep", f"nesting is deeper than the limit of {MAX_NESTING_DEPTH}", self._here(node))
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode):
+            self.source_map.scalar_styles[path] = node.style
+            try:
+                return self.constructor.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                self.diagnostics.append(Diagnostic("yaml_value", " ".join(str(exc).split()), self._here(node)))
+                return None
+        self.diagnostics.append(Diagnostic("yaml_value", "unsupported YAML node", self._here(node)))
+        return None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict:
+        result: dict = {}
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.diagnostics.append(
+                    Diagnostic("yaml_merge_key", "merge keys (`<<`) are not supported; write the keys out",
+                               self._here(key_node))
+                )
+                continue
+            key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, (str, int, float)) or isinstance(key, bool):
+                self.diagnostics.append(
+                    Diagnostic("yaml_key_type", f"mapping keys must be text, not `{key!r}`", self._here(key_node),
+                               help="quote the key")
+                )
+                continue
+            key = str(key)
+            if key in first_seen:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "duplicate_key",
+                        f"duplicate key `{key}` (first defined on line {first_seen[key]})",
+                        self._here(key_node),
+                        help="YAML keeps only one of them; remove or rename one",
+                    )
+                )
+                continue
+            first_seen[key] = key_node.start_mark.line + 1
+            self.source_map.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        return result

@@ -1,0 +1,229 @@
+"""The compiled policy: frozen data with expressions already parsed, and nothing that does I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SourceLocation
+from .expressions import CompiledExpression
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim quote and where it sits in the source document (0-based character span)."""
+
+    text: str
+    start: int
+    end: int
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """The section and quotes of the source document that something encodes."""
+
+    section: str
+    quotes: tuple[Quote, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "section": self.section,
+            "quotes": [{"text": q.text, "line": q.line, "column": q.column} for q in self.quotes],
+        }
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    type: str  # bool, int, number, string, enum, date, datetime
+    description: str
+    location: SourceLocation
+    values: tuple[str, ...] = ()
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    examples: tuple = ()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: Any
+    description: str
+    location: SourceLocation
+    unit: str = ""
+    source: SourceRef | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    expression: CompiledExpression
+    description: str
+    location: SourceLocation
+    source: SourceRef | None = None
+    interpretation: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    type: str  # enum, list, number, date, string, bool
+    description: str
+    location: SourceLocation
+    values: tuple[str, ...] = ()
+    nullable: bool = False
+    default: Any = None
+    undetermined: str | None = None
+    meanings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def collects(self) -> bool:
+        """List outputs collect the items of every clause that applies; the others take one value."""
+        return self.type == "list"
+
+
+@dataclass(frozen=True)
+class OutputValue:
+    """What a clause sets an output to: a literal, or an expression computed when the clause applies."""
+
+    literal: Any = None
+    expression: CompiledExpression | None = None
+
+    def describe(self) -> str:
+        return self.expression.text if self.expression else repr(self.literal)
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    title: str
+    source: SourceRef
+    condition: CompiledExpression
+    sets: tuple[tuple[str, OutputValue], ...]
+    location: SourceLocation
+    interpretation: str = ""
+    overrides: tuple[str, ...] = ()
+
+    def value_for(self, output: str) -> OutputValue | None:
+        for name, value in self.sets:
+            if name == output:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Informational:
+    quote: Quote
+    reason: str
+
+
+@dataclass(frozen=True)
+class PolicyIdentity:
+    """What an auditor needs to know which exact policy made a decision."""
+
+    id: str
+    version: str
+    effective_from: dt.date
+    title: str
+    content_sha256: str
+    files: tuple[tuple[str, str], ...]  # (file name, sha256), the policy file first
+    source_file: str
+    source_sha256: str
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "effective_from": self.effective_from.isoformat(),
+            "title": self.title,
+            "content_sha256": self.content_sha256,
+            "files": [{"name": name, "sha256": digest} for name, digest in self.files],
+            "source": {"file": self.source_file, "sha256": self.source_sha256},
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated, compiled policy. Clause order is evaluation order."""
+
+    identity: PolicyIdentity
+    facts: dict[str, Fact]
+    parameters: dict[str, Parameter]
+    derived: dict[str, Derived]
+    outputs: dict[str, Output]
+    clauses: tuple[Clause, ...]
+    informational: tuple[Informational, ...] = ()
+    source_text: str = field(default="", repr=False)
+    # For each clause id, the ids of the clauses that override it, directly or through a chain.
+    overridden_by: dict[str, frozenset[str]] = field(default_factory=dict)
+    # For each output, the clauses that set it, in clause order.
+    setters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where each clause's `when` expression starts in the policy file.
+    condition_locations: dict[str, SourceLocation] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.identity.id
+
+    def clause(self, clause_id: str) -> Clause | None:
+        for clause in self.clauses:
+            if clause.id == clause_id:
+                return clause
+        return None
+
+
+def to_json_value(value: Any) -> Any:
+    """The JSON form of an engine value: dates as YYYY-MM-DD, UTC datetimes with `Z`, tuples as lists."""
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    """An output of a decision.
+
+    `status` is `decided` (clauses in `clauses` set it), `default` (no clause applied, so the
+    declared default stands), `undetermined` (it depends on the facts in `missing`; `value` is the
+    output's `undetermined` value, or None) or `error` (a clause failed; see `Decision.errors`).
+    """
+
+    value: Any
+    status: str
+    clauses: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one case: every output, the facts still needed, and the trace events.
+
+    A decision is not a verdict on the case's truth: it says what the policy gives for the facts
+    given. `missing_facts` is empty exactly when no output is undetermined.
+    """
+
+    policy: PolicyIdentity
+    case_id: str
+    case_digest: str
+    facts: dict[str, Any]
+    outputs: dict[str, OutputResult]
+    missing_facts: tuple[str, ...]
+    events: tuple = ()
+    errors: tuple = ()
+    engine_version: str = ""
+
+    def value(self, output: str) -> Any:
+        return self.outputs[output].value

@@ -1,0 +1,97 @@
+"""JSON Schema checks of raw documents, with each error placed at its file, line and column."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from .errors import Diagnostic, did_you_mean
+from .loader import SourceMap, read_bytes
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@functools.cache
+def load_schema(name: str) -> dict:
+    """One of the bundled schemas (`policy`, `decision`, `policy-test`), read once per process."""
+    raw, problem = read_bytes(SCHEMA_DIR / f"{name}.schema.json")
+    if problem:
+        raise RuntimeError(f"the bundled schema `{name}` is missing: {problem.one_line()}")
+    return json.loads(raw)
+
+
+@functools.cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[Diagnostic]:
+    """Validate `data` against the bundled schema `name`; one diagnostic per problem, all of them.
+
+    :param subject_of: optional function from a JSON path to the subject (e.g. clause id) to name.
+    """
+    diagnostics = []
+    for error in _validator(name).iter_errors(data):
+        specific = _most_specific(error)
+        path = tuple(specific.absolute_path)
+        message, help_text, at_key = _describe(specific)
+        if at_key is not None:
+            location = source_map.locate(path + (at_key,), key=True)
+        else:
+            location = source_map.locate(path)
+        subject = subject_of(path) if subject_of else ""
+        diagnostics.append(Diagnostic("schema", message, location, subject, help_text))
+    return diagnostics
+
+
+def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For `oneOf`/`anyOf`, the sub-error that goes deepest, so the message says what to fix."""
+    if error.context:
+        deepest = jsonschema.exceptions.best_match(
+            error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "oneOf", "anyOf"))
+        )
+        if deepest is not None and len(deepest.absolute_path) > len(error.absolute_path):
+            return _most_specific(deepest)
+    return error
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    return error.json_path.replace("$", "", 1).lstrip(".") or "the document"
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str | None]:
+    """(message, help, key to point at) in our message style."""
+    where = _where(error)
+    kind = error.validator
+    if kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        if extra and allowed:
+            key = extra[0]
+            hint = did_you_mean(key, allowed) or "allowed keys: " + ", ".join(f"`{k}`" for k in allowed)
+            return f"{where}: unknown key `{key}`", hint, key
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"{where}: missing required key `{missing}`", "", None
+    if kind == "enum":
+        choices = ", ".join(f"`{c}`" for c in error.validator_value)
+        return f"{where}: `{error.instance}` is not allowed", f"use one of {choices}", None
+    if kind == "pattern":
+        return f"{where}: `{error.instance}` does not match the pattern `{error.validator_value}`", "", None
+    if kind == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"{where}: expected {expected}, got `{json.dumps(error.instance, default=str)[:60]}`", "", None
+    if kind == "oneOf" and "source" in (error.schema.get("oneOf", [{}])[0].get("required", [])):
+        return f"{where}: give either `source` (a quote from the text) or `origin` (where the value comes from)", "", None
+    if kind in ("minItems", "minProperties", "minLength"):
+        return f"{where}: must not be empty", "", None
+    if kind == "not" and isinstance(error.instance, dict) and "values" in error.instance:
+        return f"{where}: `values` is only for enum and list types", "", "values"
+    return f"{where}: {' '.join(error.message.split())}", "", None
