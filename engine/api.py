@@ -15,7 +15,7 @@ from .cases import Case, case_from_document, check_facts
 from .compiler import SourceDocument, compile_policy
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate
-from .loader import display_path, load_document, read_bytes
+from .loader import document_from_bytes, load_document, read_bytes
 from .model import Decision, Policy
 from .trace import BufferTracer, NullTracer
 from .version import ENGINE_VERSION
@@ -117,9 +117,12 @@ def resolve_policy(id_or_path: str, roots: Iterable[Path]) -> Path:
                                   SourceLocation(id_or_path), help=hint or f"known policies: {known}")])
 
 
-def load_case(path: Path, policy: Policy) -> Case:
-    """Load a case file (YAML or JSON) and check its facts; raises `CaseError` naming every problem."""
-    document, problems = load_document(path)
+def load_case(path: Path, policy: Policy, raw: bytes | None = None) -> Case:
+    """Load a case file (YAML or JSON) and check its facts; raises `CaseError` naming every problem.
+
+    :param raw: the bytes of the case when they were already read (standard input).
+    """
+    document, problems = load_document(path) if raw is None else document_from_bytes(raw, path, str(path))
     if document is None:
         raise CaseError(problems)
     case, problems = case_from_document(document.data, document.source_map, policy, default_id=path.stem)

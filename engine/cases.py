@@ -18,8 +18,10 @@ from .model import Fact, Policy, to_json_value
 MAX_TEXT_LENGTH = 500
 MAX_NUMBER = 1e12
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+_DATE = re.compile(_DATE_PATTERN)
+_DATETIME = re.compile(_DATETIME_PATTERN)
 _CASE_KEYS = ("id", "description", "facts")
 
 
@@ -178,3 +180,49 @@ def _show(value: Any) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+
+def case_schema(policy: Policy) -> dict:
+    """The JSON Schema (draft 2020-12) of a case file for `policy`: its facts, typed."""
+    properties = {}
+    for fact in policy.facts.values():
+        spec: dict[str, Any] = {"description": fact.description}
+        if fact.type == "bool":
+            spec["type"] = "boolean"
+        elif fact.type in ("int", "number"):
+            spec["type"] = "integer" if fact.type == "int" else "number"
+            if fact.minimum is not None:
+                spec["minimum"] = fact.minimum
+            if fact.maximum is not None:
+                spec["maximum"] = fact.maximum
+        elif fact.type == "enum":
+            spec["enum"] = list(fact.values)
+        else:
+            spec["type"] = "string"
+            if fact.type == "string":
+                spec["maxLength"] = MAX_TEXT_LENGTH
+                if fact.pattern:
+                    spec["pattern"] = fact.pattern
+            elif fact.type == "date":
+                spec.update(format="date", pattern=_DATE_PATTERN)
+            else:
+                spec.update(format="date-time", pattern=_DATETIME_PATTERN)
+        if fact.nullable:
+            spec = {"description": spec.pop("description"), "anyOf": [spec, {"type": "null"}]}
+        if fact.examples:
+            spec["examples"] = list(fact.examples)
+        properties[fact.name] = spec
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Case for policy {policy.id} {policy.identity.version}",
+        "description": "A case: an optional id and the facts it gives. A fact left out is unknown, not false.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["facts"],
+        "properties": {
+            "id": {"description": "An identifier for the case, shown in decisions.", "type": "string"},
+            "description": {"description": "Free text about the case.", "type": "string"},
+            "facts": {"type": "object", "additionalProperties": False, "properties": properties},
+        },
+    }

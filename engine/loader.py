@@ -112,7 +112,14 @@ def load_document(path: Path) -> tuple[Document | None, list[Diagnostic]]:
     if problem:
         return None, [problem]
     assert raw is not None
-    name = display_path(path)
+    return document_from_bytes(raw, path, display_path(path))
+
+
+def document_from_bytes(raw: bytes, path: Path, name: str) -> tuple[Document | None, list[Diagnostic]]:
+    """A document from bytes already read (a file, or standard input named `name`)."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        return None, [Diagnostic("file_too_large", f"input is {len(raw)} bytes, more than the limit of {MAX_DOCUMENT_BYTES}",
+                                 SourceLocation(name))]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,279 @@
+"""The `verdict` command line: evaluate cases, validate and test policies, print schemas.
+
+Exit codes (also in the README):
+  0  done: a decision was made (even an undetermined one), the policies are valid, the tests pass
+  1  `verdict test`: at least one test failed
+  2  usage error: a bad option, argument or `--fact`
+  3  invalid case: the case file or a fact is wrong
+  4  invalid policy or policy test file
+  5  evaluation error: a clause failed at run time (the decision lists the errors)
+  70 internal error: a bug in Verdict; please report it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+import engine
+from engine import testing
+from engine.api import POLICY_FILE
+from engine.cases import case_schema
+from engine.errors import sorted_diagnostics
+from engine.loader import display_path
+from engine.schema import load_schema
+
+EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INVALID_CASE = 3
+EXIT_INVALID_POLICY = 4
+EXIT_EVALUATION_ERROR = 5
+EXIT_INTERNAL = 70
+
+DEFAULT_POLICY = "aqara-returns"
+
+
+class DiagnosticsError(click.ClickException):
+    """Problems found in user input, printed one per line as `file:line:column: subject: message`."""
+
+    def __init__(self, diagnostics: list, exit_code: int, summary: str = ""):
+        self.diagnostics = diagnostics
+        self.exit_code = exit_code
+        self.summary = summary
+        super().__init__(summary)
+
+    def show(self, file=None) -> None:
+        for diagnostic in self.diagnostics:
+            click.echo(diagnostic.one_line(), err=True)
+        if self.summary:
+            click.echo(f"verdict: {self.summary}", err=True)
+
+
+def policy_roots() -> list[Path]:
+    """Where policy ids are looked up: $VERDICT_POLICY_PATH (os.pathsep-separated), then the bundled policies."""
+    extra = [Path(p) for p in os.environ.get("VERDICT_POLICY_PATH", "").split(os.pathsep) if p]
+    return extra + [engine.BUNDLED_POLICIES]
+
+
+def _load_policy(id_or_path: str) -> engine.Policy:
+    try:
+        return engine.require_policy(engine.resolve_policy(id_or_path, policy_roots()))
+    except engine.PolicyError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY,
+                               f"policy `{id_or_path}` is invalid or missing ({len(error.diagnostics)} problem(s))") from None
+
+
+policy_option = click.option("--policy", "policy_ref", default=DEFAULT_POLICY, show_default=True, metavar="ID_OR_PATH",
+                             help="A policy id (looked up in $VERDICT_POLICY_PATH, then the bundled policies), or a policy file or folder.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(engine.ENGINE_VERSION, prog_name="verdict")
+def cli() -> None:
+    """Verdict: decide cases with policies written as data, and explain every decision."""
+
+
+@cli.command("eval")
+@click.argument("case_file", required=False, metavar="[CASE_FILE]")
+@policy_option
+@click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE",
+              help="Set a fact (repeatable); it replaces the case file's value. `null` is null.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
+              help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
+def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], output_format: str, trace_level: str) -> None:
+    """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
+    if case_file is None and not facts:
+        raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
+    policy = _load_policy(policy_ref)
+    case = _read_case(case_file, policy) if case_file else engine.Case("command-line", {})
+    case = _apply_fact_options(case, facts, policy)
+    decision = engine.decide(policy, case, trace=trace_level != "none")
+    if output_format == "json":
+        click.echo(engine.decision_to_json(decision, policy, trace_level), nl=False)
+    else:
+        click.echo(engine.decision_to_text(decision, policy, trace_level), nl=False)
+    if decision.errors:
+        sys.exit(EXIT_EVALUATION_ERROR)
+
+
+def _read_case(case_file: str, policy: engine.Policy) -> engine.Case:
+    try:
+        if case_file == "-":
+            return engine.load_case(Path("<stdin>"), policy, raw=click.get_binary_stream("stdin").read())
+        return engine.load_case(Path(case_file), policy)
+    except engine.CaseError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None
+
+
+def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: engine.Policy) -> engine.Case:
+    facts = dict(case.facts)
+    problems = []
+    for option in options:
+        name, sep, text = option.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"`{option}` is not NAME=VALUE", param_hint="--fact")
+        fact = policy.facts.get(name)
+        where = engine.SourceLocation(f"--fact {name}")
+        if fact is None:
+            problems.append(engine.Diagnostic("unknown_fact", f"`{name}` is not a fact of policy `{policy.id}`", where,
+                                              name, engine.did_you_mean(name, policy.facts)))
+            continue
+        value, problem = engine.coerce_text(fact, text)
+        if problem:
+            problems.append(engine.Diagnostic("fact_value", problem, where, name))
+        else:
+            facts[name] = value
+    if problems:
+        raise DiagnosticsError(problems, EXIT_INVALID_CASE, "the case is invalid")
+    return engine.Case(case.id, facts)
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate_command(paths: tuple[Path, ...]) -> None:
+    """Check policies and their test files: schema, names, types, conflicts and quotes.
+
+    PATHS are policy files, test files or folders holding them; by default the bundled policies.
+    """
+    targets = list(paths) or [engine.BUNDLED_POLICIES]
+    problems: list = []
+    policies, tests = [], []
+    for target in targets:
+        if not target.exists():
+            raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
+        if target.is_dir():
+            policies.extend(sorted(target.rglob(POLICY_FILE)))
+            tests.extend(testing.discover_test_files([target]))
+        elif target.parent.name == "tests":
+            tests.append(target)
+        else:
+            policies.append(target)
+    if not policies and not tests:
+        raise click.BadParameter(f"no policy files ({POLICY_FILE}) found in {', '.join(map(str, targets))}",
+                                 param_hint="PATHS")
+    cache: dict = {}
+    for file in policies:
+        policy, found = engine.load_policy(file)
+        cache[file.resolve()] = (policy, found)
+        problems.extend(found)
+        if policy:
+            click.echo(f"ok  {display_path(file)}: {policy.id} {policy.identity.version}, "
+                       f"{len(policy.clauses)} clauses, every source sentence accounted for")
+    for file in tests:
+        loaded, found = testing.load_test_file(file, cache)
+        if loaded:
+            click.echo(f"ok  {display_path(file)}: {len(loaded.cases)} tests")
+        elif found and not any(d in problems for d in found):
+            problems.extend(found)
+    if problems:
+        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
+                               f"{len(problems)} problem(s) found")
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="List every test, not only the failures.")
+def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
+    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones."""
+    targets = list(paths) or [engine.BUNDLED_POLICIES]
+    for target in targets:
+        if not target.exists():
+            raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
+    files = testing.discover_test_files(targets)
+    if not files:
+        raise click.BadParameter("no test files found (YAML files in a `tests/` folder)", param_hint="PATHS")
+    passed = failed = 0
+    problems: list = []
+    cache: dict = {}
+    for file in files:
+        loaded, found = testing.load_test_file(file, cache)
+        if loaded is None:
+            problems.extend(found)
+            continue
+        click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.identity.version})")
+        for case in loaded.cases:
+            result = testing.run_test(loaded.policy, case)
+            if result.passed:
+                passed += 1
+                if verbose:
+                    click.echo(f"  ok    {case.name}")
+                continue
+            failed += 1
+            click.echo(f"  FAIL  {case.name}  ({case.location})")
+            for difference in result.differences:
+                click.echo(f"          {difference}")
+    if problems:
+        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
+                               "invalid test file(s) or policy; no result for them")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(EXIT_TESTS_FAILED)
+
+
+@cli.command("show")
+@click.argument("clause_id")
+@policy_option
+def show_command(clause_id: str, policy_ref: str) -> None:
+    """Show a clause: its source text, condition, outputs and precedence."""
+    policy = _load_policy(policy_ref)
+    clause = policy.clause(clause_id)
+    if clause is None:
+        hint = engine.did_you_mean(clause_id, [c.id for c in policy.clauses])
+        raise click.BadParameter(f"`{clause_id}` is not a clause of `{policy.id}`" + (f"; {hint}" if hint else ""),
+                                 param_hint="CLAUSE_ID")
+    click.echo(engine.clause_to_text(clause, policy), nl=False)
+
+
+@cli.command("list")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_command(output_format: str) -> None:
+    """List the policies found ($VERDICT_POLICY_PATH, then the bundled ones) with their versions."""
+    rows = []
+    for entry in engine.discover(policy_roots()):
+        policy, problems = engine.load_policy(entry.path)
+        rows.append({
+            "id": entry.id, "version": entry.version, "path": display_path(entry.path),
+            "effective_from": policy.identity.effective_from.isoformat() if policy else None,
+            "clauses": len(policy.clauses) if policy else None,
+            "content_sha256": policy.identity.content_sha256 if policy else None,
+            "valid": policy is not None, "problems": len(problems),
+        })
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = f"{row['clauses']} clauses, effective {row['effective_from']}" if row["valid"] else f"INVALID ({row['problems']} problems)"
+        click.echo(f"{row['id']}  {row['version']}  {state}  {row['path']}")
+
+
+@cli.command("schema")
+@click.argument("kind", type=click.Choice(["policy", "case", "decision", "test"]))
+@policy_option
+def schema_command(kind: str, policy_ref: str) -> None:
+    """Print a JSON Schema: of the policy format, a policy's case (its facts), decisions, or test files."""
+    if kind == "case":
+        document = case_schema(_load_policy(policy_ref))
+    else:
+        document = load_schema({"test": "policy-test"}.get(kind, kind))
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    """Entry point: click handles usage errors; anything unexpected is reported without a traceback."""
+    try:
+        cli.main(prog_name="verdict")
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: say so plainly, never dump a traceback on the user
+        click.echo(f"verdict: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

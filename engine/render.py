@@ -1,0 +1,260 @@
+"""Renderers: decisions (JSON and text) and clauses (text), built from data and trace events only.
+
+Nothing here evaluates anything; a renderer given the same decision gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from .model import Clause, Decision, Policy, to_json_value
+from .trace import Op
+
+TRACE_LEVELS = ("full", "summary", "none")
+
+
+def _value_json(value: Any) -> Any:
+    return to_json_value(value)
+
+
+def _read_json(read) -> dict:
+    item = {"name": read.name, "kind": read.kind}
+    if read.known:
+        item["value"] = _value_json(read.value)
+    else:
+        item["missing_facts"] = list(read.missing)
+    return item
+
+
+def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") -> dict:
+    """The JSON document of a decision (see schemas/decision.schema.json)."""
+    outputs = {name: _value_json(result.value) for name, result in decision.outputs.items()}
+    decided_by = {
+        name: {"status": result.status, "clauses": list(result.clauses), "missing_facts": list(result.missing)}
+        for name, result in decision.outputs.items()
+    }
+    return {
+        "case": {"id": decision.case_id, "facts_sha256": decision.case_digest},
+        "policy": decision.policy.to_dict(),
+        "engine": {"name": "verdict", "version": decision.engine_version},
+        "facts": {name: _value_json(value) for name, value in sorted(decision.facts.items())},
+        "outputs": outputs,
+        "missing_facts": list(decision.missing_facts),
+        "decided_by": decided_by,
+        "errors": [d.to_dict() for d in decision.errors],
+        "trace": None if trace == "none" else _trace_dict(decision, policy, trace),
+    }
+
+
+def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
+    effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    clauses = []
+    for event in decision.events:
+        if event.op is not Op.CLAUSE:
+            continue
+        effect = effects.get(event.subject)
+        if level == "summary" and effect is not None and effect.effect == "not_applicable":
+            continue
+        clause = policy.clause(event.subject)
+        entry = {
+            "id": event.subject,
+            "title": clause.title,
+            "source": clause.source.to_dict(),
+            "condition": event.expression,
+            "reads": [_read_json(r) for r in event.reads],
+            "result": event.result,
+            "missing_facts": list(event.missing),
+            "effect": effect.effect if effect else "",
+        }
+        if clause.interpretation:
+            entry["interpretation"] = clause.interpretation
+        if effect and effect.by:
+            entry["overridden_by" if effect.effect == "overridden" else "may_be_overridden_by"] = effect.by
+        if effect and effect.effect == "undecided" and effect.missing:
+            entry["missing_facts"] = list(effect.missing)
+        if event.message:
+            entry["error"] = event.message
+        clauses.append(entry)
+    result: dict = {}
+    if level == "full":
+        result["derived"] = [
+            {"name": e.subject, "expression": e.expression, "reads": [_read_json(r) for r in e.reads], "result": e.result,
+             **({"value": _value_json(e.value)} if e.result == "value" else {}),
+             **({"missing_facts": list(e.missing)} if e.missing else {}),
+             **({"error": e.message} if e.message else {})}
+            for e in decision.events if e.op is Op.DERIVED
+        ]
+    result["clauses"] = clauses
+    result["outputs"] = [
+        {"name": e.subject, "value": _value_json(e.value), "status": e.result, "clauses": list(e.clauses),
+         "missing_facts": list(e.missing)}
+        for e in decision.events if e.op is Op.OUTPUT
+    ]
+    return result
+
+
+def decision_to_json(decision: Decision, policy: Policy, trace: str = "full") -> str:
+    """Canonical JSON text: the same decision always gives the same bytes."""
+    return json.dumps(decision_to_dict(decision, policy, trace), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def show_value(value: Any) -> str:
+    value = to_json_value(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(show_value(v) for v in value) if value else "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _show_read(read) -> str:
+    if not read.known:
+        return f"{read.name} = unknown (missing: {', '.join(read.missing)})"
+    value = to_json_value(read.value)
+    shown = f"'{value}'" if isinstance(value, str) and read.kind in ("fact", "output") else show_value(read.value)
+    return f"{read.name} = {shown}"
+
+
+def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+
+
+def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
+    """A report for people: the decision first, then the reasons, then the trace."""
+    lines: list[str] = []
+    lead = next(iter(decision.outputs))
+    headline = show_value(decision.outputs[lead].value)
+    if decision.missing_facts:
+        headline += f"  (needs: {', '.join(decision.missing_facts)})"
+    identity = decision.policy
+    lines.append(f"DECISION  {lead} = {headline}")
+    lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
+    lines.append(f"policy    {identity.id} {identity.version} (effective {identity.effective_from.isoformat()}), "
+                 f"content sha256 {identity.content_sha256[:16]}, engine {decision.engine_version}")
+    lines.append("")
+    width = max(len(name) for name in decision.outputs)
+    for name, result in decision.outputs.items():
+        if result.status == "undetermined":
+            note = f"undetermined: needs {', '.join(result.missing)}"
+        elif result.status == "default":
+            note = "default: no clause set it"
+        elif result.status == "error":
+            note = "error"
+        else:
+            note = "by " + ", ".join(result.clauses)
+        lines.append(f"  {name.ljust(width)}  {show_value(result.value)}    [{note}]")
+    lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
+    for error in decision.errors:
+        lines.append(f"  error: {error.one_line()}")
+    lines.append("")
+    lines.append("REASONS")
+    lines.extend(_reasons(decision, policy))
+    if trace != "none":
+        lines.append("")
+        lines.append("TRACE (clauses in evaluation order)" if trace == "full" else "TRACE (summary: clauses that were not inapplicable)")
+        lines.extend(_trace_lines(decision, policy, trace))
+    return "\n".join(lines) + "\n"
+
+
+def _reasons(decision: Decision, policy: Policy) -> list[str]:
+    deciding: dict[str, list[str]] = {}
+    for name, result in decision.outputs.items():
+        for clause_id in result.clauses:
+            deciding.setdefault(clause_id, []).append(name)
+    reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    lines = []
+    for clause in policy.clauses:
+        if clause.id not in deciding:
+            continue
+        lines.append(f"  {clause.id}: {clause.title}")
+        lines.append(f"    decided {', '.join(deciding[clause.id])}")
+        lines.extend(_quote_lines(clause, "    "))
+        if clause.interpretation:
+            lines.extend(_wrap("interpretation: " + clause.interpretation, "    "))
+        if reads.get(clause.id):
+            lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
+    undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
+    for name, result in undetermined:
+        lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")
+    if not lines:
+        lines.append("  no clause applied; every output has its default value")
+    return lines
+
+
+def _quote_lines(clause: Clause, indent: str) -> list[str]:
+    lines = []
+    for quote in clause.source.quotes:
+        lines.extend(_wrap(f"§ {clause.source.section} (line {quote.line}): \u201c{quote.text}\u201d", indent))
+    return lines
+
+
+_EFFECT_WORDS = {
+    "applied": "applied",
+    "not_applicable": "not applicable",
+    "overridden": "overridden by {by}",
+    "undecided": "undecided",
+    "error": "error",
+}
+
+
+def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
+    effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    lines = []
+    number = 0
+    for event in decision.events:
+        if event.op is Op.DERIVED and level == "full":
+            value = show_value(event.value) if event.result == "value" else (
+                f"unknown (missing: {', '.join(event.missing)})" if event.missing else f"error: {event.message}")
+            lines.append(f"  derived {event.subject} = {value}    <- {event.expression}")
+            continue
+        if event.op is not Op.CLAUSE:
+            continue
+        effect = effects[event.subject]
+        if level == "summary" and effect.effect == "not_applicable":
+            continue
+        number += 1
+        clause = policy.clause(event.subject)
+        words = _EFFECT_WORDS[effect.effect].format(by=effect.by)
+        if effect.effect == "undecided":
+            words += f" because {', '.join(effect.missing) or '?'} {'is' if len(effect.missing) == 1 else 'are'} missing"
+            if effect.by:
+                words += f" (may be overridden by {effect.by})"
+        lines.append(f"  [{number}] {clause.id}: {words}")
+        lines.extend(_quote_lines(clause, "      "))
+        lines.extend(_wrap(f"when   {event.expression}", "      "))
+        for read in event.reads:
+            lines.append(f"      read   {_show_read(read)}  ({read.kind})")
+        result = event.result + (f": {event.message}" if event.message else "")
+        lines.append(f"      result {result}")
+    return lines
+
+
+def clause_to_text(clause: Clause, policy: Policy) -> str:
+    """`verdict show`: a clause with its source text, condition, outputs and precedence."""
+    winners = sorted(policy.overridden_by.get(clause.id, ()))
+    losers = sorted(cid for cid, ws in policy.overridden_by.items() if clause.id in ws)
+    lines = [f"{clause.id}: {clause.title}", f"  policy     {policy.id} {policy.identity.version}",
+             f"  defined at {clause.location}", "", f"  source     § {clause.source.section}"]
+    for quote in clause.source.quotes:
+        lines.extend(_wrap(f"\u201c{quote.text}\u201d  (source line {quote.line}, column {quote.column})", "    "))
+    if clause.interpretation:
+        lines.append("")
+        lines.extend(_wrap("interpretation: " + clause.interpretation, "  "))
+    lines.append("")
+    lines.extend(_wrap(f"when   {clause.condition.text}", "  "))
+    for name, value in clause.sets:
+        lines.append(f"  then   {name} = {value.expression.text if value.expression else show_value(value.literal)}")
+    if losers:
+        lines.append(f"  overrides        {', '.join(losers)}")
+    if winners:
+        lines.append(f"  overridden by    {', '.join(winners)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,181 @@
+"""Policy tests written in YAML by policy owners: loading them, running them, and the differences.
+
+A test file sits in a `tests/` folder beside its policy. Each test gives facts and the outputs it
+expects, optionally the clauses expected to decide them and the facts expected to be missing.
+Results are data; the CLI and pytest present them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .api import POLICY_FILE, decide, load_policy
+from .cases import Case, check_facts
+from .errors import Diagnostic, SourceLocation, did_you_mean
+from .loader import SourceMap, load_document
+from .model import Policy, to_json_value
+
+
+@dataclass(frozen=True)
+class TestCase:
+    name: str
+    location: SourceLocation
+    facts: dict[str, Any]
+    expect: dict[str, Any]
+    expect_decided_by: dict[str, list[str]] = field(default_factory=dict)
+    expect_missing_facts: list[str] | None = None
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass(frozen=True)
+class TestFile:
+    path: Path
+    policy: Policy
+    cases: tuple[TestCase, ...]
+
+    __test__ = False
+
+
+@dataclass(frozen=True)
+class TestResult:
+    case: TestCase
+    differences: tuple[str, ...]
+
+    __test__ = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+def discover_test_files(paths: list[Path]) -> list[Path]:
+    """Test files under the paths: a file is taken as is; a folder is searched for `tests/*.yaml`."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        else:
+            found.extend(sorted(p for p in path.rglob("tests/*.y*ml") if p.is_file()))
+    return found
+
+
+def load_test_file(path: Path, policies: dict[Path, tuple[Policy | None, list]] | None = None) -> tuple[TestFile | None, list[Diagnostic]]:
+    """Load a test file and its policy; every problem in either is returned."""
+    document, problems = load_document(path)
+    if document is None:
+        return None, problems
+    problems = schema.check("policy-test", document.data, document.source_map, _subject_of(document.data))
+    if problems:
+        return None, problems
+    data = document.data
+    policy_path = (path.parent / data["policy"]) if "policy" in data else path.parent.parent / POLICY_FILE
+    cache = policies if policies is not None else {}
+    key = policy_path.resolve()
+    if key not in cache:
+        cache[key] = load_policy(policy_path)
+    policy, policy_problems = cache[key]
+    if policy is None:
+        return None, policy_problems or [Diagnostic("policy_not_found", f"cannot load the policy `{policy_path}`",
+                                                    document.source_map.locate(("policy",)))]
+    cases, problems = _cases(data, document.source_map, policy)
+    if problems:
+        return None, problems
+    return TestFile(path, policy, tuple(cases)), []
+
+
+def _subject_of(data: Any):
+    def subject(path: tuple) -> str:
+        if len(path) >= 2 and path[0] == "tests" and isinstance(path[1], int):
+            try:
+                return str(data["tests"][path[1]].get("name", f"test {path[1] + 1}"))
+            except (KeyError, IndexError, TypeError, AttributeError):
+                return f"test {path[1] + 1}"
+        return ""
+
+    return subject
+
+
+def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[TestCase], list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+    base = data.get("base_facts") or {}
+    base_values, base_problems = check_facts(base, policy, lambda n, key=False: source_map.locate(("base_facts", n), key=key))
+    problems.extend(base_problems)
+    cases = []
+    for index, spec in enumerate(data["tests"]):
+        path = ("tests", index)
+        name = spec["name"]
+        own, own_problems = check_facts(spec.get("facts") or {}, policy,
+                                        lambda n, key=False: source_map.locate(path + ("facts", n), key=key))
+        problems.extend(Diagnostic(d.code, d.message, d.location, name, d.help) for d in own_problems)
+        facts = {**base_values, **own}
+        for position, fact in enumerate(spec.get("without", [])):
+            if fact not in policy.facts:
+                problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
+                                           source_map.locate(path + ("without", position)), name,
+                                           did_you_mean(fact, policy.facts)))
+            facts.pop(fact, None)
+        for output in spec["expect"]:
+            if output not in policy.outputs:
+                problems.append(Diagnostic("unknown_output", f"`{output}` is not an output of policy `{policy.id}`",
+                                           source_map.locate(path + ("expect", output), key=True), name,
+                                           did_you_mean(output, policy.outputs)))
+        for output, clause_ids in (spec.get("expect_decided_by") or {}).items():
+            if output not in policy.outputs:
+                problems.append(Diagnostic("unknown_output", f"`{output}` is not an output of policy `{policy.id}`",
+                                           source_map.locate(path + ("expect_decided_by", output), key=True), name,
+                                           did_you_mean(output, policy.outputs)))
+            for position, clause_id in enumerate(clause_ids):
+                if policy.clause(clause_id) is None:
+                    problems.append(Diagnostic("unknown_clause", f"`{clause_id}` is not a clause of policy `{policy.id}`",
+                                               source_map.locate(path + ("expect_decided_by", output, position)), name,
+                                               did_you_mean(clause_id, [c.id for c in policy.clauses])))
+        for position, fact in enumerate(spec.get("expect_missing_facts") or []):
+            if fact not in policy.facts:
+                problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
+                                           source_map.locate(path + ("expect_missing_facts", position)), name,
+                                           did_you_mean(fact, policy.facts)))
+        cases.append(TestCase(name, source_map.locate(path), facts, spec["expect"],
+                              spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts")))
+    return cases, problems
+
+
+def run_test(policy: Policy, case: TestCase) -> TestResult:
+    """Decide the test's case and list every difference from what it expects."""
+    decision = decide(policy, Case(case.name, case.facts), trace=False)
+    differences = []
+    for output, expected in case.expect.items():
+        result = decision.outputs[output]
+        actual = to_json_value(result.value)
+        if not _equal(expected, actual):
+            why = (f"decided by {', '.join(result.clauses)}" if result.status == "decided" else
+                   f"undetermined, needs {', '.join(result.missing)}" if result.status == "undetermined" else result.status)
+            differences.append(f"{output}: expected {_show(expected)}, got {_show(actual)} ({why})")
+    for output, expected_clauses in case.expect_decided_by.items():
+        actual_clauses = list(decision.outputs[output].clauses)
+        if actual_clauses != list(expected_clauses):
+            differences.append(f"{output} decided by: expected {_show(list(expected_clauses))}, got {_show(actual_clauses)}")
+    if case.expect_missing_facts is not None and list(decision.missing_facts) != list(case.expect_missing_facts):
+        differences.append(f"missing facts: expected {_show(list(case.expect_missing_facts))}, got {_show(list(decision.missing_facts))}")
+    return TestResult(case, tuple(differences))
+
+
+def _equal(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return abs(expected - actual) < 1e-9
+    return expected == actual
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
