@@ -105,7 +105,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
 def _read_case(case_file: str, policy: engine.Policy) -> engine.Case:
     try:
         if case_file == "-":
-            return engine.load_case(Path("<stdin>"), policy, raw=click.get_binary_stream("stdin").read())
+            return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read())
         return engine.load_case(Path(case_file), policy)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None

@@ -129,18 +129,33 @@ class ConditionAnalyzer:
         return _NO_CONSTANT
 
 
+def _conjuncts(tree: _Tree) -> list[_Tree]:
+    if tree[0] != "and":
+        return [tree]
+    return [leaf for part in tree[1] for leaf in _conjuncts(part)]
+
+
 def _exclusive(a: _Tree, b: _Tree) -> bool:
+    """True when `a and b` is unsatisfiable, judged by contradicting atoms (sound, not complete)."""
     if a[0] == "const":
         return not a[1]
     if b[0] == "const":
         return not b[1]
-    if a[0] == "and":
-        return any(_exclusive(part, b) for part in a[1])
     if a[0] == "or":
         return all(_exclusive(part, b) for part in a[1])
-    if b[0] in ("and", "or"):
-        return _exclusive(b, a)
-    return _atoms_contradict(a[1], b[1])
+    if b[0] == "or":
+        return all(_exclusive(a, part) for part in b[1])
+    a_parts, b_parts = _conjuncts(a), _conjuncts(b)
+    if len(a_parts) == 1 and len(b_parts) == 1:
+        return _atoms_contradict(a[1], b[1])
+    # A disjunction among the conjuncts is weighed against the whole other side; atoms pairwise.
+    for part in a_parts:
+        if part[0] in ("or", "const") and _exclusive(part, b):
+            return True
+    for part in b_parts:
+        if part[0] in ("or", "const") and _exclusive(a, part):
+            return True
+    return any(_atoms_contradict(x[1], y[1]) for x in a_parts if x[0] == "atom" for y in b_parts if y[0] == "atom")
 
 
 def _atoms_contradict(a: _Atom, b: _Atom) -> bool:

@@ -46,6 +46,9 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
     if document is None:
         return None, problems
     data = document.data
+    if problems:
+        name = _subject_of(data)
+        return None, [p.with_subject(name(p.path)) for p in problems]
     problems = schema.check("policy", data, document.source_map, _subject_of(data))
     if problems:
         return None, problems
@@ -123,8 +126,9 @@ def load_case(path: Path, policy: Policy, raw: bytes | None = None) -> Case:
     :param raw: the bytes of the case when they were already read (standard input).
     """
     document, problems = load_document(path) if raw is None else document_from_bytes(raw, path, str(path))
-    if document is None:
-        raise CaseError(problems)
+    if document is None or problems:
+        raise CaseError([p.with_subject(str(p.path[1]) if p.path[:1] == ("facts",) and len(p.path) > 1 else "")
+                         for p in problems])
     case, problems = case_from_document(document.data, document.source_map, policy, default_id=path.stem)
     if case is None:
         raise CaseError(problems)

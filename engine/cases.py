@@ -127,6 +127,12 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
         if fact.maximum is not None and value > fact.maximum:
             return None, f"must be at most {_number(fact.maximum)}, got {_show(value)}"
         return value, None
+    if kind == "datetime" and isinstance(value, dt.datetime):  # from code that imports the engine
+        if value.tzinfo is None or value.utcoffset() is None:
+            return None, "the datetime has no time zone"
+        return value, None
+    if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value, None
     if not isinstance(value, str):
         return None, f"expected {_expected(fact)}, got {_show(value)}"
     if len(value) > MAX_TEXT_LENGTH:

@@ -72,10 +72,13 @@ class _Compiler:
         self._output_declarations()
         self._derived()
         self._clauses()
+        problems_before = len(self.sink.items)
         overridden_by = self._override_graph()
+        override_problems = len(self.sink.items) > problems_before
         setters = {name: tuple(c.id for c in self.clauses if c.value_for(name) is not None) for name in self.outputs}
         self._output_read_cycles(overridden_by)
-        self._conflicts(overridden_by)
+        if not override_problems:  # precedence must be known before conflicts can be judged
+            self._conflicts(overridden_by)
         informational = self._informational()
         self._sentence_coverage()
         if self.sink or identity is None:

@@ -35,6 +35,8 @@ class Diagnostic:
     location: SourceLocation
     subject: str = ""
     help: str = ""
+    # The JSON path of the value concerned, when known; lets a later stage name the subject.
+    path: tuple = field(default=(), compare=False)
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
@@ -47,6 +49,10 @@ class Diagnostic:
         text = f"{self.message}; {self.help}" if self.help else self.message
         parts.append(text)
         return ": ".join(parts)
+
+    def with_subject(self, subject: str) -> "Diagnostic":
+        return self if self.subject or not subject else Diagnostic(self.code, self.message, self.location, subject,
+                                                                    self.help, self.path)
 
     def to_dict(self) -> dict:
         return {

@@ -107,7 +107,11 @@ def read_bytes(path: Path) -> tuple[bytes | None, Diagnostic | None]:
 
 
 def load_document(path: Path) -> tuple[Document | None, list[Diagnostic]]:
-    """Load a YAML or JSON file; JSON is read as YAML so that every value keeps its line and column."""
+    """Load a YAML or JSON file; JSON is read as YAML so that every value keeps its line and column.
+
+    The document is None when the file cannot be read or parsed; with other problems (a duplicate
+    key) it is returned beside them, and the caller must still treat the file as invalid.
+    """
     raw, problem = read_bytes(path)
     if problem:
         return None, [problem]
@@ -127,9 +131,10 @@ def document_from_bytes(raw: bytes, path: Path, name: str) -> tuple[Document | N
     data, source_map, diagnostics = parse_yaml(text, name)
     if path.suffix.lower() == ".json" and not diagnostics:
         diagnostics = _check_strict_json(text, name)
-    if diagnostics:
+    if any(d.code in ("yaml_syntax", "json_syntax") for d in diagnostics):
         return None, diagnostics
-    return Document(path, data, source_map, hashlib.sha256(raw).hexdigest()), []
+    # Other problems (a duplicate key...) still give the document, so callers can name the subject.
+    return Document(path, data, source_map, hashlib.sha256(raw).hexdigest()), diagnostics
 
 
 def _check_strict_json(text: str, name: str) -> list[Diagnostic]:
@@ -217,6 +222,7 @@ class _Builder:
                         f"duplicate key `{key}` (first defined on line {first_seen[key]})",
                         self._here(key_node),
                         help="YAML keeps only one of them; remove or rename one",
+                        path=path + (key,),
                     )
                 )
                 continue

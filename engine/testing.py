@@ -68,6 +68,9 @@ def load_test_file(path: Path, policies: dict[Path, tuple[Policy | None, list]] 
     document, problems = load_document(path)
     if document is None:
         return None, problems
+    if problems:
+        name = _subject_of(document.data)
+        return None, [p.with_subject(name(p.path)) for p in problems]
     problems = schema.check("policy-test", document.data, document.source_map, _subject_of(document.data))
     if problems:
         return None, problems

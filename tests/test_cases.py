@@ -1,0 +1,111 @@
+"""Checking a case's facts: every bad fact is refused with its name, never guessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import engine
+from conftest import BASE_FACTS
+
+
+def refused(aqara, **changes):
+    with pytest.raises(engine.CaseError) as caught:
+        engine.case_from_facts(aqara, {**BASE_FACTS, **changes})
+    return caught.value.diagnostics
+
+
+@pytest.mark.parametrize("changes, subject, words", [
+    ({"reqest": "return"}, "reqest", "`reqest` is not a fact of policy `aqara-returns`"),
+    ({"units_of_product": "3"}, "units_of_product", "expected a whole number, got the text `3`"),
+    ({"units_of_product": 2.5}, "units_of_product", "expected a whole number"),
+    ({"units_of_product": 0}, "units_of_product", "must be at least 1"),
+    ({"product_damaged": "no"}, "product_damaged", "expected true or false"),
+    ({"request": "retrun"}, "request", "`retrun` is not one of return, warranty_claim, cancel_order, modify_order (did you mean `return`?)"),
+    ({"order_placed_at": "2026-02-30T10:00:00Z"}, "order_placed_at", "is not a real datetime"),
+    ({"order_placed_at": "2026-03-01T10:00:00"}, "order_placed_at", "has no time zone"),
+    ({"order_placed_at": "01/03/2026"}, "order_placed_at", "is not an ISO 8601 datetime"),
+    ({"replaced_at": "2026-13-01"}, "replaced_at", "is not a real date"),
+    ({"country_of_purchase": "USA"}, "country_of_purchase", "does not match the pattern"),
+    ({"corporate_purchase": None}, "corporate_purchase", "null is not allowed"),
+    ({"product_price": float("nan")}, "product_price", "finite number"),
+    ({"product_price": True}, "product_price", "expected a number, got `true`"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_bad_facts_are_refused_naming_the_fact(aqara, changes, subject, words):
+    problems = refused(aqara, **changes)
+    assert len(problems) == 1
+    assert problems[0].subject == subject
+    assert words in problems[0].message
+
+
+def test_typo_gets_a_suggestion(aqara):
+    [problem] = refused(aqara, reqest="return")
+    assert problem.help == "did you mean `request`?"
+
+
+def test_every_problem_is_reported(aqara):
+    problems = refused(aqara, units_of_product="x", request="retrun", colour="red")
+    assert sorted(p.subject for p in problems) == ["colour", "request", "units_of_product"]
+
+
+def test_null_is_known_and_absent_is_unknown(aqara):
+    case = engine.case_from_facts(aqara, {**BASE_FACTS, "shipped_at": None})
+    assert case.facts["shipped_at"] is None
+    facts = dict(BASE_FACTS)
+    del facts["shipped_at"]
+    assert "shipped_at" not in engine.case_from_facts(aqara, facts).facts
+
+
+def test_values_are_typed(aqara):
+    case = engine.case_from_facts(aqara, {**BASE_FACTS, "replaced_at": "2026-05-01"})
+    assert case.facts["replaced_at"] == dt.date(2026, 5, 1)
+    assert case.facts["order_placed_at"] == dt.datetime(2026, 3, 1, 10, tzinfo=dt.timezone.utc)
+
+
+def test_case_file_problems_carry_line_numbers(aqara, tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_text("id: c1\nfacts:\n  request: retrun\n  units_of_product: 2\n  units_of_product: 3\n", encoding="utf-8")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.load_case(path, aqara)
+    [problem] = caught.value.diagnostics
+    assert problem.code == "duplicate_key" and problem.location.line == 5 and problem.subject == "units_of_product"
+    path.write_text("id: c1\nfacts:\n  request: retrun\n", encoding="utf-8")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.load_case(path, aqara)
+    [problem] = caught.value.diagnostics
+    assert problem.one_line().startswith(f"{path}:3:12: request: `retrun` is not one of")
+
+
+def test_country_code_no_stays_text(aqara, tmp_path):
+    # YAML 1.1 would read NO (Norway) as false; Verdict reads scalars the YAML 1.2 way.
+    path = tmp_path / "case.yaml"
+    path.write_text("facts:\n  country_of_purchase: NO\n", encoding="utf-8")
+    assert engine.load_case(path, aqara).facts == {"country_of_purchase": "NO"}
+
+
+def test_json_case_file(aqara, tmp_path):
+    path = tmp_path / "case.json"
+    path.write_text('{"id": "j1", "facts": {"request": "return", "units_of_product": 2}}', encoding="utf-8")
+    case = engine.load_case(path, aqara)
+    assert case.id == "j1" and case.facts == {"request": "return", "units_of_product": 2}
+    path.write_text('{"facts": {"request": "return",}}', encoding="utf-8")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.load_case(path, aqara)
+    assert caught.value.diagnostics[0].code in ("json_syntax", "yaml_syntax")
+
+
+def test_case_without_facts_mapping(aqara, tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_text("id: x\nfact:\n  request: return\n", encoding="utf-8")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.load_case(path, aqara)
+    messages = [p.message for p in caught.value.diagnostics]
+    assert "unknown key `fact` in the case" in messages
+    assert "the case has no `facts` mapping" in messages
+
+
+def test_case_digest_is_stable(aqara):
+    first = engine.case_from_facts(aqara, dict(BASE_FACTS))
+    second = engine.case_from_facts(aqara, dict(reversed(list(BASE_FACTS.items()))))
+    assert first.digest() == second.digest()

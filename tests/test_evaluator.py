@@ -1,0 +1,147 @@
+"""Evaluation semantics: unknown facts, overrides, collected lists, defaults and the trace events."""
+
+from __future__ import annotations
+
+import pytest
+
+import engine
+from engine.trace import Op
+
+
+def events(decision, op):
+    return [e for e in decision.events if e.op is op]
+
+
+def effect_of(decision, clause_id):
+    return next(e for e in events(decision, Op.EFFECT) if e.subject == clause_id)
+
+
+def test_a_missing_fact_makes_eligibility_undetermined(decide):
+    decision = decide(without=("reason_category",))
+    assert decision.outputs["eligibility"].value == "undetermined"
+    assert decision.outputs["eligibility"].status == "undetermined"
+    assert decision.missing_facts == ("reason_category",)
+
+
+def test_a_missing_fact_that_does_not_matter_leaves_the_decision_whole(decide):
+    decision = decide(request="cancel_order", request_at="2026-03-01T15:00:00Z",
+                      without=("reason_category", "product_price", "courier_refusal"))
+    assert decision.outputs["eligibility"].value == "eligible"
+    assert decision.missing_facts == ()
+
+
+def test_several_missing_facts_are_all_listed(decide):
+    decision = decide(without=("request_at", "reason_category"))
+    assert decision.outputs["eligibility"].value == "undetermined"
+    assert set(decision.missing_facts) == {"request_at", "reason_category"}
+
+
+def test_missing_facts_only_for_the_outputs_they_leave_open(decide):
+    # Without product_price the refund amount is open, but eligibility is decided.
+    decision = decide(without=("product_price",))
+    assert decision.outputs["eligibility"].value == "eligible"
+    assert decision.outputs["refund_amount"].status == "undetermined"
+    assert decision.outputs["refund_amount"].value is None
+    assert decision.missing_facts == ("product_price",)
+
+
+def test_override_sets_the_overridden_clause_aside(decide):
+    decision = decide(units_of_product=11)
+    assert decision.outputs["eligibility"].value == "discretionary"
+    assert decision.outputs["eligibility"].clauses == ("bulk-or-corporate-may-refuse",)
+    effect = effect_of(decision, "money-back-guarantee")
+    assert (effect.effect, effect.by) == ("overridden", "bulk-or-corporate-may-refuse")
+
+
+def test_overriding_is_not_transitive(decide):
+    # quality-return-in-window overrides quality-partial-refund, which overrides no-refund-after-30-days;
+    # on day 10 with an unreplaceable unit, the money-back refund is the one that decides.
+    decision = decide(reason_category="quality", replaceable=False)
+    assert decision.outputs["refund_amount"].value == 59.99
+    assert effect_of(decision, "quality-partial-refund").by == "quality-return-in-window"
+
+
+def test_an_unknown_overrider_makes_the_outcome_undecided(decide):
+    decision = decide(without=("units_of_product",))
+    assert decision.outputs["eligibility"].status == "undetermined"
+    assert decision.missing_facts == ("units_of_product",)
+    effect = effect_of(decision, "money-back-guarantee")
+    assert effect.effect == "undecided" and effect.by == "bulk-or-corporate-may-refuse"
+    assert effect.missing == ("units_of_product",)
+
+
+def test_list_outputs_collect_every_applicable_clause_in_order(decide):
+    decision = decide()
+    assert decision.outputs["return_requirements"].value == ("all_accessories", "promotional_gifts", "original_packaging")
+    assert decision.outputs["return_requirements"].clauses == ("non-quality-accessories-and-gifts", "non-quality-original-packaging")
+
+
+def test_default_when_no_clause_sets_an_output(decide):
+    result = decide().outputs["warranty_ends_on"]
+    assert (result.value, result.status, result.clauses) == (None, "default", ())
+
+
+def test_clauses_may_read_decided_outputs(decide):
+    decision = decide()
+    clause = next(e for e in events(decision, Op.CLAUSE) if e.subject == "procedure-contact-support")
+    assert [(r.name, r.kind, r.value) for r in clause.reads] == [("request", "fact", "return"), ("eligibility", "output", "eligible")]
+
+
+def test_every_clause_has_one_clause_event_and_one_effect(decide, aqara):
+    decision = decide()
+    ids = [c.id for c in aqara.clauses]
+    assert sorted(e.subject for e in events(decision, Op.CLAUSE)) == sorted(ids)
+    assert [e.subject for e in events(decision, Op.EFFECT)] == ids
+    assert [e.subject for e in events(decision, Op.OUTPUT)] == list(aqara.outputs)
+
+
+def test_clause_events_record_every_value_read(decide):
+    decision = decide(request_at="2026-04-04T09:00:00Z")
+    clause = next(e for e in events(decision, Op.CLAUSE) if e.subject == "no-refund-after-30-days")
+    assert clause.result == "true"
+    assert [(r.name, r.kind, r.value) for r in clause.reads] == [
+        ("money_back_request", "derived", True), ("days_since_purchase", "derived", 34), ("money_back_days", "parameter", 30)]
+    derived = next(e for e in events(decision, Op.DERIVED) if e.subject == "days_since_purchase")
+    assert [r.name for r in derived.reads] == ["order_placed_at", "request_at"]
+
+
+def test_an_unknown_read_names_the_missing_fact(decide):
+    decision = decide(without=("sales_channel",))
+    clause = next(e for e in events(decision, Op.CLAUSE) if e.subject == "retailer-referral")
+    assert clause.result == "unknown" and clause.missing == ("sales_channel",)
+    assert clause.reads[0].missing == ("sales_channel",)
+    assert decision.outputs["eligibility"].value == "undetermined"
+    assert decision.missing_facts == ("sales_channel",)
+
+
+def test_false_and_unknown_is_false_in_a_clause(decide):
+    # cancel-within-12h: request is unknown, but 239 hours is over the 12-hour window: false.
+    decision = decide(without=("request",))
+    clause = next(e for e in events(decision, Op.CLAUSE) if e.subject == "cancel-within-12h")
+    assert clause.result == "false"
+
+
+def test_trace_off_gives_the_same_outputs(aqara, decide):
+    traced = decide()
+    case = engine.case_from_facts(aqara, dict(traced.facts))
+    untraced = engine.decide(aqara, case, trace=False)
+    assert untraced.events == ()
+    assert {k: v.value for k, v in untraced.outputs.items()} == {k: v.value for k, v in traced.outputs.items()}
+
+
+def test_a_failing_clause_is_an_error_not_a_silent_skip(tmp_path, policy_copy):
+    # A condition that compares a datetime with a date fails at run time.
+    policy_copy.replace("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end")
+    policy = engine.require_policy(policy_copy.folder)
+    from conftest import BASE_FACTS
+
+    decision = engine.decide(policy, engine.case_from_facts(policy, {**BASE_FACTS, "reason_category": "quality", "request": "warranty_claim"}))
+    assert decision.errors
+    assert "within_warranty" in decision.errors[0].message
+    assert decision.outputs["eligibility"].status == "error"
+
+
+@pytest.mark.parametrize("field", ["request_at", "order_placed_at"])
+def test_decisions_are_deterministic(decide, field):
+    first, second = decide(without=(field,)), decide(without=(field,))
+    assert first == second

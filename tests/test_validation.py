@@ -1,0 +1,187 @@
+"""Validation of policies: each mistake introduced into a copy gives one clear line with file and line."""
+
+from __future__ import annotations
+
+import re
+
+import engine
+
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>[^:]+): (?P<message>.+)$")
+
+
+def only_problem(copy, code: str):
+    problems = copy.problems()
+    assert [p.code for p in problems] == [code], [p.one_line() for p in problems]
+    problem = problems[0]
+    text = problem.one_line()
+    assert "\n" not in text
+    match = LINE.match(text)
+    assert match, text
+    assert match["file"].endswith("policy.yaml")
+    return problem
+
+
+def test_bundled_policy_is_valid(aqara):
+    assert aqara.id == "aqara-returns"
+    assert len(aqara.clauses) >= 25
+
+
+def test_duplicate_key_is_an_error_at_the_second_key(policy_copy):
+    policy_copy.replace("    title: Cancellation within 12 hours of ordering\n",
+                        "    title: Cancellation within 12 hours of ordering\n    title: A second title\n")
+    problem = only_problem(policy_copy, "duplicate_key")
+    assert problem.subject == "cancel-within-12h"
+    assert problem.location.line == policy_copy.line_of("title: A second title")
+    assert problem.location.column == 5
+    assert "duplicate key `title`" in problem.message
+
+
+def test_unknown_fact_in_an_expression_names_it_and_suggests(policy_copy):
+    policy_copy.replace("when: request == 'cancel_order' and hours_since_order <= cancellation_window_hours",
+                        "when: requets == 'cancel_order' and hours_since_order <= cancellation_window_hours")
+    problem = only_problem(policy_copy, "unknown_name")
+    assert problem.subject == "cancel-within-12h"
+    assert problem.location.line == policy_copy.line_of("requets ==")
+    assert problem.location.column == policy_copy.text.splitlines()[problem.location.line - 1].index("requets") + 1
+    assert "`requets`" in problem.message and problem.help == "did you mean `request`?"
+
+
+def test_misspelled_enum_literal(policy_copy):
+    policy_copy.replace("when: sales_channel == 'other_retailer'", "when: sales_channel == 'other_retailr'")
+    problem = only_problem(policy_copy, "literal_type")
+    assert problem.subject == "retailer-referral"
+    assert "`'other_retailr'` is not a value of `sales_channel`" in problem.message
+    assert problem.help == "did you mean `other_retailer`?"
+    assert problem.location.line == policy_copy.line_of("other_retailr")
+
+
+def test_misspelled_literal_in_a_list(policy_copy):
+    policy_copy.replace("request in ['cancel_order', 'modify_order'] and shipped_at", "request in ['cancel_order', 'modfy_order'] and shipped_at")
+    problem = only_problem(policy_copy, "literal_type")
+    assert "`'modfy_order'`" in problem.message and problem.help == "did you mean `modify_order`?"
+
+
+def test_expression_that_does_not_parse(policy_copy):
+    policy_copy.replace("when: request == 'modify_order' and hours_since_order <= cancellation_window_hours",
+                        "when: request == 'modify_order' and and hours_since_order <= cancellation_window_hours")
+    problem = only_problem(policy_copy, "expr_syntax")
+    assert problem.subject == "modify-within-12h"
+    assert problem.location.line == policy_copy.line_of("and and")
+
+
+def test_quote_not_in_the_source(policy_copy):
+    policy_copy.replace("quote: If 30 days have passed since your purchase, we cannot offer a refund or exchange.",
+                        "quote: If 30 days have passed since your purchase, we cannot offer a refund.")
+    problem = only_problem(policy_copy, "quote_not_found")
+    assert problem.subject == "no-refund-after-30-days"
+    assert problem.location.line == policy_copy.line_of("we cannot offer a refund.")
+    assert "we cannot offer a refund or exchange." in problem.help
+
+
+def test_conflict_without_precedence_names_both_clauses(policy_copy):
+    policy_copy.replace("    overrides: [money-back-guarantee]\n\n  - id: no-refund-after-30-days",
+                        "\n  - id: no-refund-after-30-days")
+    problem = only_problem(policy_copy, "conflict")
+    assert "`money-back-guarantee`" in problem.message and "`bulk-or-corporate-may-refuse`" in problem.message
+    assert "eligibility" in problem.message
+    assert problem.help.startswith("add `overrides: [money-back-guarantee]`")
+    assert problem.location.line == policy_copy.line_of("- id: bulk-or-corporate-may-refuse")
+
+
+def test_exclusive_conditions_need_no_precedence(policy_copy):
+    # cancel-within-12h and cancel-after-12h set eligibility differently but can never both apply.
+    assert policy_copy.problems() == []
+
+
+def test_all_errors_are_reported_at_once(policy_copy):
+    policy_copy.replace("when: sales_channel == 'other_retailer'", "when: sales_channel == 'other_retailr'")
+    policy_copy.replace("quote: Items must include original packaging;", "quote: Items must include the original packaging;")
+    policy_copy.replace("units_of_product > bulk_order_units", "units_of_products > bulk_order_units")
+    codes = sorted(p.code for p in policy_copy.problems())
+    assert codes == ["literal_type", "quote_not_found", "unknown_name"]
+
+
+def test_schema_errors_point_at_the_key(policy_copy):
+    policy_copy.replace("    title: Bought from another retailer\n", "    title: Bought from another retailer\n    whne: true\n")
+    problem = only_problem(policy_copy, "schema")
+    assert "unknown key `whne`" in problem.message and problem.help == "did you mean `when`?"
+    assert problem.subject == "retailer-referral"
+    assert problem.location.line == policy_copy.line_of("whne: true")
+
+
+def test_output_set_to_an_undeclared_value(policy_copy):
+    policy_copy.replace("      eligibility: refer_to_retailer\n", "      eligibility: refer_to_reseller\n")
+    problem = only_problem(policy_copy, "output_value")
+    assert "`refer_to_reseller` is not a value of `eligibility`" in problem.message
+    assert problem.help == "did you mean `refer_to_retailer`?"
+
+
+def test_duplicate_clause_id(policy_copy):
+    policy_copy.replace("  - id: procedure-return-address\n", "  - id: procedure-contact-support\n")
+    problem = only_problem(policy_copy, "duplicate_clause")
+    second = policy_copy.text.index("  - id: procedure-contact-support", policy_copy.text.index("  - id: procedure-contact-support") + 1)
+    assert problem.location.line == policy_copy.text[:second].count("\n") + 1
+    assert "duplicate clause id `procedure-contact-support`" in problem.message
+
+
+def test_function_not_allowed(policy_copy):
+    policy_copy.replace("expression: hours_between(order_placed_at, request_at)", "expression: hours_betwen(order_placed_at, request_at)")
+    problem = only_problem(policy_copy, "unknown_function")
+    assert problem.help == "did you mean `hours_between`?"
+
+
+def test_python_features_outside_the_whitelist(policy_copy):
+    policy_copy.replace("expression: units_of_product > bulk_order_units", "expression: units_of_product.__class__ > bulk_order_units")
+    problem = only_problem(policy_copy, "expr_not_allowed")
+    assert "attribute access" in problem.message
+
+
+def test_override_of_an_unknown_clause(policy_copy):
+    policy_copy.replace("overrides: [cancel-after-12h]", "overrides: [cancel-after-12hours]")
+    problem = only_problem(policy_copy, "unknown_clause")
+    assert problem.subject == "courier-refusal-succeeded" and problem.help == "did you mean `cancel-after-12h`?"
+
+
+def test_override_cycle(policy_copy):
+    policy_copy.replace("  - id: money-back-guarantee\n", "  - id: money-back-guarantee\n    overrides: [bulk-or-corporate-may-refuse]\n")
+    problem = only_problem(policy_copy, "override_cycle")
+    assert "`money-back-guarantee`" in problem.message and "`bulk-or-corporate-may-refuse`" in problem.message
+
+
+def test_sentence_neither_encoded_nor_informational(policy_copy):
+    policy_copy.replace("  - quote: Our warehouse processes returns every two weeks.\n"
+                        "    reason: a service-time expectation, not a condition of any decision\n", "")
+    problem = only_problem(policy_copy, "sentence_not_covered")
+    assert "Our warehouse processes returns every two weeks." in problem.message
+    assert problem.message.startswith("sentence 46:124 of the source")
+
+
+def test_changed_source_text_is_detected(policy_copy):
+    source = policy_copy.folder / "aqara-return-refund-policy.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("two weeks", "three weeks"), encoding="utf-8")
+    codes = [p.code for p in policy_copy.problems()]
+    assert "source_changed" in codes and "quote_not_found" in codes
+
+
+def test_derived_cycle(policy_copy):
+    policy_copy.replace("expression: units_of_product > bulk_order_units", "expression: is_bulk_order and units_of_product > bulk_order_units")
+    problem = only_problem(policy_copy, "derived_cycle")
+    assert "`is_bulk_order`" in problem.message
+
+
+def test_enum_compared_with_a_number(policy_copy):
+    policy_copy.replace("when: sales_channel == 'other_retailer'", "when: sales_channel == 3")
+    problem = only_problem(policy_copy, "literal_type")
+    assert "`3` is not a value of `sales_channel`" in problem.message
+
+
+def test_yaml_syntax_error_has_a_location(policy_copy):
+    policy_copy.replace("  - id: retailer-referral\n", "  - id: [retailer-referral\n")
+    problems = policy_copy.problems()
+    assert [p.code for p in problems] == ["yaml_syntax"]
+    assert problems[0].location.line > 1
+
+
+def test_validate_reports_a_missing_policy_file(tmp_path):
+    policy, problems = engine.load_policy(tmp_path / "nothing.yaml")
+    assert policy is None and [p.code for p in problems] == ["file_not_found"]
