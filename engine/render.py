@@ -143,18 +143,13 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines.append("")
     width = max(len(name) for name in decision.outputs)
     for name, result in decision.outputs.items():
-        if result.status == "undetermined":
-            note = f"undetermined: needs {', '.join(result.missing)}"
-        elif result.status == "default":
-            note = "default: no clause set it"
-        elif result.status == "error":
-            note = "error"
-        else:
-            note = "by " + ", ".join(result.clauses)
-        lines.append(f"  {name.ljust(width)}  {show_value(result.value)}    [{note}]")
+        note = {"undetermined": f"  (undetermined: needs {', '.join(result.missing)})", "default": "  (default)",
+                "error": "  (error: see below)"}.get(result.status, "")
+        lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
     lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
+    lines.extend(_meanings(decision, policy))
     lines.append("")
     lines.append("REASONS")
     lines.extend(_reasons(decision, policy))
@@ -163,6 +158,20 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
         lines.append("TRACE (clauses in evaluation order)" if trace == "full" else "TRACE (summary: clauses that were not inapplicable)")
         lines.extend(_trace_lines(decision, policy, trace))
     return "\n".join(lines) + "\n"
+
+
+def _meanings(decision: Decision, policy: Policy) -> list[str]:
+    """The plain-language meaning of each value shown, for outputs that declare `meanings`."""
+    lines = []
+    for name, result in decision.outputs.items():
+        meanings = dict(policy.outputs[name].meanings)
+        values = result.value if isinstance(result.value, (list, tuple)) else [result.value]
+        explained = [(v, meanings[v]) for v in values if isinstance(v, str) and v in meanings]
+        if explained:
+            lines.append("")
+            lines.append(f"  {name}:")
+            lines.extend(f"    {i}. {meaning} [{value}]" for i, (value, meaning) in enumerate(explained, start=1))
+    return lines
 
 
 def _reasons(decision: Decision, policy: Policy) -> list[str]:

@@ -166,6 +166,12 @@ def run_test(policy: Policy, case: TestCase) -> TestResult:
     return TestResult(case, tuple(differences))
 
 
+def deciding_clauses(policy: Policy, case: TestCase) -> set[str]:
+    """The clauses that decided at least one output of the test's case (for clause coverage)."""
+    decision = decide(policy, Case(case.name, case.facts), trace=False)
+    return {clause_id for result in decision.outputs.values() for clause_id in result.clauses}
+
+
 def _equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return expected is actual
