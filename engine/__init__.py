@@ -25,7 +25,6 @@ from .errors import Diagnostic as Diagnostic
 from .errors import EngineError as EngineError
 from .errors import PolicyError as PolicyError
 from .errors import SourceLocation as SourceLocation
-from .errors import TestFileError as TestFileError
 from .errors import did_you_mean as did_you_mean
 from .model import Decision as Decision
 from .model import Policy as Policy

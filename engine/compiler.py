@@ -86,7 +86,7 @@ class _Compiler:
         return Policy(
             identity=identity, facts=self.facts, parameters=self.parameters, derived=self.derived,
             outputs=self.outputs, clauses=tuple(self.clauses), informational=tuple(informational),
-            source_text=self.source.text if self.source else "", overridden_by=overridden_by, setters=setters,
+            overridden_by=overridden_by, setters=setters,
             condition_locations=self.condition_locations,
         )
 

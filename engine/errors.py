@@ -99,14 +99,6 @@ class CaseError(EngineError):
     code = "invalid_case"
 
 
-class TestFileError(EngineError):
-    """A policy test file is invalid."""
-
-    code = "invalid_test_file"
-
-    __test__ = False  # not a pytest test class
-
-
 @dataclass
 class DiagnosticSink:
     """Collects diagnostics so a stage can report every problem, not just the first."""
@@ -115,9 +107,6 @@ class DiagnosticSink:
 
     def add(self, code: str, message: str, location: SourceLocation, subject: str = "", help: str = "") -> None:
         self.items.append(Diagnostic(code, message, location, subject, help))
-
-    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.items.extend(diagnostics)
 
     def __bool__(self) -> bool:
         return bool(self.items)

@@ -159,7 +159,6 @@ class Policy:
     outputs: dict[str, Output]
     clauses: tuple[Clause, ...]
     informational: tuple[Informational, ...] = ()
-    source_text: str = field(default="", repr=False)
     # For each clause id, the ids of the clauses that override it, directly or through a chain.
     overridden_by: dict[str, frozenset[str]] = field(default_factory=dict)
     # For each output, the clauses that set it, in clause order.

@@ -133,8 +133,8 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines: list[str] = []
     lead = next(iter(decision.outputs))
     headline = show_value(decision.outputs[lead].value)
-    if decision.missing_facts:
-        headline += f"  (needs: {', '.join(decision.missing_facts)})"
+    if decision.outputs[lead].missing:
+        headline += f"  (needs: {', '.join(decision.outputs[lead].missing)})"
     identity = decision.policy
     lines.append(f"DECISION  {lead} = {headline}")
     lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
