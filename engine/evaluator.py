@@ -13,6 +13,11 @@ Semantics, in the order they apply:
 4. Where some candidates are unknown, every combination of them applying or not is tried (up to
    `MAX_UNCERTAIN_CLAUSES`). If all give the same value the output is decided; otherwise it is
    undetermined and `missing_facts` lists the facts those clauses need.
+5. That test is sound but coarse: it also tries combinations no case can produce (a clause for
+   `replaceable` and one for `not replaceable` both off). So when every fact an undetermined output
+   needs has a finite domain (bool, enum, nullable), the output is decided again for each value of
+   those facts (up to `MAX_FACT_WORLDS` combinations); if every value gives the same result, the
+   output is decided, and `regardless_of` names the facts it did not depend on.
 
 The evaluator does no I/O, formats no text and never reads the clock.
 """
@@ -20,17 +25,21 @@ The evaluator does no I/O, formats no text and never reads the clock.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from .errors import Diagnostic
 from .expressions import EvaluationFailure, ExpressionEvaluator, Unknown
 from .model import Clause, Decision, OutputResult, Policy, to_json_value
-from .trace import BufferTracer, Event, Op, Read, Tracer
+from .trace import BufferTracer, Event, NullTracer, Op, Read, Tracer
 
 #: Above this many undecided candidates for one output, the output is undetermined without trying
 #: every combination (2**12 = 4096 combinations is the most one output may cost).
 MAX_UNCERTAIN_CLAUSES = 12
+
+#: The most combinations of missing-fact values tried to settle one undetermined output.
+MAX_FACT_WORLDS = 64
 
 
 @dataclass
@@ -57,6 +66,17 @@ class _Outcome:
 
 def _canonical(value: Any) -> Any:
     return repr(to_json_value(value))
+
+
+def _finite_domain(fact) -> tuple | None:
+    """Every value a fact can take, when there are few; None for numbers, text and dates."""
+    if fact.type == "bool":
+        values: tuple = (False, True)
+    elif fact.type == "enum":
+        values = fact.values
+    else:
+        return None
+    return values + (None,) if fact.nullable else values
 
 
 def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", case_digest: str = "",
@@ -95,8 +115,9 @@ class _Scope(Mapping):
 
 
 class _Run:
-    def __init__(self, policy: Policy, facts: Mapping[str, Any], tracer: Tracer):
+    def __init__(self, policy: Policy, facts: Mapping[str, Any], tracer: Tracer, refine: bool = True):
         self.policy = policy
+        self.refine = refine
         self.facts = facts
         self.tracer = tracer
         self.evaluator = ExpressionEvaluator(_Scope(self))
@@ -243,8 +264,27 @@ class _Run:
                     result = self._result(output, _Outcome("error", message=message))
                 else:
                     result = self._result(output, _Outcome("unknown", missing=missing))
+        if result.status == "undetermined" and self.refine:
+            result = self._refine(name, result)
         self.results[name] = result
         return result
+
+    def _refine(self, name: str, result: OutputResult) -> OutputResult:
+        """Decide the output once per value of its missing facts; decided if every value agrees."""
+        domains = [_finite_domain(self.policy.facts[fact]) for fact in result.missing]
+        if any(domain is None for domain in domains) or math.prod(len(d) for d in domains) > MAX_FACT_WORLDS:
+            return result
+        outcomes = []
+        for values in itertools.product(*domains):
+            world = _Run(self.policy, {**self.facts, **dict(zip(result.missing, values))}, NullTracer(), refine=False)
+            outcome = world.resolve(name)
+            if outcome.status not in ("decided", "default") or (
+                    outcomes and _canonical(outcome.value) != _canonical(outcomes[0].value)):
+                return result
+            outcomes.append(outcome)
+        used = {clause_id for outcome in outcomes for clause_id in outcome.clauses}
+        clauses = tuple(c.id for c in self.policy.clauses if c.id in used)
+        return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing)
 
     def _combine(self, output, effective: list[_ClauseState]) -> _Outcome:
         missing: set[str] = set()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Callable
 
 
@@ -110,6 +112,19 @@ def round_money(value: object) -> float:
     return float(Decimal(repr(number)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def prorate(amount: object, part: object, whole: object) -> float:
+    """`amount` × `part` ÷ `whole`, computed exactly (no binary rounding) and rounded half-up to cents.
+
+    prorate(12.35, 183, 366) is 6.18, where 12.35 * 183 / 366 in floating point is 6.17499…
+    """
+    values = [Fraction(Decimal(repr(_as_number("prorate", i, v)))) for i, v in enumerate((amount, part, whole), start=1)]
+    if values[2] == 0:
+        raise FunctionError("argument 3 of `prorate` (the whole) must not be zero")
+    exact = values[0] * values[1] / values[2]
+    cents = math.floor(abs(exact) * 100 + Fraction(1, 2))  # half-up, away from zero, as ROUND_HALF_UP
+    return math.copysign(cents / 100, exact) if exact else 0.0
+
+
 def _comparable(name: str, values: tuple) -> tuple:
     if not values:
         raise FunctionError(f"`{name}` needs at least one argument")
@@ -146,6 +161,7 @@ FUNCTIONS: dict[str, Callable[..., object]] = {
     "add_months": add_months,
     "date": date,
     "round_money": round_money,
+    "prorate": prorate,
     "max": latest,
     "min": earliest,
     "abs": absolute,

@@ -198,12 +198,15 @@ class OutputResult:
     `status` is `decided` (clauses in `clauses` set it), `default` (no clause applied, so the
     declared default stands), `undetermined` (it depends on the facts in `missing`; `value` is the
     output's `undetermined` value, or None) or `error` (a clause failed; see `Decision.errors`).
+    `regardless_of` names absent facts whose every value gives this same result; `clauses` then
+    lists the clauses that decide it for one value or another.
     """
 
     value: Any
     status: str
     clauses: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    regardless_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") ->
     """The JSON document of a decision (see schemas/decision.schema.json)."""
     outputs = {name: _value_json(result.value) for name, result in decision.outputs.items()}
     decided_by = {
-        name: {"status": result.status, "clauses": list(result.clauses), "missing_facts": list(result.missing)}
+        name: {"status": result.status, "clauses": list(result.clauses), "missing_facts": list(result.missing),
+               **({"regardless_of": list(result.regardless_of)} if result.regardless_of else {})}
         for name, result in decision.outputs.items()
     }
     return {
@@ -145,6 +146,8 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     for name, result in decision.outputs.items():
         note = {"undetermined": f"  (undetermined: needs {', '.join(result.missing)})", "default": "  (default)",
                 "error": "  (error: see below)"}.get(result.status, "")
+        if result.regardless_of:
+            note += f"  (whatever {', '.join(result.regardless_of)} {'is' if len(result.regardless_of) == 1 else 'are'})"
         lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
     lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
     for error in decision.errors:

@@ -79,6 +79,7 @@ def test_fact_option_overrides_the_case_file(run):
 
 def test_undetermined_decision_lists_missing_facts(run, tmp_path):
     facts = {k: v for k, v in BASE_FACTS.items() if k != "reason_category"}
+    facts["request_at"] = "2026-04-10T09:30:00Z"  # day 40: a quality issue would keep the warranty
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"id": "no-reason", "facts": facts}), encoding="utf-8")
     result = run("eval", str(case), "--format", "json")

@@ -17,10 +17,27 @@ def effect_of(decision, clause_id):
 
 
 def test_a_missing_fact_makes_eligibility_undetermined(decide):
-    decision = decide(without=("reason_category",))
+    decision = decide(request_at="2026-04-10T09:30:00Z", without=("reason_category",))
     assert decision.outputs["eligibility"].value == "undetermined"
     assert decision.outputs["eligibility"].status == "undetermined"
     assert decision.missing_facts == ("reason_category",)
+
+
+def test_a_missing_fact_whose_every_value_agrees_does_not_block_the_decision(decide):
+    # On day 10 both reasons give `eligible`; only who pays the return shipping depends on the reason.
+    decision = decide(without=("reason_category",))
+    eligibility = decision.outputs["eligibility"]
+    assert (eligibility.value, eligibility.status, eligibility.regardless_of) == ("eligible", "decided", ("reason_category",))
+    assert eligibility.clauses == ("money-back-guarantee", "quality-return-in-window", "quality-warranty-service")
+    assert decision.outputs["return_shipping_paid_by"].status == "undetermined"
+    assert decision.missing_facts == ("reason_category",)
+
+
+def test_values_of_infinite_facts_are_not_enumerated(decide):
+    # shipped_at is a datetime: the engine cannot know it came after the order, so it stays open.
+    decision = decide(request="cancel_order", request_at="2026-03-01T15:00:00Z", without=("shipped_at",))
+    assert decision.outputs["eligibility"].status == "undetermined"
+    assert decision.missing_facts == ("shipped_at",)
 
 
 def test_a_missing_fact_that_does_not_matter_leaves_the_decision_whole(decide):
