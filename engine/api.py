@@ -46,14 +46,17 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
     if document is None:
         return None, problems
     data = document.data
+    # A duplicate key does not stop validation: every other problem is reported with it.
+    subject = _subject_of(data)
+    loader_problems = [p.with_subject(subject(p.path)) for p in problems]
+    problems = schema.check("policy", data, document.source_map, subject)
     if problems:
-        name = _subject_of(data)
-        return None, [p.with_subject(name(p.path)) for p in problems]
-    problems = schema.check("policy", data, document.source_map, _subject_of(data))
-    if problems:
-        return None, problems
+        return None, loader_problems + problems
     source = _read_source(file.parent / data["policy"]["source"]["file"])
-    return compile_policy(data, document.source_map, source, document.sha256)
+    policy, problems = compile_policy(data, document.source_map, source, document.sha256)
+    if loader_problems:
+        return None, loader_problems + problems
+    return policy, problems
 
 
 def require_policy(path: Path) -> Policy:

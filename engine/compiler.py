@@ -310,7 +310,7 @@ class _Compiler:
                 kind = self.kinds.get(node.id)
                 if kind is None:
                     candidates = [n for n, k in self.kinds.items() if k in allowed]
-                    self.sink.add("unknown_name", f"`{node.id}` is not a declared {' or '.join(allowed)}",
+                    self.sink.add("unknown_name", f"`{node.id}` is not a declared {_either(allowed)}",
                                   at(node.col_offset), subject, did_you_mean(node.id, candidates))
                     ok = False
                 elif kind not in allowed:
@@ -527,6 +527,10 @@ class _Compiler:
 
 
 _INVALID = object()
+
+
+def _either(kinds: tuple[str, ...]) -> str:
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
 
 
 def _boolean_expression(node: ast.expr, is_boolean) -> bool:
