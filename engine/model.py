@@ -170,11 +170,12 @@ class Policy:
     def id(self) -> str:
         return self.identity.id
 
+    def __post_init__(self) -> None:
+        # An index for `clause()`, which evaluation calls for every override and output.
+        object.__setattr__(self, "_by_id", {clause.id: clause for clause in self.clauses})
+
     def clause(self, clause_id: str) -> Clause | None:
-        for clause in self.clauses:
-            if clause.id == clause_id:
-                return clause
-        return None
+        return self._by_id.get(clause_id)
 
 
 def to_json_value(value: Any) -> Any:
