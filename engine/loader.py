@@ -188,7 +188,9 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode):
-            self.source_map.scalar_styles[path] = node.style
+            # A scalar folded over several lines cannot map an offset to a column: treat it as a block.
+            multiline = node.end_mark.line != node.start_mark.line
+            self.source_map.scalar_styles[path] = "|" if multiline and node.style is None else node.style
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
