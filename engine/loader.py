@@ -26,8 +26,12 @@ MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_NESTING_DEPTH = 64
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema scalars (no `yes`/`no`/`on`/`off` booleans, no timestamps)."""
+# libyaml's parser when PyYAML was built with it (several times faster); the pure-Python one otherwise.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Yaml12Loader(_SafeBase):  # type: ignore[misc, valid-type]
+    """A safe loader with YAML 1.2 core-schema scalars (no `yes`/`no`/`on`/`off` booleans, no timestamps)."""
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -155,7 +159,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {problem}", SourceLocation(name, line, col))]
+        lines = text.splitlines()
+        tab = 0 < line <= len(lines) and "\t" in lines[line - 1]
+        return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {problem}", SourceLocation(name, line, col),
+                                             help="YAML indents with spaces, never tabs" if tab else "")]
     except yaml.YAMLError as exc:  # e.g. several documents in one file
         return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {' '.join(str(exc).split())}", SourceLocation(name, 1, 1))]
     if node is None:
@@ -189,8 +196,10 @@ class _Builder:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode):
             # A scalar folded over several lines cannot map an offset to a column: treat it as a block.
+            # (libyaml reports a plain scalar's style as "", the Python parser as None.)
+            style = node.style or None
             multiline = node.end_mark.line != node.start_mark.line
-            self.source_map.scalar_styles[path] = "|" if multiline and node.style is None else node.style
+            self.source_map.scalar_styles[path] = "|" if multiline and style is None else style
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:

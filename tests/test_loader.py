@@ -41,6 +41,8 @@ def test_merge_keys_and_python_tags_are_refused():
 def test_syntax_errors_have_a_position():
     _, _, [problem] = parse("a: [1, 2\nb: 3\n")
     assert problem.code == "yaml_syntax" and problem.location.line == 2
+    _, _, [problem] = parse("a:\n\tb: 1\n")
+    assert problem.location.line == 2 and problem.help == "YAML indents with spaces, never tabs"
 
 
 def test_offsets_inside_scalars():
