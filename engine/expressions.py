@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 import simpleeval
 
 from .errors import did_you_mean
-from .functions import FUNCTIONS, FunctionError
+from .functions import FUNCTIONS, FunctionError, type_name
 
 # Explicit limits on what a policy author may write.
 MAX_EXPRESSION_LENGTH = 2000
@@ -45,12 +45,45 @@ _NODE_WORDS = {
     ast.Starred: "unpacking (`*`)",
 }
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _arithmetic(symbol: str, operation: Callable[[Any, Any], Any], text_too: bool = False) -> Callable[[Any, Any], Any]:
+    """Arithmetic on numbers only (and `+` on two texts): no list or text repetition, no `%` formatting,
+    so no expression can build a huge value from a case's numbers."""
+
+    def apply(left: Any, right: Any) -> Any:
+        if _number(left) and _number(right):
+            return operation(left, right)
+        if text_too and isinstance(left, str) and isinstance(right, str):
+            return operation(left, right)
+        raise TypeError(f"`{symbol}` needs numbers, not {type_name(left)} and {type_name(right)}")
+
+    return apply
+
+
+def _negate(value: Any) -> Any:
+    if _number(value):
+        return -value
+    raise TypeError(f"`-` needs a number, not {type_name(value)}")
+
+
+def _plus(value: Any) -> Any:
+    if _number(value):
+        return value
+    raise TypeError(f"`+` needs a number, not {type_name(value)}")
+
+
 _OPERATORS: dict[type, Callable[..., Any]] = {
-    ast.Add: op.add, ast.Sub: op.sub, ast.Mult: op.mul, ast.Div: op.truediv, ast.FloorDiv: op.floordiv,
-    ast.Mod: op.mod, ast.Eq: op.eq, ast.NotEq: op.ne, ast.Gt: op.gt, ast.Lt: op.lt, ast.GtE: op.ge,
-    ast.LtE: op.le, ast.Not: op.not_, ast.USub: op.neg, ast.UAdd: op.pos,
+    ast.Add: _arithmetic("+", op.add, text_too=True), ast.Sub: _arithmetic("-", op.sub),
+    ast.Mult: _arithmetic("*", op.mul), ast.Div: _arithmetic("/", op.truediv),
+    ast.FloorDiv: _arithmetic("//", op.floordiv), ast.Mod: _arithmetic("%", op.mod),
+    ast.Eq: op.eq, ast.NotEq: op.ne, ast.Gt: op.gt, ast.Lt: op.lt, ast.GtE: op.ge,
+    ast.LtE: op.le, ast.Not: op.not_, ast.USub: _negate, ast.UAdd: _plus,
     ast.In: lambda x, y: x in y, ast.NotIn: lambda x, y: x not in y,
-    ast.Is: lambda x, y: x is y, ast.IsNot: lambda x, y: x is not y,
+    # `is` is allowed only with None (checked when compiling), where it means `==`.
+    ast.Is: op.eq, ast.IsNot: op.ne,
 }
 
 
@@ -169,6 +202,13 @@ def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: s
         for arg in node.args:
             _walk(arg, depth + 1, problems, names, functions)
         return
+    if isinstance(node, ast.Compare):
+        operands = [node.left, *node.comparators]
+        for operation, left, right in zip(node.ops, operands, operands[1:]):
+            is_none = any(isinstance(side, ast.Constant) and side.value is None for side in (left, right))
+            if isinstance(operation, (ast.Is, ast.IsNot)) and not is_none:
+                problems.append(ExpressionProblem("expr_not_allowed", "`is` compares only with `None`", offset,
+                                                  help="use `==` or `!=` to compare values"))
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
             problems.append(ExpressionProblem("expr_not_allowed", f"names starting with `_` are not allowed: `{node.id}`", offset))
@@ -192,11 +232,39 @@ class _KleeneEval(simpleeval.SimpleEval):
         self.nodes[ast.List] = self._eval_sequence
         self.nodes[ast.Tuple] = self._eval_sequence
 
+    def _eval_all(self, nodes: list[ast.expr]) -> list[Any]:
+        """Every operand's value; if some are unknown, one `Unknown` naming the facts of all of them,
+        so that `missing_facts` is complete rather than stopping at the first."""
+        values, missing = [], set()
+        for node in nodes:
+            try:
+                values.append(self._eval(node))
+            except Unknown as unknown:
+                missing |= unknown.missing
+        if missing:
+            raise Unknown(frozenset(missing))
+        return values
+
     def _eval_sequence(self, node: ast.List | ast.Tuple) -> list:
-        return [self._eval(item) for item in node.elts]
+        return self._eval_all(node.elts)
+
+    def _eval_binop(self, node: ast.BinOp) -> Any:
+        left, right = self._eval_all([node.left, node.right])
+        return self.operators[type(node.op)](left, right)
+
+    def _eval_compare(self, node: ast.Compare) -> Any:
+        values = self._eval_all([node.left, *node.comparators])
+        for operation, left, right in zip(node.ops, values, values[1:]):
+            if not self.operators[type(operation)](left, right):
+                return False
+        return True
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        return self.functions[node.func.id](*self._eval_all(node.args))
 
     def _eval_boolop(self, node: ast.BoolOp) -> Any:
-        # A deciding operand (False for `and`, True for `or`) wins even when another one is unknown.
+        # A deciding operand (False for `and`, True for `or`) wins even when another one is unknown,
+        # but only a true boolean can: `unknown or 30` is unknown, since the unknown might be the value.
         deciding = isinstance(node.op, ast.Or)
         missing: set[str] = set()
         value: Any = not deciding
@@ -206,7 +274,7 @@ class _KleeneEval(simpleeval.SimpleEval):
             except Unknown as unknown:
                 missing |= unknown.missing
                 continue
-            if bool(value) is deciding:
+            if bool(value) is deciding and (not missing or isinstance(value, bool)):
                 return value
         if missing:
             raise Unknown(frozenset(missing))

@@ -92,3 +92,29 @@ def test_type_errors_become_evaluation_failures():
 def test_long_expressions_are_refused():
     compiled, problems = compile_expression("a + " * 600 + "a")
     assert compiled is None and problems[0].code == "expr_too_long"
+
+
+def test_or_with_an_unknown_operand_is_unknown_unless_a_boolean_decides():
+    # `unknown or 30` may be the unknown value itself: it is unknown, not 30.
+    assert unknown("days <= (custom or 30)", days=20) == {"custom"}
+    assert run("a or True") is True
+    assert unknown("a and 5") == {"a"}
+
+
+def test_every_missing_operand_is_reported():
+    assert unknown("a != b") == {"a", "b"}
+    assert unknown("days_between(a, b) > 3") == {"a", "b"}
+    assert unknown("x + y > 1") == {"x", "y"}
+    assert unknown("c in [a, b]", c=1) == {"a", "b"}
+
+
+def test_is_only_with_none():
+    compiled, problems = compile_expression("r is 'return'")
+    assert compiled is None and problems[0].message == "`is` compares only with `None`"
+    assert run("s is None", s=None) is True and run("s is not None", s=3) is True
+
+
+@pytest.mark.parametrize("text", ["['x'] * n", "'ab' * n", "'%s' % n", "n * True"])
+def test_no_repetition_or_formatting(text):
+    with pytest.raises(EvaluationFailure, match="needs numbers"):
+        run(text, n=999999999999)

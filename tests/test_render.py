@@ -78,6 +78,7 @@ TRACE (clauses in evaluation order)
       § all (line 2): “Orders over 50 ship free.”
       when   total > free_over
       read   total = unknown (missing: total)  (fact)
+      read   free_over = 50  (parameter)
       result unknown
   [3] others-pay: not applicable
       § all (line 2): “Others pay 5.”
