@@ -325,12 +325,18 @@ class _Compiler:
         """Literals compared with a typed name must fit its type: `request == 'retrun'` is an error."""
         ok = True
         operands = [node.left, *node.comparators]
-        for left, right in zip(operands, operands[1:]):
+        for operation, left, right in zip(node.ops, operands, operands[1:]):
             for name_node, other in ((left, right), (right, left)):
                 if not isinstance(name_node, ast.Name):
                     continue
                 literals = [other] if isinstance(other, ast.Constant) else (
                     list(other.elts) if isinstance(other, (ast.List, ast.Tuple)) else [])
+                output = self.outputs.get(name_node.id)
+                if output is not None and output.collects and isinstance(other, ast.Constant) and isinstance(operation, (ast.Eq, ast.NotEq)):
+                    self.sink.add("literal_type", f"`{name_node.id}` is a list, so it never equals `{other.value!r}`",
+                                  at(other.col_offset), subject, f"write `{other.value!r} in {name_node.id}`")
+                    ok = False
+                    continue
                 for literal in literals:
                     if isinstance(literal, ast.Constant):
                         problem = self._literal_problem(name_node.id, literal.value)
@@ -350,6 +356,9 @@ class _Compiler:
             return None
         kind = fact.type if fact else output.type if output else None
         values = fact.values if fact else output.values if output else ()
+        if output is not None and value == output.undetermined:
+            return (f"`{name}` is never `{value}` when a clause reads it: clauses read only decided outputs",
+                    "test for the decided values instead")
         if kind in ("enum", "list"):
             if value not in values:
                 return (f"`{value!r}` is not a value of `{name}`",
@@ -461,10 +470,11 @@ class _Compiler:
                     )
 
     def _is_boolean(self, name: str, visiting: frozenset = frozenset()) -> bool:
+        # A nullable boolean has three values: `not flag` does not mean `flag == False` there.
         if name in self.facts:
-            return self.facts[name].type == "bool"
+            return self.facts[name].type == "bool" and not self.facts[name].nullable
         if name in self.outputs:
-            return self.outputs[name].type == "bool"
+            return self.outputs[name].type == "bool" and not self.outputs[name].nullable
         if name in self.derived and name not in visiting:
             inner = visiting | {name}
             return _boolean_expression(self.derived[name].expression.tree, lambda n: self._is_boolean(n, inner))

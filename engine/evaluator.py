@@ -152,7 +152,9 @@ class _Run:
         if name in policy.outputs:
             result = self.resolve(name)
             if result.status in ("decided", "default"):
-                return self._read(Read(name, "output", result.value))
+                # Lists are read as lists, so that `items == ['x']` compares like with like.
+                value = list(result.value) if isinstance(result.value, tuple) else result.value
+                return self._read(Read(name, "output", value))
             if result.missing:
                 self._read(Read(name, "output", None, result.missing))
                 raise Unknown(frozenset(result.missing))

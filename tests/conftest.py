@@ -90,3 +90,35 @@ def policy_copy(tmp_path) -> PolicyCopy:
     folder = tmp_path / "aqara-returns"
     shutil.copytree(AQARA, folder, ignore=shutil.ignore_patterns("tests"))
     return PolicyCopy(folder)
+
+
+TINY_SOURCE = "Rule one applies.\n"
+
+
+@pytest.fixture
+def tiny_policy(tmp_path):
+    """Write a minimal policy from YAML fragments; returns (policy or None, problems)."""
+    import hashlib
+    import textwrap
+
+    def build(facts: str, outputs: str, clauses: str):
+        folder = tmp_path / "tiny"
+        folder.mkdir(exist_ok=True)
+        (folder / "source.txt").write_text(TINY_SOURCE, encoding="utf-8")
+        sha = hashlib.sha256(TINY_SOURCE.encode()).hexdigest()
+        text = (
+            "policy: {id: tiny, version: 0.0.1, effective_from: '2026-01-01', title: Tiny,"
+            f" source: {{file: source.txt, sha256: {sha}}}}}\n"
+            "facts:\n" + textwrap.indent(textwrap.dedent(facts).strip(), "  ") + "\n"
+            "outputs:\n" + textwrap.indent(textwrap.dedent(outputs).strip(), "  ") + "\n"
+            "clauses:\n" + textwrap.indent(textwrap.dedent(clauses).strip(), "  ") + "\n"
+        )
+        (folder / "policy.yaml").write_text(text, encoding="utf-8")
+        return engine.load_policy(folder)
+
+    return build
+
+
+def tiny_clause(clause_id: str, when: str, then: str) -> str:
+    return (f"- id: {clause_id}\n  title: Clause {clause_id}\n  source: {{section: s, quote: Rule one applies.}}\n"
+            f"  when: \"{when}\"\n  then: {then}\n")

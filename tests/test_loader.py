@@ -31,6 +31,13 @@ def test_yaml_1_2_scalars():
     assert data == {"a": "NO", "b": "yes", "c": "2026-01-01", "d": True, "e": None, "f": 1.5}
 
 
+def test_yaml_1_2_numbers():
+    # YAML 1.1 would read 012 as octal 10, 1:00 as 60 and 1_000 as 1000.
+    data, _, problems = parse("a: 012\nb: 1:00\nc: 1_000\nd: 5e1\ne: -2.5E-1\nf: 0x10\ng: 0o17\nh: .inf\ni: '7'\n")
+    assert not problems
+    assert data == {"a": 12, "b": "1:00", "c": "1_000", "d": 50.0, "e": -0.25, "f": 16, "g": 15, "h": float("inf"), "i": "7"}
+
+
 def test_merge_keys_and_python_tags_are_refused():
     _, _, [problem] = parse("base: &b {x: 1}\nother:\n  <<: *b\n")
     assert problem.code == "yaml_merge_key"

@@ -185,3 +185,38 @@ def test_yaml_syntax_error_has_a_location(policy_copy):
 def test_validate_reports_a_missing_policy_file(tmp_path):
     policy, problems = engine.load_policy(tmp_path / "nothing.yaml")
     assert policy is None and [p.code for p in problems] == ["file_not_found"]
+
+
+def test_nullable_boolean_is_three_valued_in_the_conflict_check(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "flag: {type: bool, nullable: true, description: A flag that may be null.}",
+        "out: {type: enum, values: [a, b], nullable: true, default: null, description: The outcome.}",
+        tiny_clause("when-null", "flag == None", "{out: a}") + tiny_clause("when-not", "not flag", "{out: b}"))
+    assert [p.code for p in problems] == ["conflict"]
+
+
+def test_list_output_compared_with_text(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "f: {type: bool, description: A flag.}",
+        "items: {type: list, values: [x, y], description: Items.}\n"
+        "out: {type: enum, values: [one, other], default: other, description: The outcome.}",
+        tiny_clause("c1", "f", "{items: [x]}") + tiny_clause("c2", "items == 'x'", "{out: one}"))
+    [problem] = problems
+    assert problem.message == "`items` is a list, so it never equals `'x'`" and problem.help == "write `'x' in items`"
+
+
+def test_list_outputs_are_read_as_lists(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "f: {type: bool, description: A flag.}",
+        "items: {type: list, values: [x, y], description: Items.}\n"
+        "out: {type: enum, values: [one, other], default: other, description: The outcome.}",
+        tiny_clause("c1", "f", "{items: [x]}") + tiny_clause("c2", "items == ['x']", "{out: one}"))
+    assert problems == []
+    decision = engine.decide(policy, engine.case_from_facts(policy, {"f": True}))
+    assert decision.outputs["out"].value == "one"
