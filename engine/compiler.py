@@ -23,6 +23,7 @@ from .loader import SourceMap
 from .model import (Clause, Derived, Fact, Informational, Output, OutputValue, Parameter, Policy, PolicyIdentity, Quote,
                     SourceRef)
 from .sourcetext import SourceText
+from .typecheck import ANY, BOOL, Type, TypeChecker, TypeProblem, describe, literal_type, value_type
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -59,6 +60,8 @@ class _Compiler:
         self.clauses: list[Clause] = []
         self.quotes_seen: list[tuple[Quote, tuple]] = []
         self.condition_locations: dict[str, SourceLocation] = {}
+        self.types = TypeChecker(self._name_type)
+        self._typing: set[str] = set()  # derived values whose type is being inferred (cycles)
 
     def error(self, code: str, message: str, path: tuple, subject: str = "", help: str = "", key: bool = False) -> None:
         self.sink.add(code, message, self.map.locate(path, key=key), subject, help)
@@ -218,7 +221,8 @@ class _Compiler:
             if isinstance(when, bool):
                 when = "True" if when else "False"
             condition = self._expression(when, path + ("when",), clause_id,
-                                         allowed=("fact", "parameter", "derived value", "output"))
+                                         allowed=("fact", "parameter", "derived value", "output"),
+                                         expect=(BOOL, "the condition"))
             self.condition_locations[clause_id] = self.map.locate(path + ("when",))
             sets = []
             for output_name, raw in spec["then"].items():
@@ -244,7 +248,8 @@ class _Compiler:
     def _output_value(self, output: Output, raw: Any, path: tuple, subject: str) -> OutputValue | None:
         if isinstance(raw, dict):
             expression = self._expression(raw["expression"], path + ("expression",), subject,
-                                          allowed=("fact", "parameter", "derived value", "output"))
+                                          allowed=("fact", "parameter", "derived value", "output"),
+                                          expect=(value_type(output.type, output.nullable), f"`{output.name}`"))
             if output.type in ("enum", "list"):
                 self.error("output_value", f"`{output.name}` takes literal values only, so they can be checked", path, subject)
                 return None
@@ -292,12 +297,21 @@ class _Compiler:
 
     # -- expressions --------------------------------------------------------------------------
 
-    def _expression(self, text: Any, path: tuple, subject: str, allowed: tuple[str, ...]) -> CompiledExpression | None:
+    def _expression(self, text: Any, path: tuple, subject: str, allowed: tuple[str, ...],
+                    expect: tuple[Type, str] | None = None) -> CompiledExpression | None:
+        """Compile an expression and check its names, literals and types.
+
+        :param expect: the type the whole expression must have, and what it is (for the message).
+        """
         compiled, problems = compile_expression(text)
         raw = str(text)
+        lead = len(raw) - len(raw.lstrip())
 
         def at(offset: int) -> SourceLocation:
-            return self.map.locate(path) if "\n" in raw.strip() else self.map.locate_in_scalar(path, offset + len(raw) - len(raw.lstrip()))
+            # ast gives UTF-8 byte offsets; the file is read in characters.
+            if compiled is not None:
+                offset = len(compiled.text.encode()[:offset].decode(errors="ignore"))
+            return self.map.locate(path) if "\n" in raw.strip() else self.map.locate_in_scalar(path, offset + lead)
 
         for problem in problems:
             self.sink.add(problem.code, problem.message, at(problem.offset), subject, problem.help)
@@ -314,12 +328,36 @@ class _Compiler:
                                   at(node.col_offset), subject, did_you_mean(node.id, candidates))
                     ok = False
                 elif kind not in allowed:
-                    self.sink.add("name_not_allowed", f"a {kind} (`{node.id}`) cannot be read here", at(node.col_offset),
+                    self.sink.add("name_not_allowed", f"{_article(kind)} (`{node.id}`) cannot be read here", at(node.col_offset),
                                   subject, "derived values read only facts, parameters and other derived values")
                     ok = False
             elif isinstance(node, ast.Compare):
                 ok &= self._check_literals(node, at, subject)
-        return compiled if ok else None
+        if not ok:  # types are judged only once names and literals are right, so nothing is said twice
+            return None
+        type_problems: list = []
+        kinds = self.types.infer(compiled.tree, type_problems)
+        if expect and not type_problems and "any" not in kinds and not (kinds & expect[0]):
+            type_problems.append(TypeProblem(0, f"{expect[1]} must be {describe(expect[0])}, not {describe(kinds)}"))
+        for problem in type_problems:
+            self.sink.add("type_error", problem.message, at(problem.offset), subject)
+        return None if type_problems else compiled
+
+    def _name_type(self, name: str) -> Type:
+        kind = self.kinds.get(name)
+        if kind == "fact":
+            return value_type(self.facts[name].type, self.facts[name].nullable)
+        if kind == "output":
+            return value_type(self.outputs[name].type, self.outputs[name].nullable)
+        if kind == "parameter":
+            return literal_type(self.parameters[name].value)
+        if name in self.derived and name not in self._typing:
+            self._typing.add(name)
+            try:
+                return self.types.infer(self.derived[name].expression.tree, [])
+            finally:
+                self._typing.discard(name)
+        return ANY
 
     def _check_literals(self, node: ast.Compare, at, subject: str) -> bool:
         """Literals compared with a typed name must fit its type: `request == 'retrun'` is an error."""
@@ -537,6 +575,10 @@ class _Compiler:
 
 
 _INVALID = object()
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _either(kinds: tuple[str, ...]) -> str:

@@ -24,6 +24,7 @@ The evaluator does no I/O, formats no text and never reads the clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any, Iterator, Mapping
 
 from .errors import Diagnostic
 from .expressions import EvaluationFailure, ExpressionEvaluator, Unknown
+from .functions import type_name
 from .model import Clause, Decision, OutputResult, Policy, to_json_value
 from .trace import BufferTracer, Event, NullTracer, Op, Read, Tracer
 
@@ -66,6 +68,15 @@ class _Outcome:
 
 def _canonical(value: Any) -> Any:
     return repr(to_json_value(value))
+
+
+def _fits(output, value: Any) -> bool:
+    """Whether a computed value has the output's declared type (validation checks this statically too)."""
+    if value is None:
+        return output.nullable
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return {"number": number, "bool": isinstance(value, bool), "string": isinstance(value, str),
+            "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime)}.get(output.type, False)
 
 
 def _finite_domain(fact) -> tuple | None:
@@ -210,7 +221,10 @@ class _Run:
                     state.values[output_name] = ("value", spec.literal)
                     continue
                 try:
-                    state.values[output_name] = ("value", self.evaluator.evaluate(spec.expression))
+                    value = self.evaluator.evaluate(spec.expression)
+                    if not _fits(self.policy.outputs[output_name], value):
+                        raise EvaluationFailure(f"gave {type_name(value)}, which `{output_name}` cannot hold")
+                    state.values[output_name] = ("value", value)
                 except Unknown as unknown:
                     state.values[output_name] = ("unknown", unknown.missing)
                 except EvaluationFailure as failure:
@@ -293,7 +307,7 @@ class _Run:
         errors = []
         values = []
         for state in effective:
-            kind, payload = state.values.get(output.name, ("error", "no value"))
+            kind, payload = state.values.get(output.name, ("error", f"clause `{state.clause.id}` failed: {state.message}"))
             if kind == "unknown":
                 missing |= payload
             elif kind == "error":
@@ -325,8 +339,9 @@ class _Run:
             return OutputResult(outcome.value, status, outcome.deciders)
         if outcome.kind == "error":
             self._error(f"while deciding output `{output.name}`: {outcome.message}", output.location, output.name)
-        status = "undetermined" if outcome.kind == "unknown" else "error"
-        return OutputResult(output.undetermined, status, (), tuple(sorted(outcome.missing)))
+        if outcome.kind == "error":
+            return OutputResult(None, "error", (), ())
+        return OutputResult(output.undetermined, "undetermined", (), tuple(sorted(outcome.missing)))
 
     # -- the whole case -------------------------------------------------------------------------
 

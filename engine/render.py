@@ -136,6 +136,8 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     headline = show_value(decision.outputs[lead].value)
     if decision.outputs[lead].missing:
         headline += f"  (needs: {', '.join(decision.outputs[lead].missing)})"
+    if decision.outputs[lead].status == "error":
+        headline = "error (a clause failed; see below)"
     identity = decision.policy
     lines.append(f"DECISION  {lead} = {headline}")
     lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
@@ -197,6 +199,8 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
     undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
     for name, result in undetermined:
         lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")
+    for error in decision.errors:
+        lines.append(f"  error: {error.one_line()}")
     if not lines:
         lines.append("  no clause applied; every output has its default value")
     return lines

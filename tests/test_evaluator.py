@@ -146,16 +146,24 @@ def test_trace_off_gives_the_same_outputs(aqara, decide):
     assert {k: v.value for k, v in untraced.outputs.items()} == {k: v.value for k, v in traced.outputs.items()}
 
 
-def test_a_failing_clause_is_an_error_not_a_silent_skip(tmp_path, policy_copy):
-    # A condition that compares a datetime with a date fails at run time.
-    policy_copy.replace("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end")
+def test_a_failing_clause_is_an_error_not_a_silent_skip(policy_copy):
+    # Types are right, but the whole of the proration is zero at run time.
+    policy_copy.replace("prorate(product_price, warranty_days_left, warranty_days_total)",
+                        "prorate(product_price, warranty_days_left, warranty_days_total - warranty_days_total)")
     policy = engine.require_policy(policy_copy.folder)
     from conftest import BASE_FACTS
 
-    decision = engine.decide(policy, engine.case_from_facts(policy, {**BASE_FACTS, "reason_category": "quality", "request": "warranty_claim"}))
-    assert decision.errors
-    assert "within_warranty" in decision.errors[0].message
-    assert decision.outputs["eligibility"].status == "error"
+    facts = {**BASE_FACTS, "request": "warranty_claim", "reason_category": "quality", "replaceable": False,
+             "request_at": "2026-06-01T10:00:00Z"}
+    decision = engine.decide(policy, engine.case_from_facts(policy, facts))
+    # The failure spreads to what depends on it, each step named: the derived value, the clause, the
+    # output, the clause that reads that output, and the output it sets.
+    assert [e.subject for e in decision.errors] == [
+        "usage_partial_refund", "quality-partial-refund", "refund_amount", "procedure-refund-after-inspection", "next_steps"]
+    assert "argument 3 of `prorate` (the whole) must not be zero" in decision.errors[0].message
+    assert decision.outputs["refund_amount"].status == "error"
+    assert decision.outputs["refund_amount"].value is None
+    assert decision.outputs["eligibility"].value == "eligible"
 
 
 @pytest.mark.parametrize("field", ["request_at", "order_placed_at"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import engine
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>[^:]+): (?P<message>.+)$")
@@ -220,3 +222,27 @@ def test_list_outputs_are_read_as_lists(tiny_policy):
     assert problems == []
     decision = engine.decide(policy, engine.case_from_facts(policy, {"f": True}))
     assert decision.outputs["out"].value == "one"
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("    value: 10\n    unit: units", "    value: \"10\"\n    unit: units", "cannot order a number against text"),
+    ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: {expression: product_price}",
+     "`warranty_ends_on` must be a date or null, not a number"),
+    ("expression: days_between(order_placed_at, request_at)", "expression: days_between(product_price, request_at)",
+     "argument 1 of `days_between` must be a date or a datetime, not a number"),
+    ("when: quality_claim and previously_fully_refunded", "when: product_price",
+     "the condition must be true/false, not a number"),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end",
+     "cannot order a datetime against a date"),
+], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime"])
+def test_type_errors(policy_copy, old, new, words):
+    policy_copy.replace(old, new)
+    problem = only_problem(policy_copy, "type_error")
+    assert words in problem.message
+
+
+def test_columns_count_characters_not_bytes(policy_copy):
+    policy_copy.replace("when: sales_channel == 'other_retailer'", "when: country_of_purchase != '€€' and sales_chanel == 'other_retailer'")
+    problem = only_problem(policy_copy, "unknown_name")
+    line = policy_copy.text.splitlines()[problem.location.line - 1]
+    assert problem.location.column == line.index("sales_chanel") + 1
