@@ -24,7 +24,7 @@ from engine import testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
-from engine.loader import display_path
+from engine.loader import MAX_DOCUMENT_BYTES, display_path
 from engine.schema import load_schema
 
 EXIT_OK = 0
@@ -105,7 +105,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
 def _read_case(case_file: str, policy: engine.Policy) -> engine.Case:
     try:
         if case_file == "-":
-            return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read())
+            return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1))
         return engine.load_case(Path(case_file), policy)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None

@@ -6,6 +6,7 @@ It wires the stages in their one direction: loader → schema → compiler → (
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,6 +24,7 @@ from .version import ENGINE_VERSION
 #: The policies shipped with Verdict.
 BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
 POLICY_FILE = "policy.yaml"
+_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,16 @@ def discover(roots: Iterable[Path]) -> list[PolicyEntry]:
 def resolve_policy(id_or_path: str, roots: Iterable[Path]) -> Path:
     """A policy path from `--policy`: an existing path, or the id of a policy under the roots."""
     candidate = Path(id_or_path)
-    if candidate.exists():
-        return candidate
     roots = list(roots)
-    entries = discover(roots)
+    # Something shaped like an id is looked up as an id first, so a folder of the same name in the
+    # working directory does not shadow a bundled policy; a path is anything else.
+    entries = discover(roots) if _ID.match(id_or_path) else []
     for entry in entries:
         if entry.id == id_or_path:
             return entry.path
+    if candidate.exists():
+        return candidate
+    entries = entries or discover(roots)
     hint = did_you_mean(id_or_path, [e.id for e in entries])
     known = ", ".join(sorted({f"`{e.id}`" for e in entries})) or "none"
     raise PolicyError([Diagnostic("policy_not_found", f"no policy file or policy id `{id_or_path}`",

@@ -24,6 +24,8 @@ Path_ = tuple  # a JSON path: a tuple of keys (str) and indexes (int)
 # Explicit size limits: a policy or case larger than this is refused, not parsed.
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_NESTING_DEPTH = 64
+# Aliases (`*name`) are expanded into copies; this bounds the copies ("billion laughs").
+MAX_NODES = 200_000
 
 
 # libyaml's parser when PyYAML was built with it (several times faster); the pure-Python one otherwise.
@@ -88,6 +90,8 @@ class SourceMap:
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     # The style of each scalar: None for plain, `'` or `"` for quoted, `|` or `>` for block text.
     scalar_styles: dict[Path_, str | None] = field(default_factory=dict)
+    # For folded scalars: (line, column, length) of each source line of the text, in order.
+    folded_lines: dict[Path_, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     def locate(self, path: Path_ = (), key: bool = False) -> SourceLocation:
         """The location of the value at `path` (or of its key), or of its nearest located parent."""
@@ -101,8 +105,19 @@ class SourceMap:
         return SourceLocation(self.file, line, col)
 
     def locate_in_scalar(self, path: Path_, offset: int) -> SourceLocation:
-        """The location of character `offset` inside the one-line scalar at `path` (its start otherwise)."""
+        """The location of character `offset` of the text of the scalar at `path`.
+
+        Exact for plain and quoted one-line scalars and for folded text (`>`, or a plain scalar over
+        several lines), where YAML joins the lines with one space; the scalar's start otherwise.
+        """
         start = self.locate(path)
+        segments = self.folded_lines.get(tuple(path))
+        if segments:
+            for line, column, length in segments:
+                if offset <= length:
+                    return SourceLocation(start.file, line, column + offset)
+                offset -= length + 1  # the space that joined this line to the next
+            return start
         style = self.scalar_styles.get(tuple(path), "|")
         if style is None:
             return SourceLocation(start.file, start.line, start.column + offset)
@@ -132,12 +147,12 @@ def display_path(path: Path) -> str:
 def read_bytes(path: Path) -> tuple[bytes | None, Diagnostic | None]:
     where = SourceLocation(display_path(path))
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            return None, Diagnostic(
-                "file_too_large", f"file is {size} bytes, more than the limit of {MAX_DOCUMENT_BYTES}", where
-            )
-        return path.read_bytes(), None
+        # Read one byte past the limit rather than trusting the size: /dev/zero and pipes have none.
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            return None, Diagnostic("file_too_large", f"file is larger than the limit of {MAX_DOCUMENT_BYTES} bytes", where)
+        return raw, None
     except FileNotFoundError:
         return None, Diagnostic("file_not_found", "no such file", where)
     except IsADirectoryError:
@@ -204,23 +219,44 @@ def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
     if node is None:
         return None, source_map, []
     diagnostics: list[Diagnostic] = []
-    data = _Builder(source_map, diagnostics).build(node, (), 0)
+    try:
+        data = _Builder(source_map, diagnostics, text.splitlines()).build(node, (), 0)
+    except _TooManyNodes as stop:
+        return None, source_map, [Diagnostic("yaml_too_large", f"the document expands to more than {MAX_NODES} values "
+                                             "(aliases are copied)", stop.location)]
     return data, source_map, diagnostics
+
+
+class _TooManyNodes(Exception):
+    def __init__(self, location: SourceLocation):
+        self.location = location
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Builder:
     """Turns a composed YAML node tree into dicts, lists and scalars, recording positions."""
 
-    def __init__(self, source_map: SourceMap, diagnostics: list[Diagnostic]):
+    def __init__(self, source_map: SourceMap, diagnostics: list[Diagnostic], lines: list[str]):
         self.source_map = source_map
         self.diagnostics = diagnostics
+        self.lines = lines
+        self.nodes = 0
         self.constructor = _Yaml12Loader("")
 
     def _here(self, node: yaml.Node) -> SourceLocation:
         return SourceLocation(self.source_map.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooManyNodes(self._here(node))
         self.source_map.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            self.diagnostics.append(Diagnostic("yaml_tag", f"the tag `{node.tag}` is not allowed", self._here(node),
+                                               help="remove the tag; only plain mappings and lists are read"))
+            return None
         if depth > MAX_NESTING_DEPTH:
             self.diagnostics.append(
                 Diagnostic("yaml_too_deep", f"nesting is deeper than the limit of {MAX_NESTING_DEPTH}", self._here(node))
@@ -236,6 +272,8 @@ class _Builder:
             style = node.style or None
             multiline = node.end_mark.line != node.start_mark.line
             self.source_map.scalar_styles[path] = "|" if multiline and style is None else style
+            if style == ">" or (style is None and multiline):
+                self.source_map.folded_lines[path] = self._folded_lines(node, style)
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
@@ -243,6 +281,22 @@ class _Builder:
                 return None
         self.diagnostics.append(Diagnostic("yaml_value", "unsupported YAML node", self._here(node)))
         return None
+
+    def _folded_lines(self, node: yaml.ScalarNode, style: str | None) -> list[tuple[int, int, int]]:
+        """Where each line of a folded scalar's text sits: its 1-based line, column and length."""
+        first = node.start_mark.line + (1 if style == ">" else 0)
+        segments = []
+        for index in range(first, min(node.end_mark.line + 1, len(self.lines))):
+            line = self.lines[index]
+            if index == node.start_mark.line:
+                begin = node.start_mark.column
+            else:
+                begin = len(line) - len(line.lstrip(" "))
+            end = node.end_mark.column if index == node.end_mark.line and style is None else len(line)
+            content = line[begin:end].rstrip()
+            if content:
+                segments.append((index + 1, begin + 1, len(content)))
+        return segments
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict:
         result: dict = {}

@@ -44,7 +44,8 @@ def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") ->
         "outputs": outputs,
         "missing_facts": list(decision.missing_facts),
         "decided_by": decided_by,
-        "errors": [d.to_dict() for d in decision.errors],
+        # Only the file's name: the JSON must not depend on the directory it was run from.
+        "errors": [{**d.to_dict(), "file": d.location.file.replace("\\", "/").rsplit("/", 1)[-1]} for d in decision.errors],
         "trace": None if trace == "none" else _trace_dict(decision, policy, trace),
     }
 

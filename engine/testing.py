@@ -149,7 +149,8 @@ def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[Test
 def run_test(policy: Policy, case: TestCase) -> TestResult:
     """Decide the test's case and list every difference from what it expects."""
     decision = decide(policy, Case(case.name, case.facts), trace=False)
-    differences = []
+    # A decision with run-time errors never passes, whatever the outputs happen to be.
+    differences = [f"evaluation error: {error.message}" for error in decision.errors]
     for output, expected in case.expect.items():
         result = decision.outputs[output]
         actual = to_json_value(result.value)

@@ -197,3 +197,25 @@ def test_installed_command_bad_input_has_no_traceback():
     assert result.returncode == 3
     assert "units_of_product: must be at least 1, got `-1`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_folder_named_like_a_policy_id_does_not_shadow_it(run, tmp_path, monkeypatch):
+    (tmp_path / "aqara-returns").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = run("eval", EXAMPLE, "--format", "json", "--trace", "none")
+    assert result.exit_code == 0 and json.loads(result.output)["policy"]["id"] == "aqara-returns"
+
+
+def test_a_test_with_a_run_time_error_fails(run, tmp_path, policy_copy):
+    policy_copy.replace("prorate(product_price, warranty_days_left, warranty_days_total)",
+                        "prorate(product_price, warranty_days_left, warranty_days_total - warranty_days_total)")
+    tests = policy_copy.folder / "tests"
+    tests.mkdir()
+    (tests / "t.yaml").write_text(
+        "base_facts:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in BASE_FACTS.items()) +
+        "tests:\n  - name: only the eligibility is checked\n"
+        "    facts: {request: warranty_claim, reason_category: quality, replaceable: false, request_at: '2026-06-01T10:00:00Z'}\n"
+        "    expect: {eligibility: eligible}\n", encoding="utf-8")
+    result = run("test", str(policy_copy.folder))
+    assert result.exit_code == 1
+    assert "evaluation error: while computing derived value `usage_partial_refund`" in result.output

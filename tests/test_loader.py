@@ -56,7 +56,9 @@ def test_offsets_inside_scalars():
     _, source_map, _ = parse("plain: a == b\nquoted: 'a == b'\nfolded: >-\n  a ==\n  b\n")
     assert str(source_map.locate_in_scalar(("plain",), 5)) == "doc.yaml:1:13"
     assert str(source_map.locate_in_scalar(("quoted",), 5)) == "doc.yaml:2:15"
-    assert str(source_map.locate_in_scalar(("folded",), 5)) == "doc.yaml:3:9"
+    assert str(source_map.locate_in_scalar(("folded",), 5)) == "doc.yaml:5:3"
+    _, source_map, _ = parse("plain: a ==\n  b == c\nnext: 1\n")
+    assert str(source_map.locate_in_scalar(("plain",), 10)) == "doc.yaml:2:8"
 
 
 def test_files_over_the_size_limit_are_refused(tmp_path: Path, monkeypatch):
@@ -70,3 +72,21 @@ def test_files_over_the_size_limit_are_refused(tmp_path: Path, monkeypatch):
 def test_nesting_limit():
     _, _, problems = parse("a: " + "[" * 70 + "]" * 70 + "\n")
     assert [p.code for p in problems] == ["yaml_too_deep"]
+
+
+def test_alias_bombs_are_refused():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]" for i in range(1, 9)]
+    data, _, [problem] = parse("\n".join(lines) + "\n")
+    assert data is None and problem.code == "yaml_too_large"
+
+
+def test_tags_on_mappings_are_refused():
+    _, _, [problem] = parse("facts: !!python/object:os.system {}\n")
+    assert problem.code == "yaml_tag" and "python/object" in problem.message
+
+
+def test_reading_stops_past_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 10)
+    document, [problem] = loader.load_document(Path("/dev/zero"))
+    assert document is None and problem.code == "file_too_large"

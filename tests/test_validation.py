@@ -246,3 +246,12 @@ def test_columns_count_characters_not_bytes(policy_copy):
     problem = only_problem(policy_copy, "unknown_name")
     line = policy_copy.text.splitlines()[problem.location.line - 1]
     assert problem.location.column == line.index("sales_chanel") + 1
+
+
+def test_locations_inside_folded_conditions(policy_copy):
+    policy_copy.replace("and not product_damaged and not corporate_purchase and not is_bulk_order",
+                        "and not product_damaged and not corporate_purchas and not is_bulk_order")
+    problem = only_problem(policy_copy, "unknown_name")
+    line = policy_copy.text.splitlines()[problem.location.line - 1]
+    assert "corporate_purchas and" in line
+    assert problem.location.column == line.index("corporate_purchas") + 1
