@@ -94,15 +94,13 @@ def coerce_text(fact: Fact, text: str) -> tuple[Any, str | None]:
             return lowered == "true", None
         return None, f"expected true or false, got `{text}`"
     if fact.type == "int":
-        if re.fullmatch(r"[+-]?\d+", text):
+        if re.fullmatch(r"[+-]?[0-9]+", text):
             return coerce(fact, int(text))
         return None, f"expected a whole number, got `{text}`"
     if fact.type == "number":
-        try:
-            number = float(text) if re.search(r"[.eE]", text) else int(text)
-        except ValueError:
+        if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", text):
             return None, f"expected a number, got `{text}`"
-        return coerce(fact, number)
+        return coerce(fact, float(text) if re.search(r"[.eE]", text) else int(text))
     return coerce(fact, text)
 
 

@@ -137,6 +137,9 @@ class _Compiler:
             for key in ("minimum", "maximum"):
                 if key in spec and kind not in ("int", "number"):
                     self.error("fact_key", f"`{key}` is only for int and number facts", path + (key,), name, key=True)
+            if "minimum" in spec and "maximum" in spec and spec["minimum"] > spec["maximum"]:
+                self.error("fact_range", f"`minimum` ({spec['minimum']}) is above `maximum` ({spec['maximum']})",
+                           path + ("minimum",), name, key=True)
             if "pattern" in spec:
                 if kind != "string":
                     self.error("fact_key", "`pattern` is only for string facts", path + ("pattern",), name, key=True)
@@ -204,7 +207,7 @@ class _Compiler:
             if expression is not None:
                 self.derived[name] = Derived(name, expression, spec["description"], self.map.locate(path, key=True),
                                              source, spec.get("interpretation", ""))
-        self._cycles({n: [m for m in d.expression.names if m in self.derived] for n, d in self.derived.items()},
+        self._cycles({n: sorted(m for m in d.expression.names if m in self.derived) for n, d in self.derived.items()},
                      lambda n: ("derived", n), "derived_cycle", "derived value")
 
     def _clauses(self) -> None:
@@ -217,6 +220,9 @@ class _Compiler:
                            path + ("id",), clause_id)
                 continue
             seen[clause_id] = index
+            if clause_id == "all":
+                self.error("reserved_id", "`all` cannot be a clause id: `overrides: all` means every clause", path + ("id",), clause_id)
+                continue
             when = spec["when"]
             if isinstance(when, bool):
                 when = "True" if when else "False"
@@ -242,7 +248,8 @@ class _Compiler:
             self.clauses.append(Clause(
                 id=clause_id, title=spec["title"], source=source, condition=condition, sets=tuple(sets),
                 location=self.map.locate(path), interpretation=spec.get("interpretation", ""),
-                overrides=("all",) if spec.get("overrides") == "all" else tuple(spec.get("overrides", ())),
+                overrides=tuple(spec.get("overrides", ())) if spec.get("overrides") != "all" else (),
+                overrides_all=spec.get("overrides") == "all",
             ))
 
     def _output_value(self, output: Output, raw: Any, path: tuple, subject: str) -> OutputValue | None:
@@ -421,7 +428,7 @@ class _Compiler:
         overridden_by: dict[str, set[str]] = {cid: set() for cid in ids}
         targets: dict[str, list[str]] = {}
         for clause in self.clauses:
-            if clause.overrides == ("all",):
+            if clause.overrides_all:
                 targets[clause.id] = [cid for cid in ids if cid != clause.id]
                 continue
             targets[clause.id] = []

@@ -215,6 +215,8 @@ class _Run:
             state.result, state.missing = "unknown", unknown.missing
         except EvaluationFailure as failure:
             state.result, state.message = "error", str(failure)
+        reads = tuple(self.reads.pop())
+        self.reads.append([])  # what the `then` expressions read is kept apart from the condition's reads
         if state.result in ("true", "unknown"):
             for output_name, spec in clause.sets:
                 if spec.expression is None:
@@ -230,13 +232,13 @@ class _Run:
                 except EvaluationFailure as failure:
                     state.values[output_name] = ("error", f"computing `{output_name}`: {failure}")
                     state.message = state.message or f"computing `{output_name}`: {failure}"
-        reads = tuple(self.reads.pop())
+        value_reads = tuple(self.reads.pop())
         if state.message:
             location = self.policy.condition_locations.get(clause.id, clause.location)
             self._error(f"while evaluating clause `{clause.id}`: {state.message}", location, clause.id)
         self.states[clause.id] = state
         self.emit(Event(Op.CLAUSE, clause.id, clause.condition.text, reads, result=state.result,
-                        missing=tuple(sorted(state.missing)), message=state.message))
+                        missing=tuple(sorted(state.missing)), message=state.message, value_reads=value_reads))
         return state
 
     # -- outputs --------------------------------------------------------------------------------

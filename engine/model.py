@@ -109,6 +109,7 @@ class Clause:
     location: SourceLocation
     interpretation: str = ""
     overrides: tuple[str, ...] = ()
+    overrides_all: bool = False  # `overrides: all`: every other clause
 
     def value_for(self, output: str) -> OutputValue | None:
         for name, value in self.sets:

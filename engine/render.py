@@ -67,6 +67,7 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             "condition": event.expression,
             "reads": [_read_json(r) for r in event.reads],
             "result": event.result,
+            "value_reads": [_read_json(r) for r in event.value_reads],
             "missing_facts": list(event.missing),
             "effect": effect.effect if effect else "",
         }
@@ -186,6 +187,7 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
         for clause_id in result.clauses:
             deciding.setdefault(clause_id, []).append(name)
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    value_reads = {e.subject: e.value_reads for e in decision.events if e.op is Op.CLAUSE}
     lines = []
     for clause in policy.clauses:
         if clause.id not in deciding:
@@ -197,6 +199,8 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
             lines.extend(_wrap("interpretation: " + clause.interpretation, "    "))
         if reads.get(clause.id):
             lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
+        if value_reads.get(clause.id):
+            lines.extend(_wrap("computed from " + "; ".join(_show_read(r) for r in value_reads[clause.id]), "    "))
     undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
     for name, result in undetermined:
         lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")
@@ -252,6 +256,8 @@ def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
             lines.append(f"      read   {_show_read(read)}  ({read.kind})")
         result = event.result + (f": {event.message}" if event.message else "")
         lines.append(f"      result {result}")
+        for read in event.value_reads:
+            lines.append(f"      then   read {_show_read(read)}  ({read.kind})")
     return lines
 
 

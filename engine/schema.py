@@ -90,8 +90,13 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str | None]:
         return f"{where}: expected {expected}, got `{json.dumps(error.instance, default=str)[:60]}`", "", None
     if kind == "oneOf" and "source" in (error.schema.get("oneOf", [{}])[0].get("required", [])):
         return f"{where}: give either `source` (a quote from the text) or `origin` (where the value comes from)", "", None
+    if kind in ("oneOf", "anyOf") and error.schema.get("description"):
+        first = error.schema["description"].split(". ")[0].rstrip(".")
+        return f"{where}: not valid here: {first[0].lower()}{first[1:]}", "", None
+    if kind == "uniqueItems":
+        return f"{where}: lists the same item twice", "", None
     if kind in ("minItems", "minProperties", "minLength"):
         return f"{where}: must not be empty", "", None
     if kind == "not" and isinstance(error.instance, dict) and "values" in error.instance:
-        return f"{where}: `values` is only for enum and list types", "", "values"
+        return f"{where}: `values` belongs only to enum (and list) types", "", "values"
     return f"{where}: {' '.join(error.message.split())}", "", None

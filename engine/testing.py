@@ -7,6 +7,7 @@ Results are data; the CLI and pytest present them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from .api import POLICY_FILE, decide, load_policy
 from .cases import Case, check_facts
 from .errors import Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
-from .model import Policy, to_json_value
+from .model import Output, Policy, to_json_value
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,9 @@ def discover_test_files(paths: list[Path]) -> list[Path]:
     """Test files under the paths: a file is taken as is; a folder is searched for `tests/*.yaml`."""
     found: list[Path] = []
     for path in paths:
-        if path.is_file():
+        if path.is_file() and path.name == POLICY_FILE:
+            found.extend(sorted(p for p in (path.parent / "tests").glob("*.y*ml") if p.is_file()))
+        elif path.is_file():
             found.append(path)
         else:
             found.extend(sorted(p for p in path.rglob("tests/*.y*ml") if p.is_file()))
@@ -68,12 +74,11 @@ def load_test_file(path: Path, policies: dict[Path, tuple[Policy | None, list]] 
     document, problems = load_document(path)
     if document is None:
         return None, problems
-    if problems:
-        name = _subject_of(document.data)
-        return None, [p.with_subject(name(p.path)) for p in problems]
-    problems = schema.check("policy-test", document.data, document.source_map, _subject_of(document.data))
-    if problems:
-        return None, problems
+    name = _subject_of(document.data)
+    loader_problems = [p.with_subject(name(p.path)) for p in problems]
+    problems = schema.check("policy-test", document.data, document.source_map, name)
+    if problems or loader_problems:
+        return None, loader_problems + problems
     data = document.data
     policy_path = (path.parent / data["policy"]) if "policy" in data else path.parent.parent / POLICY_FILE
     cache = policies if policies is not None else {}
@@ -121,11 +126,16 @@ def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[Test
                                            source_map.locate(path + ("without", position)), name,
                                            did_you_mean(fact, policy.facts)))
             facts.pop(fact, None)
-        for output in spec["expect"]:
+        for output, expected in spec["expect"].items():
             if output not in policy.outputs:
                 problems.append(Diagnostic("unknown_output", f"`{output}` is not an output of policy `{policy.id}`",
                                            source_map.locate(path + ("expect", output), key=True), name,
                                            did_you_mean(output, policy.outputs)))
+                continue
+            problem = _expected_value_problem(policy.outputs[output], expected)
+            if problem:
+                problems.append(Diagnostic("expect_value", problem[0], source_map.locate(path + ("expect", output)),
+                                           name, problem[1]))
         for output, clause_ids in (spec.get("expect_decided_by") or {}).items():
             if output not in policy.outputs:
                 problems.append(Diagnostic("unknown_output", f"`{output}` is not an output of policy `{policy.id}`",
@@ -144,6 +154,30 @@ def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[Test
         cases.append(TestCase(name, source_map.locate(path), facts, spec["expect"],
                               spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts")))
     return cases, problems
+
+
+def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | None:
+    """Why an expected value can never be what the output gives, or None. Null is always possible:
+    it is how an undetermined output shows."""
+    if expected is None:
+        return None
+    values = tuple(output.values)
+    if output.type == "enum":
+        if expected not in values:
+            return f"`{expected}` is not a value of `{output.name}`", did_you_mean(str(expected), values)
+    elif output.type == "list":
+        if not isinstance(expected, list):
+            return f"`{output.name}` is a list: write `[{expected}]`", ""
+        for item in expected:
+            if item not in values:
+                return f"`{item}` is not a value of `{output.name}`", did_you_mean(str(item), values)
+    elif output.type == "number" and (isinstance(expected, bool) or not isinstance(expected, (int, float))):
+        return f"`{output.name}` is a number, not `{expected}`", "write it without quotes"
+    elif output.type == "date" and not (isinstance(expected, str) and _DATE.match(expected)):
+        return f"`{output.name}` is a date written YYYY-MM-DD, not `{expected}`", ""
+    elif output.type == "bool" and not isinstance(expected, bool):
+        return f"`{output.name}` is true or false, not `{expected}`", ""
+    return None
 
 
 def run_test(policy: Policy, case: TestCase) -> TestResult:

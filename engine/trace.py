@@ -49,6 +49,7 @@ class Event:
     by: str = ""  # EFFECT: the clause that overrides (or, if undecided, may override) this one
     clauses: tuple[str, ...] = ()  # OUTPUT: the deciding clauses
     message: str = ""
+    value_reads: tuple[Read, ...] = ()  # CLAUSE: what the `then` expressions read
 
 
 class Tracer(Protocol):

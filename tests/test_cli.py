@@ -219,3 +219,24 @@ def test_a_test_with_a_run_time_error_fails(run, tmp_path, policy_copy):
     result = run("test", str(policy_copy.folder))
     assert result.exit_code == 1
     assert "evaluation error: while computing derived value `usage_partial_refund`" in result.output
+
+
+def test_expected_values_are_checked_when_the_test_file_loads(run, tmp_path):
+    tests = tmp_path / "aqara" / "tests"
+    tests.mkdir(parents=True)
+    (tests / "typos.yaml").write_text(
+        f"policy: {REPO / 'policies' / 'aqara-returns' / 'policy.yaml'}\n"
+        "tests:\n  - name: typos in the expectations\n"
+        "    facts: {request: return}\n"
+        "    expect: {eligibility: eligble, remedies: full_refund, refund_amount: '59.99'}\n", encoding="utf-8")
+    result = run("test", str(tmp_path))
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert any("typos in the expectations: `eligble` is not a value of `eligibility`; did you mean `eligible`?" in l for l in lines)
+    assert any("`remedies` is a list: write `[full_refund]`" in l for l in lines)
+    assert any("`refund_amount` is a number, not `59.99`" in l for l in lines)
+
+
+def test_test_command_takes_a_policy_file(run):
+    result = run("test", str(REPO / "policies" / "aqara-returns" / "policy.yaml"))
+    assert result.exit_code == 0 and ", 0 failed" in result.output
