@@ -53,6 +53,11 @@ def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[
 
 def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """For `oneOf`/`anyOf`, the sub-error that goes deepest, so the message says what to fix."""
+    if error.context and isinstance(error.instance, dict):
+        # A mapping was meant to match the mapping branch: its own complaint is the useful one.
+        for sub in error.context:
+            if sub.validator in ("additionalProperties", "required") and sub.instance is error.instance:
+                return sub
     if error.context:
         deepest = jsonschema.exceptions.best_match(
             error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("type", "oneOf", "anyOf"))

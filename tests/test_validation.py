@@ -255,3 +255,21 @@ def test_locations_inside_folded_conditions(policy_copy):
     line = policy_copy.text.splitlines()[problem.location.line - 1]
     assert "corporate_purchas and" in line
     assert problem.location.column == line.index("corporate_purchas") + 1
+
+
+def test_overrides_written_as_text(policy_copy):
+    policy_copy.replace("    overrides: [cancel-after-12h]", "    overrides: cancel-after-12h")
+    problem = only_problem(policy_copy, "schema")
+    assert "a list of clause ids such as `[money-back-guarantee]`, or `all`" in problem.message
+
+
+def test_misspelled_expression_key(policy_copy):
+    policy_copy.replace("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expresion: usage_partial_refund}")
+    problem = only_problem(policy_copy, "schema")
+    assert "unknown key `expresion`" in problem.message and problem.help == "did you mean `expression`?"
+
+
+def test_overrides_list_naming_all_is_an_error(policy_copy):
+    policy_copy.replace("    overrides: [cancel-after-12h]", "    overrides: [all]")
+    problem = only_problem(policy_copy, "override_all")
+    assert problem.subject == "courier-refusal-succeeded"
