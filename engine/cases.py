@@ -216,6 +216,8 @@ def case_schema(policy: Policy) -> dict:
             spec = {"description": spec.pop("description"), "anyOf": [spec, {"type": "null"}]}
         if fact.examples:
             spec["examples"] = list(fact.examples)
+        if fact.has_default:
+            spec["default"] = to_json_value(fact.default)
         properties[fact.name] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .analysis import ConditionAnalyzer
+from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import CompiledExpression, compile_expression
 from .loader import SourceMap
@@ -147,12 +148,18 @@ class _Compiler:
                     re.compile(spec["pattern"])
                 except re.error as exc:
                     self.error("fact_pattern", f"`pattern` is not a valid regular expression: {exc}", path + ("pattern",), name)
-            self.facts[name] = Fact(
+            fact = Fact(
                 name=name, type=kind, description=spec["description"], location=self.map.locate(path, key=True),
                 values=tuple(spec.get("values", ())), nullable=bool(spec.get("nullable", False)),
                 minimum=spec.get("minimum"), maximum=spec.get("maximum"), pattern=spec.get("pattern"),
                 examples=tuple(spec.get("examples", ())),
             )
+            if "default" in spec:
+                value, problem = coerce(fact, spec["default"])
+                if problem:
+                    self.error("fact_default", f"`default`: {problem}", path + ("default",), name)
+                fact = dataclasses.replace(fact, has_default=True, default=value)
+            self.facts[name] = fact
 
     def _parameters(self) -> None:
         for name, spec in (self.data.get("parameters") or {}).items():

@@ -148,6 +148,8 @@ class _Run:
         if name in policy.facts:
             if name in self.facts:
                 return self._read(Read(name, "fact", self.facts[name]))
+            if policy.facts[name].has_default:
+                return self._read(Read(name, "fact", policy.facts[name].default, from_default=True))
             self._read(Read(name, "fact", None, (name,)))
             raise Unknown(frozenset([name]))
         if name in policy.parameters:

@@ -47,6 +47,8 @@ class Fact:
     maximum: float | None = None
     pattern: str | None = None
     examples: tuple = ()
+    has_default: bool = False
+    default: Any = None  # the engine value used when a case lacks the fact (see has_default)
 
 
 @dataclass(frozen=True)

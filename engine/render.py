@@ -23,6 +23,8 @@ def _read_json(read) -> dict:
     item = {"name": read.name, "kind": read.kind}
     if read.known:
         item["value"] = _value_json(read.value)
+        if read.from_default:
+            item["from_default"] = True
     else:
         item["missing_facts"] = list(read.missing)
     return item
@@ -124,7 +126,7 @@ def _show_read(read) -> str:
         return f"{read.name} = unknown (missing: {', '.join(read.missing)})"
     value = to_json_value(read.value)
     shown = f"'{value}'" if isinstance(value, str) and read.kind in ("fact", "output") else show_value(read.value)
-    return f"{read.name} = {shown}"
+    return f"{read.name} = {shown}" + (" (default)" if read.from_default else "")
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:

@@ -28,6 +28,7 @@ class Read:
     kind: str  # fact, parameter, derived, output
     value: Any = None
     missing: tuple[str, ...] = ()
+    from_default: bool = False  # a fact the case did not give, read from its declared default
 
     @property
     def known(self) -> bool:

@@ -170,3 +170,31 @@ def test_a_failing_clause_is_an_error_not_a_silent_skip(policy_copy):
 def test_decisions_are_deterministic(decide, field):
     first, second = decide(without=(field,)), decide(without=(field,))
     assert first == second
+
+
+def test_a_fact_default_is_used_and_marked_in_the_trace(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "consumer: {type: bool, default: true, description: Buys as a consumer.}\n"
+        "n: {type: int, description: A count.}",
+        "out: {type: enum, values: [yes, no], default: no, description: The outcome.}",
+        tiny_clause("c1", "consumer and n > 1", "{out: 'yes'}"))
+    assert problems == []
+    decision = engine.decide(policy, engine.case_from_facts(policy, {"n": 2}))
+    assert decision.outputs["out"].value == "yes" and decision.missing_facts == ()
+    [clause] = events(decision, Op.CLAUSE)
+    assert clause.reads[0].name == "consumer" and clause.reads[0].from_default
+    document = engine.decision_to_dict(decision, policy)
+    assert document["trace"]["clauses"][0]["reads"][0] == {"name": "consumer", "kind": "fact", "value": True, "from_default": True}
+
+
+def test_a_default_of_the_wrong_type_is_refused(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "consumer: {type: bool, default: 'yes', description: Buys as a consumer.}",
+        "out: {type: enum, values: [a], default: a, description: The outcome.}",
+        tiny_clause("c1", "consumer", "{out: a}"))
+    assert [p.code for p in problems] == ["fact_default"]
+    assert "expected true or false" in problems[0].message

@@ -20,7 +20,7 @@ ALLOWED = {
     "sourcetext": {"model"},
     "schema": {"errors", "loader"},
     "cases": {"errors", "loader", "model"},
-    "compiler": {"analysis", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
+    "compiler": {"analysis", "cases", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
     "evaluator": {"errors", "expressions", "functions", "model", "trace"},
     "render": {"model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "version"},
