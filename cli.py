@@ -61,8 +61,12 @@ def policy_roots() -> list[Path]:
 
 
 def _load_policy(id_or_path: str) -> engine.Policy:
+    return _load_policy_set(id_or_path).base
+
+
+def _load_policy_set(id_or_path: str) -> engine.PolicySet:
     try:
-        return engine.require_policy(engine.resolve_policy(id_or_path, policy_roots()))
+        return engine.require_policy_set(engine.resolve_policy(id_or_path, policy_roots()))
     except engine.PolicyError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY,
                                f"policy `{id_or_path}` is invalid or missing ({len(error.diagnostics)} problem(s))") from None
@@ -83,17 +87,25 @@ def cli() -> None:
 @policy_option
 @click.option("--fact", "facts", multiple=True, metavar="NAME=VALUE",
               help="Set a fact (repeatable); it replaces the case file's value. `null` is null.")
+@click.option("--variant", metavar="ID", help="Decide under this variant (or the policy's own id for the base), "
+              "instead of the one the case's country selects.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
-def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], output_format: str, trace_level: str) -> None:
+def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
+                 output_format: str, trace_level: str) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
-    policy = _load_policy(policy_ref)
-    case = _read_case(case_file, policy) if case_file else engine.Case("command-line", {})
-    case = _apply_fact_options(case, facts, policy)
-    decision = engine.decide(policy, case, trace=trace_level != "none")
+    policy_set = _load_policy_set(policy_ref)
+    if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
+        known = [policy_set.id, *sorted(policy_set.variants)]
+        hint = engine.did_you_mean(variant, known)
+        raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; " + (hint or f"known: {', '.join(known)}"),
+                                 param_hint="--variant")
+    case = _read_case(case_file, policy_set) if case_file else engine.Case("command-line", {})
+    case = _apply_fact_options(case, facts, policy_set)
+    decision, policy = engine.decide_in_set(policy_set, case, variant, trace=trace_level != "none")
     if output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level), nl=False)
     else:
@@ -102,7 +114,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         sys.exit(EXIT_EVALUATION_ERROR)
 
 
-def _read_case(case_file: str, policy: engine.Policy) -> engine.Case:
+def _read_case(case_file: str, policy: engine.PolicySet) -> engine.Case:
     try:
         if case_file == "-":
             return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1))
@@ -111,7 +123,7 @@ def _read_case(case_file: str, policy: engine.Policy) -> engine.Case:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None
 
 
-def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: engine.Policy) -> engine.Case:
+def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: engine.PolicySet) -> engine.Case:
     facts = dict(case.facts)
     problems = []
     for option in options:

@@ -21,8 +21,8 @@ from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import CompiledExpression, compile_expression
 from .loader import SourceMap
-from .model import (Clause, Derived, Fact, Informational, Output, OutputValue, Parameter, Policy, PolicyIdentity, Quote,
-                    SourceRef)
+from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
+                    PolicyIdentity, Quote, SourceRef)
 from .sourcetext import SourceText
 from .typecheck import ANY, BOOL, Type, TypeChecker, TypeProblem, describe, literal_type, value_type
 
@@ -39,15 +39,21 @@ class SourceDocument:
 
 
 def compile_policy(data: dict, source_map: SourceMap, source: SourceDocument | None,
-                   policy_sha256: str) -> tuple[Policy | None, list]:
-    """Compile a schema-valid policy document; returns (policy, []) or (None, diagnostics)."""
+                   policy_sha256: str, variant_files: tuple[tuple[str, str], ...] = ()) -> tuple[Policy | None, list]:
+    """Compile a schema-valid policy document (or one merged with variants, see `variants.overlay`);
+    returns (policy, []) or (None, diagnostics).
+
+    :param variant_files: (name, sha256) of each variant file merged in, for the policy's identity.
+    """
     compiler = _Compiler(data, source_map, source)
+    compiler.variant_files = variant_files
     policy = compiler.run(policy_sha256)
     return (None, compiler.sink.items) if compiler.sink else (policy, [])
 
 
 class _Compiler:
     def __init__(self, data: dict, source_map: SourceMap, source: SourceDocument | None):
+        self.variant_files: tuple[tuple[str, str], ...] = ()
         self.data = data
         self.map = source_map
         self.sink = DiagnosticSink()
@@ -91,7 +97,8 @@ class _Compiler:
             identity=identity, facts=self.facts, parameters=self.parameters, derived=self.derived,
             outputs=self.outputs, clauses=tuple(self.clauses), informational=tuple(informational),
             overridden_by=overridden_by, setters=setters,
-            condition_locations=self.condition_locations,
+            condition_locations=self.condition_locations, disabled=self._disabled(),
+            countries=tuple((self.data.get("_variant") or {}).get("countries", ())),
         )
 
     def _identity(self, policy_sha256: str) -> PolicyIdentity | None:
@@ -109,10 +116,12 @@ class _Compiler:
                        help="the text changed: re-check every quote, then record the new sha256")
         if effective is None:
             return None
-        files = ((self.map.file.replace("\\", "/").rsplit("/", 1)[-1], policy_sha256), (self.source.file, self.source.sha256))
+        files = ((self.map.file.replace("\\", "/").rsplit("/", 1)[-1], policy_sha256),
+                 (self.source.file, self.source.sha256)) + tuple(self.variant_files)
         content = hashlib.sha256("".join(f"{digest}  {name}\n" for name, digest in files).encode()).hexdigest()
+        chain = tuple(self.data.get("_chain") or (meta["id"],))
         return PolicyIdentity(meta["id"], meta["version"], effective, meta["title"], content, files,
-                              self.source.file, self.source.sha256)
+                              self.source.file, self.source.sha256, chain)
 
     def _date(self, raw: str, path: tuple, subject: str) -> dt.date | None:
         try:
@@ -170,7 +179,7 @@ class _Compiler:
             self.parameters[name] = Parameter(
                 name=name, value=spec["value"], description=spec["description"],
                 location=self.map.locate(path, key=True), unit=spec.get("unit", ""), source=source,
-                origin=spec.get("origin", ""),
+                origin=spec.get("origin", ""), legal=self._legal(spec.get("legal"), path + ("legal",), name),
             )
 
     def _output_declarations(self) -> None:
@@ -249,14 +258,16 @@ class _Compiler:
                 value = self._output_value(output, raw, value_path, clause_id)
                 if value is not None:
                     sets.append((output_name, value))
-            source = self._source_ref(spec["source"], path + ("source",), clause_id)
-            if condition is None or source is None or len(sets) != len(spec["then"]):
+            source = self._source_ref(spec.get("source"), path + ("source",), clause_id)
+            legal = self._legal(spec.get("legal"), path + ("legal",), clause_id)
+            if condition is None or (source is None and legal is None) or len(sets) != len(spec["then"]):
                 continue
             self.clauses.append(Clause(
                 id=clause_id, title=spec["title"], source=source, condition=condition, sets=tuple(sets),
                 location=self.map.locate(path), interpretation=spec.get("interpretation", ""),
                 overrides=tuple(spec.get("overrides", ())) if spec.get("overrides") != "all" else (),
                 overrides_all=spec.get("overrides") == "all",
+                origin=spec.get("_origin", self.data["policy"]["id"]), legal=legal,
             ))
 
     def _output_value(self, output: Output, raw: Any, path: tuple, subject: str) -> OutputValue | None:
@@ -533,6 +544,27 @@ class _Compiler:
         return False
 
     # -- the source text ----------------------------------------------------------------------
+
+    def _legal(self, spec: dict | None, path: tuple, subject: str) -> LegalRef | None:
+        """A legal citation, its `source` key resolved against the variant's `legal_sources`."""
+        if spec is None:
+            return None
+        sources = self.data.get("_legal_sources") or {}
+        act = sources.get(spec["source"])
+        if act is None:
+            self.error("unknown_legal_source", f"`{spec['source']}` is not one of the `legal_sources`", path + ("source",),
+                       subject, did_you_mean(spec["source"], sources) or f"declared: {', '.join(sorted(sources)) or 'none'}")
+            return None
+        return LegalRef(act["act"], spec["article"], spec["quote"], act.get("url", ""), spec.get("confidence", "confirmed"))
+
+    def _disabled(self) -> tuple[Disabled, ...]:
+        result = []
+        for entry in self.data.get("_disabled") or []:
+            act = (self.data.get("_legal_sources") or {}).get(entry["legal"]["source"])
+            legal = LegalRef(act["act"] if act else entry["legal"]["source"], entry["legal"]["article"],
+                             entry["legal"]["quote"], act.get("url", "") if act else "", entry["legal"].get("confidence", "confirmed"))
+            result.append(Disabled(entry["clause"], entry["variant"], entry["reason"], legal))
+        return tuple(result)
 
     def _source_ref(self, spec: dict | None, path: tuple, subject: str) -> SourceRef | None:
         if spec is None:

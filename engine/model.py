@@ -36,6 +36,35 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class LegalRef:
+    """A provision of law that a variant's clause or parameter encodes."""
+
+    act: str
+    article: str
+    quote: str
+    url: str = ""
+    confidence: str = "confirmed"
+
+    def short(self) -> str:
+        """`Directive 2011/83/EU, Art. 9(1)`, as a trace names it."""
+        return f"{self.act}, {self.article}" + (" (unconfirmed)" if self.confidence == "unconfirmed" else "")
+
+    def to_dict(self) -> dict:
+        return {"act": self.act, "article": self.article, "quote": self.quote, "url": self.url,
+                "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class Disabled:
+    """A base clause that a variant sets aside entirely, and why."""
+
+    clause: str
+    variant: str
+    reason: str
+    legal: LegalRef
+
+
+@dataclass(frozen=True)
 class Fact:
     name: str
     type: str  # bool, int, number, string, enum, date, datetime
@@ -60,6 +89,7 @@ class Parameter:
     unit: str = ""
     source: SourceRef | None = None
     origin: str = ""
+    legal: LegalRef | None = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +135,15 @@ class OutputValue:
 class Clause:
     id: str
     title: str
-    source: SourceRef
+    source: SourceRef | None  # the quoted text; None for a variant's clause, which cites `legal`
     condition: CompiledExpression
     sets: tuple[tuple[str, OutputValue], ...]
     location: SourceLocation
     interpretation: str = ""
     overrides: tuple[str, ...] = ()
     overrides_all: bool = False  # `overrides: all`: every other clause
+    origin: str = ""  # the policy or variant that defines the clause
+    legal: LegalRef | None = None
 
     def value_for(self, output: str) -> OutputValue | None:
         for name, value in self.sets:
@@ -138,11 +170,13 @@ class PolicyIdentity:
     files: tuple[tuple[str, str], ...]  # (file name, sha256), the policy file first
     source_file: str
     source_sha256: str
+    variant_chain: tuple[str, ...] = ()  # e.g. ("aqara-returns", "eu"); just the id for the base policy
 
     def to_dict(self) -> dict:
         return {
             "id": self.id,
             "version": self.version,
+            "variant_chain": list(self.variant_chain),
             "effective_from": self.effective_from.isoformat(),
             "title": self.title,
             "content_sha256": self.content_sha256,
@@ -168,6 +202,8 @@ class Policy:
     setters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Where each clause's `when` expression starts in the policy file.
     condition_locations: dict[str, SourceLocation] = field(default_factory=dict)
+    disabled: tuple[Disabled, ...] = ()  # base clauses a variant set aside
+    countries: tuple[str, ...] = ()  # for a variant: the countries it covers
 
     @property
     def id(self) -> str:
@@ -193,6 +229,48 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_json_value(v) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """A policy and its regional variants, each variant already merged over its base and compiled.
+
+    `countries` maps a country code to the variant that covers it; `select_by` is the fact holding
+    the country (e.g. `country_of_purchase`).
+    """
+
+    base: Policy
+    variants: dict[str, Policy] = field(default_factory=dict)
+    select_by: str = ""
+    countries: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.base.id
+
+    @property
+    def facts(self) -> dict[str, Fact]:
+        """Every fact a case may give: the base policy's and those the variants add."""
+        merged = dict(self.base.facts)
+        for policy in self.variants.values():
+            merged.update(policy.facts)
+        return merged
+
+    def select(self, facts: dict[str, Any], variant: str | None = None) -> tuple[Policy | None, str]:
+        """The policy that applies to a case, and why; None when the deciding fact is missing."""
+        if variant is not None:
+            if variant == self.base.id:
+                return self.base, "chosen with --variant"
+            return self.variants[variant], "chosen with --variant"
+        if not self.variants:
+            return self.base, "the policy has no variants"
+        if self.select_by not in facts:
+            return None, f"`{self.select_by}` is missing, and it selects the variant"
+        country = facts[self.select_by]
+        chosen = self.countries.get(country)
+        if chosen is None:
+            return self.base, f"{self.select_by} `{country}` is covered by no variant: the base policy applies"
+        return self.variants[chosen], f"{self.select_by} `{country}` is covered by variant `{chosen}`"
 
 
 @dataclass(frozen=True)
@@ -230,6 +308,7 @@ class Decision:
     events: tuple = ()
     errors: tuple = ()
     engine_version: str = ""
+    selection: str = ""  # why this policy or variant was chosen
 
     def value(self, output: str) -> Any:
         return self.outputs[output].value

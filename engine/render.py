@@ -40,7 +40,7 @@ def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") ->
     }
     return {
         "case": {"id": decision.case_id, "facts_sha256": decision.case_digest},
-        "policy": decision.policy.to_dict(),
+        "policy": {**decision.policy.to_dict(), **({"selection": decision.selection} if decision.selection else {})},
         "engine": {"name": "verdict", "version": decision.engine_version},
         "facts": {name: _value_json(value) for name, value in sorted(decision.facts.items())},
         "outputs": outputs,
@@ -65,7 +65,9 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
         entry = {
             "id": event.subject,
             "title": clause.title,
-            "source": clause.source.to_dict(),
+            "origin": clause.origin,
+            **({"source": clause.source.to_dict()} if clause.source else {}),
+            **({"legal": clause.legal.to_dict()} if clause.legal else {}),
             "condition": event.expression,
             "reads": [_read_json(r) for r in event.reads],
             "result": event.result,
@@ -77,6 +79,11 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             entry["interpretation"] = clause.interpretation
         if effect and effect.by:
             entry["overridden_by" if effect.effect == "overridden" else "may_be_overridden_by"] = effect.by
+            winner = policy.clause(effect.by)
+            if effect.effect == "overridden" and winner.origin != clause.origin:
+                entry["overridden_by_origin"] = winner.origin
+                if winner.legal:
+                    entry["overridden_by_legal"] = winner.legal.short()
         if effect and effect.effect == "undecided" and effect.missing:
             entry["missing_facts"] = list(effect.missing)
         if event.message:
@@ -92,6 +99,9 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             for e in decision.events if e.op is Op.DERIVED
         ]
     result["clauses"] = clauses
+    if policy.disabled:
+        result["disabled"] = [{"clause": d.clause, "variant": d.variant, "reason": d.reason, "legal": d.legal.to_dict()}
+                              for d in policy.disabled]
     result["outputs"] = [
         {"name": e.subject, "value": _value_json(e.value), "status": e.result, "clauses": list(e.clauses),
          "missing_facts": list(e.missing)}
@@ -147,6 +157,8 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
     lines.append(f"policy    {identity.id} {identity.version} (effective {identity.effective_from.isoformat()}), "
                  f"content sha256 {identity.content_sha256[:16]}, engine {decision.engine_version}")
+    if len(identity.variant_chain) > 1 or decision.selection:
+        lines.append(f"variant   {' → '.join(identity.variant_chain)}" + (f"  ({decision.selection})" if decision.selection else ""))
     lines.append("")
     width = max(len(name) for name in decision.outputs)
     for name, result in decision.outputs.items():
@@ -215,9 +227,18 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
 
 def _quote_lines(clause: Clause, indent: str) -> list[str]:
     lines = []
-    for quote in clause.source.quotes:
+    if clause.legal:
+        lines.extend(_wrap(f"{clause.legal.short()}: \u201c{clause.legal.quote}\u201d", indent))
+    for quote in clause.source.quotes if clause.source else ():
         lines.extend(_wrap(f"§ {clause.source.section} (line {quote.line}): \u201c{quote.text}\u201d", indent))
     return lines
+
+
+def _named(clause: Clause, policy: Policy) -> str:
+    """`eu clause eu-withdrawal (Directive 2011/83/EU, Art. 9(1))` for a variant's clause; the id otherwise."""
+    if clause.origin and clause.origin != policy.id:
+        return f"{clause.origin} clause {clause.id}" + (f" ({clause.legal.short()})" if clause.legal else "")
+    return clause.id
 
 
 _EFFECT_WORDS = {
@@ -231,7 +252,7 @@ _EFFECT_WORDS = {
 
 def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
-    lines = []
+    lines = [f"  base clause {d.clause} disabled by {d.variant} ({d.legal.short()}): {d.reason}" for d in policy.disabled]
     number = 0
     for event in decision.events:
         if event.op is Op.DERIVED and level == "full":
@@ -246,12 +267,17 @@ def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
             continue
         number += 1
         clause = policy.clause(event.subject)
-        words = _EFFECT_WORDS[effect.effect].format(by=effect.by)
+        words = _EFFECT_WORDS[effect.effect].format(by=_named(policy.clause(effect.by), policy) if effect.by else "")
         if effect.effect == "undecided":
             words += f" because {', '.join(effect.missing) or '?'} {'is' if len(effect.missing) == 1 else 'are'} missing"
             if effect.by:
                 words += f" (may be overridden by {effect.by})"
-        lines.append(f"  [{number}] {clause.id}: {words}")
+        winner = policy.clause(effect.by) if effect.by else None
+        if effect.effect == "overridden" and clause.origin == policy.id and winner.origin != policy.id:
+            # The auditor's question for a variant: which law displaced which base clause.
+            lines.append(f"  [{number}] base clause {clause.id} overridden by {_named(winner, policy)}")
+        else:
+            lines.append(f"  [{number}] {_named(clause, policy)}: {words}")
         lines.extend(_quote_lines(clause, "      "))
         lines.extend(_wrap(f"when   {event.expression}", "      "))
         for read in event.reads:

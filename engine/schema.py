@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap, read_bytes
@@ -25,11 +26,17 @@ def load_schema(name: str) -> dict:
     return json.loads(raw)
 
 
+_BUNDLED = ("policy", "variant", "decision", "policy-test")
+
+
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # The variant schema refers to the policy schema's definitions by URI: resolve those locally.
+    registry = Registry().with_resources(
+        (load_schema(other)["$id"], Resource.from_contents(load_schema(other))) for other in _BUNDLED)
+    return Draft202012Validator(schema, registry=registry)
 
 
 def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[Diagnostic]:

@@ -19,11 +19,12 @@ ALLOWED = {
     "typecheck": set(),
     "sourcetext": {"model"},
     "schema": {"errors", "loader"},
+    "variants": {"errors", "loader"},
     "cases": {"errors", "loader", "model"},
     "compiler": {"analysis", "cases", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
     "evaluator": {"errors", "expressions", "functions", "model", "trace"},
     "render": {"model", "trace"},
-    "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "version"},
+    "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
