@@ -171,12 +171,16 @@ def validate_command(paths: tuple[Path, ...]) -> None:
                                  param_hint="PATHS")
     cache: dict = {}
     for file in policies:
-        policy, found = engine.load_policy(file)
-        cache[file.resolve()] = (policy, found)
+        policy_set, found = engine.load_policy_set(file)
+        cache[file.resolve()] = (policy_set, found)
         problems.extend(found)
-        if policy:
+        if policy_set:
+            policy = policy_set.base
             click.echo(f"ok  {display_path(file)}: {policy.id} {policy.identity.version}, "
                        f"{len(policy.clauses)} clauses, every source sentence accounted for")
+            for variant_id, variant in sorted(policy_set.variants.items()):
+                click.echo(f"ok    variant {variant_id}: {' → '.join(variant.identity.variant_chain)}, "
+                           f"{len(variant.clauses)} clauses, {len(variant.countries)} countries")
     for file in tests:
         loaded, found = testing.load_test_file(file, cache)
         if loaded:
@@ -208,16 +212,16 @@ def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
         if loaded is None:
             problems.extend(found)
             continue
-        click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.identity.version})")
+        click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.base.identity.version})")
         for case in loaded.cases:
             result = testing.run_test(loaded.policy, case)
             if result.passed:
                 passed += 1
                 if verbose:
-                    click.echo(f"  ok    {case.name}")
+                    click.echo(f"  ok    {case.name}" + (f"  [{case.article}]" if case.article else ""))
                 continue
             failed += 1
-            click.echo(f"  FAIL  {case.name}  ({case.location})")
+            click.echo(f"  FAIL  {case.name}  ({case.location})" + (f"  [{case.article}]" if case.article else ""))
             for difference in result.differences:
                 click.echo(f"          {difference}")
     if problems:

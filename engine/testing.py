@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
-from .api import POLICY_FILE, decide, load_policy
+from .api import POLICY_FILE, decide_in_set, load_policy_set
 from .cases import Case, check_facts
 from .errors import Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
-from .model import Output, Policy, to_json_value
+from .model import Output, PolicySet, to_json_value
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -31,6 +31,8 @@ class TestCase:
     expect: dict[str, Any]
     expect_decided_by: dict[str, list[str]] = field(default_factory=dict)
     expect_missing_facts: list[str] | None = None
+    variant: str | None = None  # decide under this variant instead of the one the facts select
+    article: str = ""  # the provision that decides the case, for variant tests
 
     __test__ = False  # not a pytest class
 
@@ -38,7 +40,7 @@ class TestCase:
 @dataclass(frozen=True)
 class TestFile:
     path: Path
-    policy: Policy
+    policy: PolicySet
     cases: tuple[TestCase, ...]
 
     __test__ = False
@@ -69,7 +71,7 @@ def discover_test_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def load_test_file(path: Path, policies: dict[Path, tuple[Policy | None, list]] | None = None) -> tuple[TestFile | None, list[Diagnostic]]:
+def load_test_file(path: Path, policies: dict[Path, tuple[PolicySet | None, list]] | None = None) -> tuple[TestFile | None, list[Diagnostic]]:
     """Load a test file and its policy; every problem in either is returned."""
     document, problems = load_document(path)
     if document is None:
@@ -84,7 +86,7 @@ def load_test_file(path: Path, policies: dict[Path, tuple[Policy | None, list]] 
     cache = policies if policies is not None else {}
     key = policy_path.resolve()
     if key not in cache:
-        cache[key] = load_policy(policy_path)
+        cache[key] = load_policy_set(policy_path)
     policy, policy_problems = cache[key]
     if policy is None:
         return None, policy_problems or [Diagnostic("policy_not_found", f"cannot load the policy `{policy_path}`",
@@ -107,16 +109,19 @@ def _subject_of(data: Any):
     return subject
 
 
-def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[TestCase], list[Diagnostic]]:
+def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[list[TestCase], list[Diagnostic]]:
     problems: list[Diagnostic] = []
+    policy = policy_set.base
+    clause_ids = [c.id for p in (policy, *policy_set.variants.values()) for c in p.clauses]
+    variants = [policy_set.id, *policy_set.variants]
     base = data.get("base_facts") or {}
-    base_values, base_problems = check_facts(base, policy, lambda n, key=False: source_map.locate(("base_facts", n), key=key))
+    base_values, base_problems = check_facts(base, policy_set, lambda n, key=False: source_map.locate(("base_facts", n), key=key))
     problems.extend(base_problems)
     cases = []
     for index, spec in enumerate(data["tests"]):
         path = ("tests", index)
         name = spec["name"]
-        own, own_problems = check_facts(spec.get("facts") or {}, policy,
+        own, own_problems = check_facts(spec.get("facts") or {}, policy_set,
                                         lambda n, key=False: source_map.locate(path + ("facts", n), key=key))
         problems.extend(Diagnostic(d.code, d.message, d.location, name, d.help) for d in own_problems)
         facts = {**base_values, **own}
@@ -136,23 +141,29 @@ def _cases(data: dict, source_map: SourceMap, policy: Policy) -> tuple[list[Test
             if problem:
                 problems.append(Diagnostic("expect_value", problem[0], source_map.locate(path + ("expect", output)),
                                            name, problem[1]))
-        for output, clause_ids in (spec.get("expect_decided_by") or {}).items():
+        for output, expected_ids in (spec.get("expect_decided_by") or {}).items():
             if output not in policy.outputs:
                 problems.append(Diagnostic("unknown_output", f"`{output}` is not an output of policy `{policy.id}`",
                                            source_map.locate(path + ("expect_decided_by", output), key=True), name,
                                            did_you_mean(output, policy.outputs)))
-            for position, clause_id in enumerate(clause_ids):
-                if policy.clause(clause_id) is None:
+            for position, clause_id in enumerate(expected_ids):
+                if clause_id not in clause_ids:
                     problems.append(Diagnostic("unknown_clause", f"`{clause_id}` is not a clause of policy `{policy.id}`",
                                                source_map.locate(path + ("expect_decided_by", output, position)), name,
-                                               did_you_mean(clause_id, [c.id for c in policy.clauses])))
+                                               did_you_mean(clause_id, clause_ids)))
         for position, fact in enumerate(spec.get("expect_missing_facts") or []):
             if fact not in policy.facts:
                 problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
                                            source_map.locate(path + ("expect_missing_facts", position)), name,
                                            did_you_mean(fact, policy.facts)))
+        variant = spec.get("variant", data.get("variant"))
+        if variant is not None and variant not in variants:
+            problems.append(Diagnostic("unknown_variant", f"`{variant}` is not a variant of `{policy.id}`",
+                                       source_map.locate(path + ("variant",) if "variant" in spec else ("variant",)), name,
+                                       did_you_mean(variant, variants) or f"known: {', '.join(variants)}"))
         cases.append(TestCase(name, source_map.locate(path), facts, spec["expect"],
-                              spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts")))
+                              spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts"),
+                              variant, spec.get("article", "")))
     return cases, problems
 
 
@@ -180,9 +191,9 @@ def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | 
     return None
 
 
-def run_test(policy: Policy, case: TestCase) -> TestResult:
+def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
     """Decide the test's case and list every difference from what it expects."""
-    decision = decide(policy, Case(case.name, case.facts), trace=False)
+    decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
     # A decision with run-time errors never passes, whatever the outputs happen to be.
     differences = [f"evaluation error: {error.message}" for error in decision.errors]
     for output, expected in case.expect.items():
@@ -201,9 +212,9 @@ def run_test(policy: Policy, case: TestCase) -> TestResult:
     return TestResult(case, tuple(differences))
 
 
-def deciding_clauses(policy: Policy, case: TestCase) -> set[str]:
+def deciding_clauses(policy_set: PolicySet, case: TestCase) -> set[str]:
     """The clauses that decided at least one output of the test's case (for clause coverage)."""
-    decision = decide(policy, Case(case.name, case.facts), trace=False)
+    decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
     return {clause_id for result in decision.outputs.values() for clause_id in result.clauses}
 
 
