@@ -127,9 +127,12 @@ def _compile_variants(base_data: dict, base_document, source, documents: dict) -
             document = pending.pop(variant_id)
             parent_data, parent_map, parent_files = merged[document.data["variant"]["extends"]]
             data, source_map, found = overlay(parent_data, parent_map, document.data, document.source_map)
+            if found:  # compiling a broken overlay would only repeat its problems as consequences
+                problems += found
+                continue
             files = parent_files + ((document.path.name, document.sha256),)
             policy, compile_problems = compile_policy(data, source_map, source, base_document.sha256, files)
-            problems += found + compile_problems
+            problems += compile_problems
             if policy is not None and not found:
                 variants[variant_id] = policy
                 merged[variant_id] = (data, source_map, files)

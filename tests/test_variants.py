@@ -1,0 +1,170 @@
+"""Variants: overlays over a base policy, their validation, selection, and what the trace says."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+import engine
+from conftest import REPO
+
+EXAMPLE = str(REPO / "examples" / "eu-withdrawal-de.yaml")
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>[^:]+): (?P<message>.+)$")
+
+
+@pytest.fixture
+def eu_copy(policy_copy):
+    """A copy of the Aqara policy whose EU variant file a test may edit."""
+
+    class Variant:
+        file = policy_copy.folder / "variants" / "eu.yaml"
+
+        def replace(self, old: str, new: str) -> None:
+            text = self.file.read_text(encoding="utf-8")
+            assert old in text, old
+            self.file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+        def line_of(self, needle: str) -> int:
+            return next(n for n, line in enumerate(self.file.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+        def problems(self):
+            policy_set, problems = engine.load_policy_set(policy_copy.folder)
+            assert policy_set is None or not problems
+            return problems
+
+    return Variant()
+
+
+def only(problems, code):
+    assert [p.code for p in problems] == [code], [p.one_line() for p in problems]
+    text = problems[0].one_line()
+    assert LINE.match(text) and "\n" not in text, text
+    return problems[0]
+
+
+def test_the_bundled_variants_load():
+    policy_set = engine.require_policy_set(REPO / "policies" / "aqara-returns")
+    assert sorted(policy_set.variants) == ["eu"]
+    eu = policy_set.variants["eu"]
+    assert eu.identity.variant_chain == ("aqara-returns", "eu")
+    assert len(eu.countries) == 27 and policy_set.countries["DE"] == "eu"
+    assert [d.clause for d in eu.disabled] == ["bulk-or-corporate-may-refuse"]
+    assert eu.identity.content_sha256 != policy_set.base.identity.content_sha256
+    assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu.yaml"]
+
+
+def test_override_of_a_clause_that_does_not_exist(eu_copy):
+    eu_copy.replace("      - money-back-guarantee\n      - no-refund-after-30-days", "      - money-back-guaranty\n      - no-refund-after-30-days")
+    problem = only(eu_copy.problems(), "unknown_clause")
+    assert problem.location.file.endswith("eu.yaml") and problem.location.line == eu_copy.line_of("money-back-guaranty")
+    assert problem.subject == "eu-withdrawal" and problem.help == "did you mean `money-back-guarantee`?"
+
+
+def test_disable_of_a_clause_that_does_not_exist(eu_copy):
+    eu_copy.replace("  - clause: bulk-or-corporate-may-refuse", "  - clause: bulk-or-corporate")
+    problem = only(eu_copy.problems(), "unknown_clause")
+    assert problem.location.file.endswith("eu.yaml") and problem.location.line == eu_copy.line_of("clause: bulk-or-corporate")
+    assert problem.help == "did you mean `bulk-or-corporate-may-refuse`?"
+
+
+def test_a_variant_clause_without_a_legal_citation(eu_copy):
+    eu_copy.replace('''    legal:
+      source: crd
+      article: "Art. 14(1)"''', '''    legal_note:
+      source: crd
+      article: "Art. 14(1)"''')
+    problems = eu_copy.problems()
+    assert problems and all(p.location.file.endswith("eu.yaml") for p in problems)
+    assert any("legal" in p.message for p in problems), [p.one_line() for p in problems]
+
+
+def test_a_citation_of_an_undeclared_act(eu_copy):
+    eu_copy.replace('''      source: sgd
+      article: "Art. 10(1), 13(2), 14(1)"''', '''      source: sdg
+      article: "Art. 10(1), 13(2), 14(1)"''')
+    problem = only(eu_copy.problems(), "unknown_legal_source")
+    assert problem.help == "did you mean `sgd`?"
+
+
+def test_two_variants_claiming_the_same_country(policy_copy, eu_copy):
+    text = eu_copy.file.read_text(encoding="utf-8")
+    (eu_copy.file.parent / "de.yaml").write_text(
+        text.replace("  id: eu\n", "  id: dach\n").replace("  countries: [AT,", "  countries: [CH, AT,"), encoding="utf-8")
+    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    problems = eu_copy.problems()
+    assert {p.code for p in problems} == {"country_claimed_twice"}
+    assert problems[0].message.startswith("country `AT` is also claimed by variant `")
+
+
+def test_cycles_in_extends(policy_copy, eu_copy):
+    text = eu_copy.file.read_text(encoding="utf-8")
+    (eu_copy.file.parent / "de.yaml").write_text(
+        text.replace("  id: eu\n", "  id: de\n").replace("  extends: aqara-returns", "  extends: eu").replace(
+            "  countries: [AT, BE, BG, HR, CY, CZ, DK, EE, FI, FR, DE,", "  countries: [CH,").replace(
+            " GR, HU, IE, IT, LV, LT, LU, MT, NL, PL, PT, RO, SK, SI, ES, SE]", "]"), encoding="utf-8")
+    eu_copy.replace("  extends: aqara-returns", "  extends: de")
+    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    problems = eu_copy.problems()
+    assert {p.code for p in problems} == {"extends_cycle"}
+    assert "`de` → `eu`" in problems[0].message
+
+
+def test_a_variant_may_extend_another(policy_copy, eu_copy):
+    (eu_copy.file.parent / "de.yaml").write_text(
+        "variant: {id: de, extends: eu, version: 1.0.0, effective_from: '2026-01-01', title: Germany, countries: [CH],\n"
+        "  legal_sources: {bgb: {act: Bürgerliches Gesetzbuch, url: https://www.gesetze-im-internet.de/bgb/}}}\n"
+        "parameters:\n  withdrawal_days:\n    value: 15\n    description: Illustration only.\n"
+        "    legal: {source: bgb, article: § 355, quote: an illustration}\n", encoding="utf-8")
+    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    policy_set = engine.require_policy_set(policy_copy.folder)
+    assert policy_set.variants["de"].identity.variant_chain == ("aqara-returns", "eu", "de")
+    assert policy_set.variants["de"].parameters["withdrawal_days"].value == 15
+    assert policy_set.countries["CH"] == "de"
+
+
+def test_conflicts_across_files_are_found(eu_copy):
+    eu_copy.replace("      - warranty-void-after-refund\n", "")
+    problem = only(eu_copy.problems(), "conflict")
+    assert "`warranty-void-after-refund` and `eu-withdrawal`" in problem.message
+    assert problem.location.file.endswith("eu.yaml")
+
+
+def test_parameter_override_without_citation(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", "parameters:\n  money_back_days:\n    value: 31\n    description: Changed.\n    origin: a guess\n  withdrawal_days:")
+    problem = only(eu_copy.problems(), "variant_citation")
+    assert "`money_back_days`" in problem.message
+
+
+def test_eval_german_consumer_and_the_same_in_the_us():
+    runner = CliRunner()
+    eu = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json"]).output)
+    assert eu["outputs"]["eligibility"] == "eligible"
+    assert eu["outputs"]["refund_amount"] == 85.98  # 79.99 + the 5.99 outbound shipping
+    assert eu["policy"]["variant_chain"] == ["aqara-returns", "eu"]
+    assert eu["policy"]["selection"] == "country_of_purchase `DE` is covered by variant `eu`"
+    [withdrawal] = [c for c in eu["trace"]["clauses"] if c["id"] == "eu-withdrawal"]
+    assert withdrawal["origin"] == "eu" and withdrawal["legal"]["act"] == "Directive 2011/83/EU"
+    assert withdrawal["legal"]["article"].startswith("Art. 9(1)")
+    [displaced] = [c for c in eu["trace"]["clauses"] if c["id"] == "no-refund-after-30-days"]
+    assert displaced["overridden_by"] == "eu-withdrawal" and displaced["overridden_by_origin"] == "eu"
+    assert displaced["overridden_by_legal"].startswith("Directive 2011/83/EU, Art. 9(1)")
+    assert eu["trace"]["disabled"][0]["clause"] == "bulk-or-corporate-may-refuse"
+    us = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--fact", "country_of_purchase=US",
+                                            "--fact", "product_location_country=US"]).output)
+    assert us["outputs"]["eligibility"] == "not_eligible"
+    assert us["policy"]["variant_chain"] == ["aqara-returns"]
+    text = runner.invoke(cli.cli, ["eval", EXAMPLE]).output
+    assert ("base clause no-refund-after-30-days overridden by eu clause eu-withdrawal "
+            "(Directive 2011/83/EU, Art. 9(1), 9(2)(b), 13(1))") in text
+
+
+def test_variant_option():
+    runner = CliRunner()
+    base = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--variant", "aqara-returns"]).output)
+    assert base["outputs"]["eligibility"] == "not_eligible" and base["policy"]["selection"] == "chosen with --variant"
+    wrong = runner.invoke(cli.cli, ["eval", EXAMPLE, "--variant", "euu"])
+    assert wrong.exit_code == 2 and "`euu` is not a variant of `aqara-returns`; did you mean `eu`?" in wrong.stderr
