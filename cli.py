@@ -23,6 +23,7 @@ import engine
 from engine import testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
+from engine.diff import diff_policies, diff_to_text
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path
 from engine.schema import load_schema
@@ -278,6 +279,41 @@ def schema_command(kind: str, policy_ref: str) -> None:
     else:
         document = load_schema({"test": "policy-test"}.get(kind, kind))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None]:
+    """`ID_OR_PATH[:VARIANT]`: a policy set, and the variant named after a colon (None for selection by case)."""
+    name, sep, variant = ref.rpartition(":")
+    if not sep or Path(ref).exists():
+        name, variant = ref, None
+    policy_set = _load_policy_set(name)
+    if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
+        known = [policy_set.id, *sorted(policy_set.variants)]
+        raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; "
+                                 + (engine.did_you_mean(variant, known) or f"known: {', '.join(known)}"))
+    return policy_set, variant
+
+
+def _one_policy(ref: str) -> engine.Policy:
+    policy_set, variant = _policy_ref(ref)
+    return policy_set.variants[variant] if variant and variant in policy_set.variants else policy_set.base
+
+
+@cli.command("diff")
+@click.argument("before", metavar="A")
+@click.argument("after", metavar="B")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_command(before: str, after: str, output_format: str) -> None:
+    """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence.
+
+    A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), e.g.
+    `verdict diff aqara-returns aqara-returns:eu`.
+    """
+    result = diff_policies(_one_policy(before), _one_policy(after))
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(diff_to_text(result), nl=False)
 
 
 def main() -> None:

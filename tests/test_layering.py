@@ -24,6 +24,7 @@ ALLOWED = {
     "compiler": {"analysis", "cases", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
     "evaluator": {"errors", "expressions", "functions", "model", "trace"},
     "render": {"model", "trace"},
+    "diff": {"model"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
