@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/verdict eval examples/return-day-10.yaml --trace summary
+	$(BIN)/verdict eval examples/cases/return-day-10.yaml --trace summary
 
 test: setup
 	$(BIN)/verdict validate

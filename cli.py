@@ -2,7 +2,7 @@
 
 Exit codes (also in the README):
   0  done: a decision was made (even an undetermined one), the policies are valid, the tests pass
-  1  `verdict test`: at least one test failed
+  1  `verdict test`: at least one test failed; `verdict impact`: some decision changed
   2  usage error: a bad option, argument or `--fact`
   3  invalid case: the case file or a fact is wrong
   4  invalid policy or policy test file
@@ -24,6 +24,7 @@ from engine import testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.diff import diff_policies, diff_to_text
+from engine.impact import load_corpus, replay, report_to_text
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path
 from engine.schema import load_schema
@@ -314,6 +315,34 @@ def diff_command(before: str, after: str, output_format: str) -> None:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(diff_to_text(result), nl=False)
+
+
+@cli.command("impact")
+@click.argument("before", metavar="A")
+@click.argument("after", metavar="B")
+@click.option("--cases", "corpus", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A folder of case files (YAML or JSON), or a JSON Lines file with one case per line.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def impact_command(before: str, after: str, corpus: Path, output_format: str) -> None:
+    """Decide every case under A and under B and report each decision that changes.
+
+    Exits 0 when nothing changes and 1 when something does, so a policy change can be gated in CI.
+    A and B are `ID_OR_PATH` or `ID_OR_PATH:VARIANT`.
+    """
+    before_set, before_variant = _policy_ref(before)
+    after_set, after_variant = _policy_ref(after)
+    # Facts are checked against both policies: a case must be valid for each.
+    cases, problems = load_corpus(corpus, before_set)
+    _, after_problems = load_corpus(corpus, after_set)
+    problems += [p for p in after_problems if p not in problems]
+    if problems:
+        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
+    report = replay(cases, before_set, after_set, before_variant, after_variant)
+    if output_format == "json":
+        click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(report_to_text(report, before, after), nl=False)
+    sys.exit(EXIT_TESTS_FAILED if report.changes else EXIT_OK)
 
 
 def main() -> None:

@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = str(Path(sys.executable).parent / "verdict")  # the CLI installed beside this interpreter
     processes = {
         "python_startup": time_process([sys.executable, "-c", "pass"], args.process_runs),
-        "verdict_eval": time_process([verdict, "eval", "examples/return-day-10.yaml", "--format", "json"],
+        "verdict_eval": time_process([verdict, "eval", "examples/cases/return-day-10.yaml", "--format", "json"],
                                      args.process_runs),
         # The policy file only: without a path, `validate` also checks the policy's test files.
         "verdict_validate": time_process([verdict, "validate", "policies/aqara-returns/policy.yaml"],

@@ -607,7 +607,8 @@ class _Compiler:
         return result
 
     def _sentence_coverage(self) -> None:
-        if self.text is None or self.sink:
+        # Checked on the base policy only: a variant may disable the clauses that quote a sentence.
+        if self.text is None or self.sink or self.data.get("_variant"):
             return
         spans = [(q.start, q.end) for q, _ in self.quotes_seen]
         for sentence in self.text.sentences():

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import cli
 from conftest import BASE_FACTS, REPO
 
-EXAMPLE = str(REPO / "examples" / "return-day-10.yaml")
+EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 VERDICT = Path(sys.executable).parent / "verdict"
 
 

@@ -27,6 +27,7 @@ ALLOWED = {
     "diff": {"model"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
+    "impact": {"api", "cases", "errors", "loader", "model"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
 

@@ -12,7 +12,7 @@ import cli
 import engine
 from conftest import REPO
 
-EXAMPLE = str(REPO / "examples" / "eu-withdrawal-de.yaml")
+EXAMPLE = str(REPO / "examples" / "cases" / "eu-withdrawal-de.yaml")
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>[^:]+): (?P<message>.+)$")
 
 

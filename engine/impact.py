@@ -1,0 +1,127 @@
+"""Impact replay: decide a corpus of cases under two policies and report every decision that changes.
+
+The corpus is a folder of case files (YAML or JSON) or a JSON Lines file with one case per line
+(`{"id": ..., "facts": {...}}`). Problems in the corpus are collected, with file and line, and the
+cases that are valid are still compared.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .api import decide_in_set, load_case
+from .cases import Case, case_from_document
+from .errors import CaseError, Diagnostic, SourceLocation
+from .loader import display_path, parse_yaml, read_bytes
+from .model import PolicySet, to_json_value
+
+MAX_CASES = 100_000
+
+
+@dataclass(frozen=True)
+class OutputChange:
+    case_id: str
+    output: str
+    before: object
+    after: object
+    decided_by_before: tuple[str, ...]
+    decided_by_after: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"case": self.case_id, "output": self.output, "before": to_json_value(self.before),
+                "after": to_json_value(self.after), "decided_by_before": list(self.decided_by_before),
+                "decided_by_after": list(self.decided_by_after)}
+
+
+@dataclass
+class ImpactReport:
+    cases: int = 0
+    changed_cases: int = 0
+    changes: list[OutputChange] = field(default_factory=list)
+
+    def per_output(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change.output] = counts.get(change.output, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def to_dict(self) -> dict:
+        return {"cases": self.cases, "changed_cases": self.changed_cases, "changes_per_output": self.per_output(),
+                "changes": [c.to_dict() for c in self.changes]}
+
+
+def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Diagnostic]]:
+    """The valid cases of a folder of case files or of a JSON Lines file, and the problems of the others."""
+    cases: list[Case] = []
+    problems: list[Diagnostic] = []
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
+        for file in files[:MAX_CASES]:
+            try:
+                cases.append(load_case(file, policy_set))
+            except CaseError as error:
+                problems.extend(error.diagnostics)
+        return cases, problems
+    raw, problem = read_bytes(path)
+    if problem:
+        return [], [problem]
+    name = display_path(path)
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        if len(cases) >= MAX_CASES:
+            problems.append(Diagnostic("corpus_too_large", f"more than {MAX_CASES} cases", SourceLocation(name, number, 1)))
+            break
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(name, number, exc.colno)))
+            continue
+        # Re-read the line as YAML only to know each value's column for messages.
+        _, source_map, _ = parse_yaml(line, name)
+        source_map.positions = {k: (number, c) for k, (_, c) in source_map.positions.items()}
+        source_map.key_positions = {k: (number, c) for k, (_, c) in source_map.key_positions.items()}
+        case, found = case_from_document(data, source_map, policy_set, default_id=f"line-{number}")
+        if case is None:
+            problems.extend(found)
+        else:
+            cases.append(case)
+    return cases, problems
+
+
+def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_variant: str | None = None,
+           after_variant: str | None = None) -> ImpactReport:
+    """Decide every case under both and list each output whose value changes."""
+    report = ImpactReport(cases=len(cases))
+    for case in cases:
+        old, _ = decide_in_set(before, case, before_variant, trace=False)
+        new, _ = decide_in_set(after, case, after_variant, trace=False)
+        changed = False
+        for name, result in new.outputs.items():
+            previous = old.outputs.get(name)
+            old_value = to_json_value(previous.value) if previous else None
+            if previous is None or old_value != to_json_value(result.value) or previous.status != result.status:
+                changed = True
+                report.changes.append(OutputChange(case.id, name, previous.value if previous else None, result.value,
+                                                   previous.clauses if previous else (), result.clauses))
+        report.changed_cases += changed
+    return report
+
+
+def report_to_text(report: ImpactReport, before: str, after: str) -> str:
+    lines = [f"impact of {before} → {after}: {report.changed_cases} of {report.cases} cases change"]
+    for change in report.changes:
+        lines.append(f"  {change.case_id}: {change.output}: {_show(change.before)} → {_show(change.after)}"
+                     f"  (by {', '.join(change.decided_by_before) or 'default'} → {', '.join(change.decided_by_after) or 'default'})")
+    if report.changes:
+        lines.append("changes per output: " + ", ".join(f"{k} {v}" for k, v in report.per_output().items()))
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: object) -> str:
+    value = to_json_value(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return "null" if value is None else str(value)

@@ -1,0 +1,96 @@
+"""`verdict diff` and `verdict impact` on the shipped example (a hypothetical draft of the thresholds)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+import cli
+import engine
+from conftest import REPO
+from engine.diff import diff_policies
+
+DRAFT = str(REPO / "examples" / "impact" / "draft-thresholds")
+CORPUS = str(REPO / "examples" / "impact" / "corpus.jsonl")
+
+
+def run(*args):
+    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
+
+
+def test_diff_of_the_draft_names_the_changed_thresholds():
+    result = run("diff", "aqara-returns", DRAFT)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("--- aqara-returns 1.0.0") and lines[1].startswith("+++ aqara-returns 1.1.0")
+    assert lines[2:] == ["parameter changed: bulk_order_units: 10 → 20", "parameter changed: money_back_days: 30 → 45"]
+
+
+def test_diff_json():
+    document = json.loads(run("diff", "aqara-returns", DRAFT, "--format", "json").output)
+    assert document["summary"] == {"parameter_changed": 2}
+    assert {"kind": "parameter_changed", "subject": "money_back_days", "before": 30, "after": 45} in document["changes"]
+    assert document["before"]["version"] == "1.0.0" and document["after"]["version"] == "1.1.0"
+
+
+def test_diff_of_a_variant_shows_added_disabled_and_overridden_clauses():
+    document = json.loads(run("diff", "aqara-returns", "aqara-returns:eu", "--format", "json").output)
+    kinds = {(c["kind"], c["subject"]) for c in document["changes"]}
+    assert ("clause_added", "eu-withdrawal") in kinds
+    assert ("clause_disabled", "bulk-or-corporate-may-refuse") in kinds
+    assert ("override_gained", "money-back-guarantee") in kinds
+    assert ("parameter_added", "withdrawal_days") in kinds
+    assert document["after"]["variant_chain"] == ["aqara-returns", "eu"]
+
+
+def test_diff_finds_changed_conditions_and_outcomes(policy_copy):
+    policy_copy.replace("when: quality_claim and previously_fully_refunded", "when: quality_claim and (previously_fully_refunded)")
+    policy_copy.replace("when: quality_claim and warranty_void_abroad", "when: quality_claim and warranty_void_abroad and units_of_product > 1")
+    policy_copy.replace("      eligibility: refer_to_retailer\n", "      eligibility: not_eligible\n")
+    base = engine.require_policy(REPO / "policies" / "aqara-returns")
+    changed = engine.require_policy(policy_copy.folder)
+    changes = [(c.kind, c.subject, c.detail) for c in diff_policies(base, changed).changes]
+    assert ("condition_changed", "warranty-void-abroad", "") in changes
+    assert ("outcome_changed", "retailer-referral", "output `eligibility`") in changes
+    assert not any(subject == "warranty-void-after-refund" for _, subject, _ in changes)  # brackets change nothing
+
+
+def test_impact_of_the_draft_reports_changes_and_exits_1():
+    result = run("impact", "aqara-returns", DRAFT, "--cases", CORPUS)
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first.startswith("impact of aqara-returns → ") and first.endswith("cases change") and " of 300 " in first
+    assert "changes per output: eligibility " in result.output
+
+
+def test_impact_json_counts_per_output():
+    result = run("impact", "aqara-returns", DRAFT, "--cases", CORPUS, "--format", "json")
+    document = json.loads(result.output)
+    assert document["cases"] == 300 and document["changed_cases"] > 0
+    assert sum(document["changes_per_output"].values()) == len(document["changes"])
+    change = document["changes"][0]
+    assert set(change) == {"case", "output", "before", "after", "decided_by_before", "decided_by_after"}
+
+
+def test_impact_without_change_exits_0():
+    result = run("impact", "aqara-returns", "aqara-returns", "--cases", CORPUS)
+    assert result.exit_code == 0 and "0 of 300 cases change" in result.output
+
+
+def test_impact_on_a_folder_of_case_files():
+    result = run("impact", "aqara-returns", "aqara-returns:eu", "--cases", str(REPO / "examples" / "cases"), "--format", "json")
+    document = json.loads(result.output)
+    assert result.exit_code == 1
+    assert [c["case"] for c in document["changes"]] == ["return-day-10"]
+    assert document["changes"][0]["output"] == "refund_amount"
+
+
+def test_impact_refuses_a_bad_corpus_line(tmp_path):
+    corpus = tmp_path / "cases.jsonl"
+    corpus.write_text('{"id": "a", "facts": {"request": "return"}}\n{"id": "b", "facts": {"request": "retrun"}}\nnot json\n',
+                      encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus))
+    assert result.exit_code == 3
+    assert ":2:" in result.stderr and "`retrun` is not one of" in result.stderr
+    assert ":3:1: invalid JSON" in result.stderr
