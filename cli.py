@@ -91,11 +91,13 @@ def cli() -> None:
               help="Set a fact (repeatable); it replaces the case file's value. `null` is null.")
 @click.option("--variant", metavar="ID", help="Decide under this variant (or the policy's own id for the base), "
               "instead of the one the case's country selects.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="Decide under the versions in force on this date (YYYY-MM-DD) instead of the case's own date.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 output_format: str, trace_level: str) -> None:
+                 as_of, output_format: str, trace_level: str) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
@@ -107,7 +109,11 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
                                  param_hint="--variant")
     case = _read_case(case_file, policy_set) if case_file else engine.Case("command-line", {})
     case = _apply_fact_options(case, facts, policy_set)
-    decision, policy = engine.decide_in_set(policy_set, case, variant, trace=trace_level != "none")
+    try:
+        decision, policy = engine.decide_in_set(policy_set, case, variant, trace=trace_level != "none",
+                                                as_of=as_of.date() if as_of else None)
+    except engine.CaseError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level), nl=False)
     else:
@@ -189,9 +195,11 @@ def validate_command(paths: tuple[Path, ...]) -> None:
             click.echo(f"ok  {display_path(file)}: {len(loaded.cases)} tests")
         elif found and not any(d in problems for d in found):
             problems.extend(found)
-    if problems:
-        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
-                               f"{len(problems)} problem(s) found")
+    errors = [p for p in problems if p.severity != "warning"]
+    for warning in sorted_diagnostics(p for p in problems if p.severity == "warning"):
+        click.echo(warning.one_line(), err=True)
+    if errors:
+        raise DiagnosticsError(sorted_diagnostics(errors), EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
 
 
 @cli.command("test")

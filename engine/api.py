@@ -6,6 +6,7 @@ It wires the stages in their one direction: loader → schema → compiler → (
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
@@ -51,37 +52,117 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
 
 
 def load_policy_set(path: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
-    """Load a policy and every variant it lists, each variant compiled over its base."""
+    """Load a policy with its dated versions and every variant (and variant version) it lists, each
+    variant version compiled over each base version whose dates it shares."""
     file = policy_file(path)
-    base_document, problems = _checked_document(file, "policy")
-    if base_document is None or any(p.code == "schema" for p in problems):
+    entry, problems = _checked_document(file, "policy")
+    if entry is None or any(p.code == "schema" for p in problems):
         return None, problems
-    data = base_document.data
+    data = entry.data
     source = _read_source(file.parent / data["policy"]["source"]["file"])
-    base, compile_problems = compile_policy(data, base_document.source_map, source, base_document.sha256)
-    problems += compile_problems
-    variant_spec = data.get("variants")
-    if not variant_spec:
-        return (PolicySet(base) if base and not problems else None), problems
-    documents = {}
-    for position, name in enumerate(variant_spec["files"]):
-        document, found = _checked_document(file.parent / name, "variant")
-        if document is None and not found:
-            found = [Diagnostic("file_not_found", f"variant file `{name}` cannot be read",
-                                base_document.source_map.locate(("variants", "files", position)))]
+    versions_spec = data.get("versions") or {}
+    variant_spec = data.get("variants") or {}
+    bases = [entry]
+    for position, name in enumerate(versions_spec.get("files", [])):
+        document, found = _listed_document(file.parent / name, "policy", entry.source_map.locate(("versions", "files", position)))
         problems += found
         if document is not None and not any(p.code == "schema" for p in found):
-            documents[document.data["variant"]["id"]] = document
-    if variant_spec["select_by"] not in data["facts"]:
-        problems.append(Diagnostic("unknown_fact", f"`select_by` names `{variant_spec['select_by']}`, which is not a fact",
-                                   base_document.source_map.locate(("variants", "select_by")), "variants"))
-    if problems or base is None:
-        return None, problems
-    variants, problems = _compile_variants(data, base_document, source, documents)
+            if document.data["policy"]["id"] != data["policy"]["id"]:
+                problems.append(Diagnostic("version_id", f"a version of `{data['policy']['id']}` has the id `{document.data['policy']['id']}`",
+                                           document.source_map.locate(("policy", "id")), document.data["policy"]["id"]))
+            for section in ("variants", "versions"):
+                if section in document.data:
+                    problems.append(Diagnostic("version_section", f"declare `{section}` in {file.name} only",
+                                               document.source_map.locate((section,), key=True), "versions"))
+            bases.append(document)
+    variant_documents = []
+    for position, name in enumerate(variant_spec.get("files", [])):
+        document, found = _listed_document(file.parent / name, "variant", entry.source_map.locate(("variants", "files", position)))
+        problems += found
+        if document is not None and not any(p.code == "schema" for p in found):
+            variant_documents.append(document)
+    for key, spec in (("variants", variant_spec), ("versions", versions_spec)):
+        fact = data["facts"].get(spec.get("select_by")) if spec else None
+        if spec and fact is None:
+            problems.append(Diagnostic("unknown_fact", f"`select_by` names `{spec['select_by']}`, which is not a fact",
+                                       entry.source_map.locate((key, "select_by")), key,
+                                       did_you_mean(spec["select_by"], data["facts"])))
+        elif key == "versions" and spec and fact["type"] not in ("date", "datetime"):
+            problems.append(Diagnostic("version_fact", f"versions are chosen by a date: `{spec['select_by']}` is {fact['type']}",
+                                       entry.source_map.locate((key, "select_by")), key))
+    window_problems = _check_windows(bases, variant_documents, bool(versions_spec))
+    warnings = [p for p in window_problems if p.severity == "warning"]
+    problems += [p for p in window_problems if p.severity != "warning"]
+    if problems:
+        return None, problems + warnings
+    compiled: list[tuple[Policy, dict, Any, tuple]] = []  # (policy, merged data, source map, files)
+    for document in bases:
+        policy, found = compile_policy(document.data, document.source_map, source, document.sha256)
+        problems += found
+        if policy is not None:
+            compiled.append((policy, document.data, document.source_map, ()))
     if problems:
         return None, problems
-    countries = {country: variant_id for variant_id, policy in variants.items() for country in policy.countries}
-    return PolicySet(base, variants, variant_spec["select_by"], countries), []
+    variant_policies, problems = _compile_variants(data["policy"]["id"], compiled, variant_documents, source)
+    if problems:
+        return None, problems
+    everything = tuple(p for p, *_ in compiled) + tuple(variant_policies)
+    latest = {}
+    for policy in variant_policies:  # for listing, tests and diff: each variant's latest version
+        chain_end = policy.identity.variant_chain[-1]
+        if chain_end not in latest or policy.identity.effective_from > latest[chain_end].identity.effective_from:
+            latest[chain_end] = policy
+    countries = {country: policy.identity.variant_chain[-1] for policy in variant_policies for country in policy.countries}
+    base = compiled[0][0]
+    return PolicySet(base, dict(sorted(latest.items())), variant_spec.get("select_by", ""), countries,
+                     versions_spec.get("select_by", ""), everything), warnings
+
+
+def _listed_document(file: Path, kind: str, listed_at: SourceLocation):
+    document, found = _checked_document(file, kind)
+    if document is None and all(p.code == "file_not_found" for p in found):
+        found = [Diagnostic("file_not_found", f"`{file.name}` cannot be read", listed_at)]
+    return document, found
+
+
+def _window(meta: dict) -> tuple[dt.date, dt.date | None]:
+    start = dt.date.fromisoformat(meta["effective_from"])
+    return start, dt.date.fromisoformat(meta["effective_until"]) if "effective_until" in meta else None
+
+
+def _check_windows(bases: list, variants: list, dated: bool) -> list[Diagnostic]:
+    """Versions of one policy or variant must not overlap; gaps between them are reported as warnings."""
+    problems: list[Diagnostic] = []
+    groups: dict[str, list[tuple[dt.date, dt.date | None, Any, tuple]]] = {}
+    for document in bases:
+        meta = document.data["policy"]
+        groups.setdefault(meta["id"], []).append((*_window(meta), document, ("policy",)))
+    for document in variants:
+        meta = document.data["variant"]
+        groups.setdefault(meta["id"], []).append((*_window(meta), document, ("variant",)))
+    for name, versions in sorted(groups.items()):
+        for start, end, document, prefix in versions:
+            if end is not None and end < start:
+                problems.append(Diagnostic("version_window", f"`effective_until` {end} is before `effective_from` {start}",
+                                           document.source_map.locate(prefix + ("effective_until",)), name))
+        if len(versions) > 1 and not dated:
+            problems.append(Diagnostic("versions_undeclared", f"`{name}` has {len(versions)} versions but the policy "
+                                       "declares no `versions: {select_by: ...}` to choose between them",
+                                       versions[1][2].source_map.locate(versions[1][3] + ("effective_from",)), name))
+        ordered = sorted(versions, key=lambda v: v[0])
+        for (start, end, document, prefix), (next_start, _, next_document, next_prefix) in zip(ordered, ordered[1:]):
+            if end is None or end >= next_start:
+                problems.append(Diagnostic(
+                    "version_overlap", f"this version of `{name}` overlaps the one in force from {start} "
+                    f"({document.path.name}, until {end or 'open-ended'})",
+                    next_document.source_map.locate(next_prefix + ("effective_from",)), name,
+                    f"end the earlier one with `effective_until: {next_start - dt.timedelta(days=1)}`"))
+            elif end + dt.timedelta(days=1) < next_start:
+                problems.append(Diagnostic(
+                    "version_gap", f"no version of `{name}` is in force from {end + dt.timedelta(days=1)} to "
+                    f"{next_start - dt.timedelta(days=1)}", next_document.source_map.locate(next_prefix + ("effective_from",)),
+                    name, "cases dated in the gap are refused", severity="warning"))
+    return problems
 
 
 def _checked_document(file: Path, kind: str):
@@ -95,48 +176,70 @@ def _checked_document(file: Path, kind: str):
     return document, problems
 
 
-def _compile_variants(base_data: dict, base_document, source, documents: dict) -> tuple[dict, list[Diagnostic]]:
-    """Each variant merged over its parent (the base or another variant) and compiled, parents first."""
+def _compile_variants(base_id: str, bases: list, documents: list, source) -> tuple[list[Policy], list[Diagnostic]]:
+    """Each version of each variant merged over every version of its parent whose dates it shares,
+    and compiled; parents first."""
     problems: list[Diagnostic] = []
-    base_id = base_data["policy"]["id"]
+    by_id: dict[str, list] = {}
+    for document in documents:
+        by_id.setdefault(document.data["variant"]["id"], []).append(document)
     claimed: dict[str, str] = {}
-    for variant_id, document in sorted(documents.items()):
-        meta = document.data["variant"]
-        where = document.source_map.locate(("variant", "extends"))
-        if meta["extends"] != base_id and meta["extends"] not in documents:
-            problems.append(Diagnostic("unknown_parent", f"extends `{meta['extends']}`, which is neither the policy nor one of its variants",
-                                       where, variant_id, did_you_mean(meta["extends"], [base_id, *documents])))
-        for position, country in enumerate(meta["countries"]):
-            if country in claimed and claimed[country] != variant_id:
-                problems.append(Diagnostic("country_claimed_twice", f"country `{country}` is also claimed by variant `{claimed[country]}`",
-                                           document.source_map.locate(("variant", "countries", position)), variant_id,
-                                           "each country selects one variant"))
-            claimed.setdefault(country, variant_id)
-    merged: dict[str, tuple] = {base_id: (base_data, base_document.source_map, ())}
-    variants: dict[str, Policy] = {}
-    pending = dict(documents)
+    for variant_id, versions in sorted(by_id.items()):
+        for document in versions:
+            meta = document.data["variant"]
+            if meta["extends"] != base_id and meta["extends"] not in by_id:
+                problems.append(Diagnostic("unknown_parent", f"extends `{meta['extends']}`, which is neither the policy nor one of its variants",
+                                           document.source_map.locate(("variant", "extends")), variant_id,
+                                           did_you_mean(meta["extends"], [base_id, *by_id])))
+            for position, country in enumerate(meta["countries"]):
+                if claimed.get(country, variant_id) != variant_id:
+                    problems.append(Diagnostic("country_claimed_twice", f"country `{country}` is also claimed by variant `{claimed[country]}`",
+                                               document.source_map.locate(("variant", "countries", position)), variant_id,
+                                               "each country selects one variant"))
+                claimed.setdefault(country, variant_id)
+    merged: dict[str, list] = {base_id: list(bases)}  # id -> [(policy, data, map, files)]
+    results: list[Policy] = []
+    pending = dict(by_id)
     while pending and not problems:
-        ready = sorted(v for v, d in pending.items() if d.data["variant"]["extends"] in merged)
+        ready = sorted(v for v, docs in pending.items() if all(d.data["variant"]["extends"] in merged for d in docs))
         if not ready:
             cycle = " → ".join(f"`{v}`" for v in sorted(pending))
             for variant_id in sorted(pending):
                 problems.append(Diagnostic("extends_cycle", f"variants extend each other in a cycle: {cycle}",
-                                           pending[variant_id].source_map.locate(("variant", "extends")), variant_id))
+                                           pending[variant_id][0].source_map.locate(("variant", "extends")), variant_id))
             break
         for variant_id in ready:
-            document = pending.pop(variant_id)
-            parent_data, parent_map, parent_files = merged[document.data["variant"]["extends"]]
-            data, source_map, found = overlay(parent_data, parent_map, document.data, document.source_map)
-            if found:  # compiling a broken overlay would only repeat its problems as consequences
-                problems += found
-                continue
-            files = parent_files + ((document.path.name, document.sha256),)
-            policy, compile_problems = compile_policy(data, source_map, source, base_document.sha256, files)
-            problems += compile_problems
-            if policy is not None and not found:
-                variants[variant_id] = policy
-                merged[variant_id] = (data, source_map, files)
-    return variants, problems
+            merged[variant_id] = []
+            for document in pending.pop(variant_id):
+                start, end = _window(document.data["variant"])
+                parents = [entry for entry in merged[document.data["variant"]["extends"]] if _overlap(entry[0].identity, start, end)]
+                if not parents:
+                    problems.append(Diagnostic("version_orphan", f"no version of `{document.data['variant']['extends']}` "
+                                               "is in force while this version is", document.source_map.locate(("variant", "effective_from")),
+                                               variant_id))
+                for parent, parent_data, parent_map, parent_files in parents:
+                    data, source_map, found = overlay(parent_data, parent_map, document.data, document.source_map)
+                    if found:  # compiling a broken overlay would only repeat its problems as consequences
+                        problems += [p for p in found if p not in problems]
+                        continue
+                    files = parent_files + ((document.path.name, document.sha256),)
+                    base_sha = next(digest for name, digest in parent.identity.files if name.endswith((".yaml", ".yml")))
+                    policy, found = compile_policy(data, source_map, source, base_sha, files)
+                    problems += [p for p in found if p not in problems]
+                    if policy is None:
+                        continue
+                    identity = parent.identity
+                    window_end = min((d for d in (identity.effective_until, end) if d is not None), default=None)
+                    policy = dataclasses.replace(policy, identity=dataclasses.replace(
+                        policy.identity, effective_from=max(identity.effective_from, start), effective_until=window_end,
+                        versions=(identity.versions or (identity.version,)) + (document.data["variant"]["version"],)))
+                    merged[variant_id].append((policy, data, source_map, files))
+                    results.append(policy)
+    return results, problems
+
+
+def _overlap(identity, start: dt.date, end: dt.date | None) -> bool:
+    return (identity.effective_until is None or start <= identity.effective_until) and (end is None or identity.effective_from <= end)
 
 
 def require_policy_set(path: Path) -> PolicySet:
@@ -237,19 +340,21 @@ def case_from_facts(policy: Policy | PolicySet, facts: dict[str, Any], case_id: 
     return Case(case_id, values)
 
 
-def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None,
-                  trace: bool = True) -> tuple[Decision, Policy]:
-    """Select the variant for the case (or take `variant`), decide, and record why it was chosen.
+def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None, trace: bool = True,
+                  as_of: dt.date | None = None) -> tuple[Decision, Policy]:
+    """Select the variant and version for the case (or take `variant`, `as_of`), decide, and record why.
 
-    When the fact that selects the variant is missing, the case is decided under the base policy and
-    every variant: an output they all agree on stands, any other is undetermined and the selecting
-    fact joins `missing_facts`. Returns the decision and the policy whose trace it carries.
+    When a fact that selects the variant or version is missing, the case is decided under every
+    policy it could fall under: an output they all agree on stands, any other is undetermined and
+    the selecting fact joins `missing_facts`. A case dated when no version is in force is refused
+    (`CaseError`). Returns the decision and the policy whose trace it carries.
     """
-    policy, why = policy_set.select(case.facts, variant)
-    if policy is not None:
-        return dataclasses.replace(decide(policy, case, trace), selection=why), policy
-    candidates = [policy_set.base, *policy_set.variants.values()]
-    decisions = [decide(p, case, trace) for p in candidates]
+    pool, why, missing_selectors = policy_set.candidates(case.facts, variant, as_of)
+    if not pool:
+        raise CaseError([_no_version(policy_set, case, variant, as_of)])
+    if len(pool) == 1:
+        return dataclasses.replace(decide(pool[0], case, trace), selection=why), pool[0]
+    decisions = [decide(p, case, trace) for p in pool]
     first = decisions[0]
     outputs = {}
     for name, result in first.outputs.items():
@@ -258,11 +363,24 @@ def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None,
         if len(values) == 1 and statuses <= {"decided", "default"}:
             outputs[name] = result
         else:
-            missing = sorted({policy_set.select_by, *(m for d in decisions for m in d.outputs[name].missing)})
+            missing = sorted({*missing_selectors, *(m for d in decisions for m in d.outputs[name].missing)})
             outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), tuple(missing))
     missing_facts = tuple(sorted({m for r in outputs.values() if r.status == "undetermined" for m in r.missing}))
-    why += "; the outputs shown are those the base policy and every variant agree on (trace: base policy)"
-    return dataclasses.replace(first, outputs=outputs, missing_facts=missing_facts, selection=why), policy_set.base
+    why += f"; the outputs shown are those all {len(pool)} candidate policies agree on (the trace is the first's)"
+    return dataclasses.replace(first, outputs=outputs, missing_facts=missing_facts, selection=why), pool[0]
+
+
+def _no_version(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None) -> Diagnostic:
+    moment = as_of or case.facts.get(policy_set.version_by)
+    day = moment.astimezone(dt.timezone.utc).date() if isinstance(moment, dt.datetime) else moment
+    first = min(p.identity.effective_from for p in policy_set.compiled or (policy_set.base,))
+    what = f"--as-of {as_of}" if as_of else f"{policy_set.version_by} ({day})"
+    if day is not None and day < first:
+        message = f"the case is dated before every version of `{policy_set.id}`: {what} is before {first}"
+    else:
+        message = f"no version of `{variant or policy_set.id}` is in force on {day}"
+    return Diagnostic("no_version", message, SourceLocation(case.id or "case"), policy_set.version_by,
+                      "check the date, or evaluate with --as-of a date a version covers")
 
 
 def decide(policy: Policy, case: Case, trace: bool = True) -> Decision:

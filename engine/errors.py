@@ -37,13 +37,14 @@ class Diagnostic:
     help: str = ""
     # The JSON path of the value concerned, when known; lets a later stage name the subject.
     path: tuple = field(default=(), compare=False)
+    severity: str = "error"  # or "warning": reported, but the input is still accepted
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
 
     def one_line(self) -> str:
         """`file:line:column: subject: message (help)`: the format every command prints."""
-        parts = [str(self.location)]
+        parts = [str(self.location)] + (["warning"] if self.severity == "warning" else [])
         if self.subject:
             parts.append(self.subject)
         text = f"{self.message}; {self.help}" if self.help else self.message
@@ -52,7 +53,7 @@ class Diagnostic:
 
     def with_subject(self, subject: str) -> "Diagnostic":
         return self if self.subject or not subject else Diagnostic(self.code, self.message, self.location, subject,
-                                                                    self.help, self.path)
+                                                                    self.help, self.path, self.severity)
 
     def to_dict(self) -> dict:
         return {

@@ -96,8 +96,13 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
     """Decide every case under both and list each output whose value changes."""
     report = ImpactReport(cases=len(cases))
     for case in cases:
-        old, _ = decide_in_set(before, case, before_variant, trace=False)
-        new, _ = decide_in_set(after, case, after_variant, trace=False)
+        old, new = _decide(before, case, before_variant), _decide(after, case, after_variant)
+        if old is None or new is None:  # refused: no version in force on the case's date
+            if (old is None) != (new is None):
+                report.changes.append(OutputChange(case.id, "(decision)", "refused" if old is None else "decided",
+                                                   "refused" if new is None else "decided", (), ()))
+                report.changed_cases += 1
+            continue
         changed = False
         for name, result in new.outputs.items():
             previous = old.outputs.get(name)
@@ -108,6 +113,13 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
                                                    previous.clauses if previous else (), result.clauses))
         report.changed_cases += changed
     return report
+
+
+def _decide(policy_set: PolicySet, case: Case, variant: str | None):
+    try:
+        return decide_in_set(policy_set, case, variant, trace=False)[0]
+    except CaseError:
+        return None
 
 
 def report_to_text(report: ImpactReport, before: str, after: str) -> str:

@@ -171,12 +171,19 @@ class PolicyIdentity:
     source_file: str
     source_sha256: str
     variant_chain: tuple[str, ...] = ()  # e.g. ("aqara-returns", "eu"); just the id for the base policy
+    effective_until: dt.date | None = None  # for a variant: the window shared by every file of the chain
+    versions: tuple[str, ...] = ()  # the version of each file of the chain, e.g. ("1.0.0", "1.1.0")
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
 
     def to_dict(self) -> dict:
         return {
             "id": self.id,
             "version": self.version,
             "variant_chain": list(self.variant_chain),
+            "chain_versions": list(self.versions),
+            "effective_until": self.effective_until.isoformat() if self.effective_until else None,
             "effective_from": self.effective_from.isoformat(),
             "title": self.title,
             "content_sha256": self.content_sha256,
@@ -233,16 +240,20 @@ def to_json_value(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class PolicySet:
-    """A policy and its regional variants, each variant already merged over its base and compiled.
+    """A policy, its dated versions and its regional variants, each combination already compiled.
 
     `countries` maps a country code to the variant that covers it; `select_by` is the fact holding
-    the country (e.g. `country_of_purchase`).
+    the country (e.g. `country_of_purchase`) and `version_by` the date fact that picks the version
+    in force (e.g. `order_placed_at`). `variants` holds each variant's latest version, for listing,
+    tests and diffs; `compiled` holds every (version, variant) combination that selection chooses from.
     """
 
     base: Policy
     variants: dict[str, Policy] = field(default_factory=dict)
     select_by: str = ""
     countries: dict[str, str] = field(default_factory=dict)
+    version_by: str = ""
+    compiled: tuple[Policy, ...] = ()
 
     @property
     def id(self) -> str:
@@ -252,25 +263,54 @@ class PolicySet:
     def facts(self) -> dict[str, Fact]:
         """Every fact a case may give: the base policy's and those the variants add."""
         merged = dict(self.base.facts)
-        for policy in self.variants.values():
+        for policy in self.compiled or self.variants.values():
             merged.update(policy.facts)
         return merged
 
-    def select(self, facts: dict[str, Any], variant: str | None = None) -> tuple[Policy | None, str]:
-        """The policy that applies to a case, and why; None when the deciding fact is missing."""
+    def candidates(self, facts: dict[str, Any], variant: str | None = None,
+                   as_of: dt.date | None = None) -> tuple[list[Policy], str, list[str]]:
+        """The policies that may apply to a case, why, and the selecting facts the case lacks.
+
+        One policy when the case gives its country and date; several when it lacks them (the
+        caller then keeps what they agree on); none when no version is in force on its date.
+        """
+        reasons: list[str] = []
+        missing: list[str] = []
         if variant is not None:
-            if variant == self.base.id:
-                return self.base, "chosen with --variant"
-            return self.variants[variant], "chosen with --variant"
-        if not self.variants:
-            return self.base, "the policy has no variants"
-        if self.select_by not in facts:
-            return None, f"`{self.select_by}` is missing, and it selects the variant"
-        country = facts[self.select_by]
-        chosen = self.countries.get(country)
-        if chosen is None:
-            return self.base, f"{self.select_by} `{country}` is covered by no variant: the base policy applies"
-        return self.variants[chosen], f"{self.select_by} `{country}` is covered by variant `{chosen}`"
+            ends = {variant}
+            reasons.append(f"variant `{variant}` chosen with --variant")
+        elif not self.variants:
+            ends = {self.base.id}
+        elif self.select_by not in facts:
+            ends = {self.base.id, *self.variants}
+            missing.append(self.select_by)
+            reasons.append(f"`{self.select_by}` is missing, and it selects the variant")
+        else:
+            country = facts[self.select_by]
+            chosen = self.countries.get(country)
+            ends = {chosen or self.base.id}
+            reasons.append(f"{self.select_by} `{country}` is covered by variant `{chosen}`" if chosen else
+                           f"{self.select_by} `{country}` is covered by no variant: the base policy applies")
+        day = as_of
+        if as_of is not None:
+            reasons.append(f"the version in force on {as_of} (--as-of)")
+        elif self.version_by:
+            moment = facts.get(self.version_by)
+            if moment is None:
+                missing.append(self.version_by)
+                reasons.append(f"`{self.version_by}` is missing, and it selects the version")
+            else:
+                day = moment.astimezone(dt.timezone.utc).date() if isinstance(moment, dt.datetime) else moment
+                reasons.append(f"the version in force on {day}, the UTC date of {self.version_by}")
+        pool = [p for p in (self.compiled or (self.base, *self.variants.values()))
+                if p.identity.variant_chain[-1] in ends and (day is None or p.identity.in_force(day))]
+        if len(pool) == 1 and self.version_by:
+            identity = pool[0].identity
+            until = f" until {identity.effective_until}" if identity.effective_until else ""
+            versions = identity.versions or (identity.version,)
+            named = " + ".join(f"{name} {version}" for name, version in zip(identity.variant_chain, versions))
+            reasons.append(f"{named}, in force from {identity.effective_from}{until}")
+        return pool, "; ".join(reasons) or "the policy has no variants", missing
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from . import schema
 from .api import POLICY_FILE, decide_in_set, load_policy_set
 from .cases import Case, check_facts
-from .errors import Diagnostic, SourceLocation, did_you_mean
+from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
 from .model import Output, PolicySet, to_json_value
 
@@ -193,7 +193,10 @@ def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | 
 
 def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
     """Decide the test's case and list every difference from what it expects."""
-    decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
+    try:
+        decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
+    except CaseError as error:
+        return TestResult(case, tuple(f"refused: {d.message}" for d in error.diagnostics))
     # A decision with run-time errors never passes, whatever the outputs happen to be.
     differences = [f"evaluation error: {error.message}" for error in decision.errors]
     for output, expected in case.expect.items():
@@ -214,7 +217,10 @@ def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
 
 def deciding_clauses(policy_set: PolicySet, case: TestCase) -> set[str]:
     """The clauses that decided at least one output of the test's case (for clause coverage)."""
-    decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
+    try:
+        decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
+    except CaseError:
+        return set()
     return {clause_id for result in decision.outputs.values() for clause_id in result.clauses}
 
 

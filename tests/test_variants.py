@@ -54,7 +54,9 @@ def test_the_bundled_variants_load():
     assert len(eu.countries) == 27 and policy_set.countries["DE"] == "eu"
     assert [d.clause for d in eu.disabled] == ["bulk-or-corporate-may-refuse"]
     assert eu.identity.content_sha256 != policy_set.base.identity.content_sha256
-    assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu.yaml"]
+    assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu-2026-07-31.yaml"]
+    assert eu.identity.versions == ("1.0.0", "1.1.0") and str(eu.identity.effective_from) == "2026-07-31"
+    assert len(policy_set.compiled) == 3  # the base, and each EU version over it
 
 
 def test_override_of_a_clause_that_does_not_exist(eu_copy):
@@ -94,7 +96,8 @@ def test_two_variants_claiming_the_same_country(policy_copy, eu_copy):
     text = eu_copy.file.read_text(encoding="utf-8")
     (eu_copy.file.parent / "de.yaml").write_text(
         text.replace("  id: eu\n", "  id: dach\n").replace("  countries: [AT,", "  countries: [CH, AT,"), encoding="utf-8")
-    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
+                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
     problems = eu_copy.problems()
     assert {p.code for p in problems} == {"country_claimed_twice"}
     assert problems[0].message.startswith("country `AT` is also claimed by variant `")
@@ -107,7 +110,8 @@ def test_cycles_in_extends(policy_copy, eu_copy):
             "  countries: [AT, BE, BG, HR, CY, CZ, DK, EE, FI, FR, DE,", "  countries: [CH,").replace(
             " GR, HU, IE, IT, LV, LT, LU, MT, NL, PL, PT, RO, SK, SI, ES, SE]", "]"), encoding="utf-8")
     eu_copy.replace("  extends: aqara-returns", "  extends: de")
-    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
+                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
     problems = eu_copy.problems()
     assert {p.code for p in problems} == {"extends_cycle"}
     assert "`de` → `eu`" in problems[0].message
@@ -119,7 +123,8 @@ def test_a_variant_may_extend_another(policy_copy, eu_copy):
         "  legal_sources: {bgb: {act: Bürgerliches Gesetzbuch, url: https://www.gesetze-im-internet.de/bgb/}}}\n"
         "parameters:\n  withdrawal_days:\n    value: 15\n    description: Illustration only.\n"
         "    legal: {source: bgb, article: § 355, quote: an illustration}\n", encoding="utf-8")
-    policy_copy.replace("  files: [variants/eu.yaml]", "  files: [variants/eu.yaml, variants/de.yaml]")
+    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
+                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
     policy_set = engine.require_policy_set(policy_copy.folder)
     assert policy_set.variants["de"].identity.variant_chain == ("aqara-returns", "eu", "de")
     assert policy_set.variants["de"].parameters["withdrawal_days"].value == 15
@@ -145,7 +150,9 @@ def test_eval_german_consumer_and_the_same_in_the_us():
     assert eu["outputs"]["eligibility"] == "eligible"
     assert eu["outputs"]["refund_amount"] == 85.98  # 79.99 + the 5.99 outbound shipping
     assert eu["policy"]["variant_chain"] == ["aqara-returns", "eu"]
-    assert eu["policy"]["selection"] == "country_of_purchase `DE` is covered by variant `eu`"
+    assert eu["policy"]["selection"] == (
+        "country_of_purchase `DE` is covered by variant `eu`; the version in force on 2026-03-01, the UTC date of "
+        "order_placed_at; aqara-returns 1.0.0 + eu 1.0.0, in force from 2024-01-01 until 2026-07-30")
     [withdrawal] = [c for c in eu["trace"]["clauses"] if c["id"] == "eu-withdrawal"]
     assert withdrawal["origin"] == "eu" and withdrawal["legal"]["act"] == "Directive 2011/83/EU"
     assert withdrawal["legal"]["article"].startswith("Art. 9(1)")
@@ -165,6 +172,57 @@ def test_eval_german_consumer_and_the_same_in_the_us():
 def test_variant_option():
     runner = CliRunner()
     base = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--variant", "aqara-returns"]).output)
-    assert base["outputs"]["eligibility"] == "not_eligible" and base["policy"]["selection"] == "chosen with --variant"
+    assert base["outputs"]["eligibility"] == "not_eligible" and base["policy"]["selection"].startswith("variant `aqara-returns` chosen with --variant")
     wrong = runner.invoke(cli.cli, ["eval", EXAMPLE, "--variant", "euu"])
     assert wrong.exit_code == 2 and "`euu` is not a variant of `aqara-returns`; did you mean `eu`?" in wrong.stderr
+
+
+def test_the_order_date_picks_the_version_and_as_of_overrides_it():
+    runner = CliRunner()
+    facts = ["--fact", "request=warranty_claim", "--fact", "reason_category=quality", "--fact", "preferred_remedy=repair",
+             "--fact", "order_placed_at=2026-08-01T10:00:00Z", "--fact", "shipped_at=2026-08-02T10:00:00Z",
+             "--fact", "delivered_at=2026-08-05T10:00:00Z", "--fact", "request_at=2027-06-01T10:00:00Z"]
+    after = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", *facts]).output)
+    assert after["outputs"]["warranty_ends_on"] == "2029-08-05"
+    assert after["policy"]["chain_versions"] == ["1.0.0", "1.1.0"]
+    assert "eu 1.1.0, in force from 2026-07-31" in after["policy"]["selection"]
+    before = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--as-of", "2026-07-30", *facts]).output)
+    assert before["outputs"]["warranty_ends_on"] == "2028-08-05"
+    assert "the version in force on 2026-07-30 (--as-of)" in before["policy"]["selection"]
+
+
+def test_a_case_dated_before_every_version_is_refused():
+    result = CliRunner().invoke(cli.cli, ["eval", EXAMPLE, "--fact", "order_placed_at=2023-05-01T10:00:00Z"])
+    assert result.exit_code == 3
+    assert ("the case is dated before every version of `aqara-returns`: order_placed_at (2023-05-01) is before 2024-01-01"
+            in result.stderr)
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_overlapping_versions_are_rejected(eu_copy):
+    eu_copy.replace('  effective_until: "2026-07-30"', '  effective_until: "2026-08-15"')
+    problem = only(eu_copy.problems(), "version_overlap")
+    assert problem.location.file.endswith("eu-2026-07-31.yaml")
+    assert "overlaps the one in force from 2024-01-01 (eu.yaml, until 2026-08-15)" in problem.message
+    assert problem.help == "end the earlier one with `effective_until: 2026-07-30`"
+
+
+def test_gaps_between_versions_are_reported_as_warnings(eu_copy):
+    eu_copy.replace('  effective_until: "2026-07-30"', '  effective_until: "2026-06-30"')
+    policy_set, problems = engine.load_policy_set(eu_copy.file.parent.parent)
+    assert policy_set is not None
+    [warning] = problems
+    assert warning.severity == "warning" and warning.code == "version_gap"
+    assert ": warning: eu: no version of `eu` is in force from 2026-07-01 to 2026-07-30" in warning.one_line()
+
+
+def test_without_the_order_date_only_what_every_version_agrees_on_stands():
+    runner = CliRunner()
+    document = json.loads(runner.invoke(cli.cli, ["eval", "-", "--format", "json"], input=json.dumps({"facts": {
+        "request": "warranty_claim", "reason_category": "quality", "preferred_remedy": "repair", "sales_channel": "aqara_online_store",
+        "country_of_purchase": "DE", "product_location_country": "DE", "corporate_purchase": False, "product_damaged": False,
+        "previously_fully_refunded": False, "replaceable": True, "is_replacement_unit": False,
+        "shipped_at": "2026-08-02T10:00:00Z", "delivered_at": "2026-08-05T10:00:00Z", "request_at": "2027-06-01T10:00:00Z"}})).output)
+    assert document["outputs"]["warranty_ends_on"] is None
+    assert "order_placed_at" in document["missing_facts"]
+    assert document["decided_by"]["warranty_ends_on"]["status"] == "undetermined"
