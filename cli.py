@@ -12,6 +12,7 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -290,8 +291,16 @@ def schema_command(kind: str, policy_ref: str) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None]:
-    """`ID_OR_PATH[:VARIANT]`: a policy set, and the variant named after a colon (None for selection by case)."""
+def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
+    """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
+    each case's country), and the date whose versions apply (None: each case's own date)."""
+    as_of = None
+    if "@" in ref and not Path(ref).exists():
+        ref, _, day = ref.rpartition("@")
+        try:
+            as_of = dt.date.fromisoformat(day)
+        except ValueError:
+            raise click.BadParameter(f"`{day}` is not a date (YYYY-MM-DD) after `@`") from None
     name, sep, variant = ref.rpartition(":")
     if not sep or Path(ref).exists():
         name, variant = ref, None
@@ -300,12 +309,20 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None]:
         known = [policy_set.id, *sorted(policy_set.variants)]
         raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; "
                                  + (engine.did_you_mean(variant, known) or f"known: {', '.join(known)}"))
-    return policy_set, variant
+    return policy_set, variant, as_of
 
 
 def _one_policy(ref: str) -> engine.Policy:
-    policy_set, variant = _policy_ref(ref)
-    return policy_set.variants[variant] if variant and variant in policy_set.variants else policy_set.base
+    """The one policy a reference names: its variant (or base) in force on its date, else the latest."""
+    policy_set, variant, as_of = _policy_ref(ref)
+    chain_end = variant or policy_set.id
+    if as_of is None:
+        return policy_set.variants.get(chain_end, policy_set.base) if variant else policy_set.base
+    pool = [p for p in policy_set.compiled or (policy_set.base,)
+            if p.identity.variant_chain[-1] == chain_end and p.identity.in_force(as_of)]
+    if not pool:
+        raise click.BadParameter(f"no version of `{chain_end}` is in force on {as_of}")
+    return pool[0]
 
 
 @cli.command("diff")
@@ -315,8 +332,9 @@ def _one_policy(ref: str) -> engine.Policy:
 def diff_command(before: str, after: str, output_format: str) -> None:
     """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence.
 
-    A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), e.g.
-    `verdict diff aqara-returns aqara-returns:eu`.
+    A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), optionally as in force on a
+    date (`@YYYY-MM-DD`), e.g. `verdict diff aqara-returns aqara-returns:eu` or
+    `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
     """
     result = diff_policies(_one_policy(before), _one_policy(after))
     if output_format == "json":
@@ -335,17 +353,18 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str) ->
     """Decide every case under A and under B and report each decision that changes.
 
     Exits 0 when nothing changes and 1 when something does, so a policy change can be gated in CI.
-    A and B are `ID_OR_PATH` or `ID_OR_PATH:VARIANT`.
+    A and B are `ID_OR_PATH[:VARIANT][@DATE]`; with a date, every case is decided under the versions
+    in force on it.
     """
-    before_set, before_variant = _policy_ref(before)
-    after_set, after_variant = _policy_ref(after)
+    before_set, before_variant, before_date = _policy_ref(before)
+    after_set, after_variant, after_date = _policy_ref(after)
     # Facts are checked against both policies: a case must be valid for each.
     cases, problems = load_corpus(corpus, before_set)
     _, after_problems = load_corpus(corpus, after_set)
     problems += [p for p in after_problems if p not in problems]
     if problems:
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
-    report = replay(cases, before_set, after_set, before_variant, after_variant)
+    report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date)
     if output_format == "json":
         click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:

@@ -42,7 +42,8 @@ class PolicyDiff:
         def who(policy: Policy) -> dict:
             identity = policy.identity
             return {"id": identity.id, "version": identity.version, "variant_chain": list(identity.variant_chain),
-                    "content_sha256": identity.content_sha256}
+                    "chain_versions": list(identity.versions or (identity.version,)),
+                    "effective_from": identity.effective_from.isoformat(), "content_sha256": identity.content_sha256}
 
         counts: dict[str, int] = {}
         for change in self.changes:
@@ -135,7 +136,9 @@ _WORDS = {
 def diff_to_text(result: PolicyDiff) -> str:
     def who(policy: Policy) -> str:
         identity = policy.identity
-        return f"{' → '.join(identity.variant_chain)} {identity.version} (content sha256 {identity.content_sha256[:16]})"
+        versions = identity.versions or (identity.version,)
+        named = " → ".join(f"{name} {version}" for name, version in zip(identity.variant_chain, versions))
+        return f"{named} (content sha256 {identity.content_sha256[:16]})"
 
     lines = [f"--- {who(result.before)}", f"+++ {who(result.after)}"]
     if not result.changes:

@@ -7,6 +7,7 @@ cases that are valid are still compared.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,11 +93,12 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
 
 
 def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_variant: str | None = None,
-           after_variant: str | None = None) -> ImpactReport:
+           after_variant: str | None = None, before_date: dt.date | None = None,
+           after_date: dt.date | None = None) -> ImpactReport:
     """Decide every case under both and list each output whose value changes."""
     report = ImpactReport(cases=len(cases))
     for case in cases:
-        old, new = _decide(before, case, before_variant), _decide(after, case, after_variant)
+        old, new = _decide(before, case, before_variant, before_date), _decide(after, case, after_variant, after_date)
         if old is None or new is None:  # refused: no version in force on the case's date
             if (old is None) != (new is None):
                 report.changes.append(OutputChange(case.id, "(decision)", "refused" if old is None else "decided",
@@ -115,9 +117,9 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
     return report
 
 
-def _decide(policy_set: PolicySet, case: Case, variant: str | None):
+def _decide(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None):
     try:
-        return decide_in_set(policy_set, case, variant, trace=False)[0]
+        return decide_in_set(policy_set, case, variant, trace=False, as_of=as_of)[0]
     except CaseError:
         return None
 
