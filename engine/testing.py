@@ -114,6 +114,7 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
     policy = policy_set.base
     clause_ids = [c.id for p in (policy, *policy_set.variants.values()) for c in p.clauses]
     variants = [policy_set.id, *policy_set.variants]
+    every_fact = policy_set.facts
     base = data.get("base_facts") or {}
     base_values, base_problems = check_facts(base, policy_set, lambda n, key=False: source_map.locate(("base_facts", n), key=key))
     problems.extend(base_problems)
@@ -126,10 +127,10 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
         problems.extend(Diagnostic(d.code, d.message, d.location, name, d.help) for d in own_problems)
         facts = {**base_values, **own}
         for position, fact in enumerate(spec.get("without", [])):
-            if fact not in policy.facts:
+            if fact not in every_fact:
                 problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
                                            source_map.locate(path + ("without", position)), name,
-                                           did_you_mean(fact, policy.facts)))
+                                           did_you_mean(fact, every_fact)))
             facts.pop(fact, None)
         for output, expected in spec["expect"].items():
             if output not in policy.outputs:
@@ -152,10 +153,10 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
                                                source_map.locate(path + ("expect_decided_by", output, position)), name,
                                                did_you_mean(clause_id, clause_ids)))
         for position, fact in enumerate(spec.get("expect_missing_facts") or []):
-            if fact not in policy.facts:
+            if fact not in every_fact:
                 problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
                                            source_map.locate(path + ("expect_missing_facts", position)), name,
-                                           did_you_mean(fact, policy.facts)))
+                                           did_you_mean(fact, every_fact)))
         variant = spec.get("variant", data.get("variant"))
         if variant is not None and variant not in variants:
             problems.append(Diagnostic("unknown_variant", f"`{variant}` is not a variant of `{policy.id}`",

@@ -48,7 +48,7 @@ def only(problems, code):
 
 def test_the_bundled_variants_load():
     policy_set = engine.require_policy_set(REPO / "policies" / "aqara-returns")
-    assert sorted(policy_set.variants) == ["eu"]
+    assert sorted(policy_set.variants) == ["au", "eu", "uk"]
     eu = policy_set.variants["eu"]
     assert eu.identity.variant_chain == ("aqara-returns", "eu")
     assert len(eu.countries) == 27 and policy_set.countries["DE"] == "eu"
@@ -56,7 +56,7 @@ def test_the_bundled_variants_load():
     assert eu.identity.content_sha256 != policy_set.base.identity.content_sha256
     assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu-2026-07-31.yaml"]
     assert eu.identity.versions == ("1.0.0", "1.1.0") and str(eu.identity.effective_from) == "2026-07-31"
-    assert len(policy_set.compiled) == 3  # the base, and each EU version over it
+    assert len(policy_set.compiled) == 5  # the base, each EU version over it, the UK and AU variants
 
 
 def test_override_of_a_clause_that_does_not_exist(eu_copy):
@@ -96,8 +96,7 @@ def test_two_variants_claiming_the_same_country(policy_copy, eu_copy):
     text = eu_copy.file.read_text(encoding="utf-8")
     (eu_copy.file.parent / "de.yaml").write_text(
         text.replace("  id: eu\n", "  id: dach\n").replace("  countries: [AT,", "  countries: [CH, AT,"), encoding="utf-8")
-    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
-                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
+    policy_copy.replace("variants/au.yaml]", "variants/au.yaml, variants/de.yaml]")
     problems = eu_copy.problems()
     assert {p.code for p in problems} == {"country_claimed_twice"}
     assert problems[0].message.startswith("country `AT` is also claimed by variant `")
@@ -110,8 +109,7 @@ def test_cycles_in_extends(policy_copy, eu_copy):
             "  countries: [AT, BE, BG, HR, CY, CZ, DK, EE, FI, FR, DE,", "  countries: [CH,").replace(
             " GR, HU, IE, IT, LV, LT, LU, MT, NL, PL, PT, RO, SK, SI, ES, SE]", "]"), encoding="utf-8")
     eu_copy.replace("  extends: aqara-returns", "  extends: de")
-    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
-                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
+    policy_copy.replace("variants/au.yaml]", "variants/au.yaml, variants/de.yaml]")
     problems = eu_copy.problems()
     assert {p.code for p in problems} == {"extends_cycle"}
     assert "`de` → `eu`" in problems[0].message
@@ -123,8 +121,7 @@ def test_a_variant_may_extend_another(policy_copy, eu_copy):
         "  legal_sources: {bgb: {act: Bürgerliches Gesetzbuch, url: https://www.gesetze-im-internet.de/bgb/}}}\n"
         "parameters:\n  withdrawal_days:\n    value: 15\n    description: Illustration only.\n"
         "    legal: {source: bgb, article: § 355, quote: an illustration}\n", encoding="utf-8")
-    policy_copy.replace("  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml]",
-                        "  files: [variants/eu.yaml, variants/eu-2026-07-31.yaml, variants/de.yaml]")
+    policy_copy.replace("variants/au.yaml]", "variants/au.yaml, variants/de.yaml]")
     policy_set = engine.require_policy_set(policy_copy.folder)
     assert policy_set.variants["de"].identity.variant_chain == ("aqara-returns", "eu", "de")
     assert policy_set.variants["de"].parameters["withdrawal_days"].value == 15
