@@ -45,7 +45,20 @@ def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[
     :param subject_of: optional function from a JSON path to the subject (e.g. clause id) to name.
     """
     diagnostics = []
-    for error in _validator(name).iter_errors(data):
+    errors = list(_validator(name).iter_errors(data))
+    # A "one of these keys" rule says nothing new where a key is already reported missing there.
+    required_at = {tuple(e.absolute_path) for e in errors if e.validator == "required"}
+    for error in errors:
+        if _alternative_keys(error) and tuple(error.absolute_path) in required_at:
+            continue
+        alternatives = _alternative_keys(error)
+        if alternatives:
+            present = [k for k in alternatives if isinstance(error.instance, dict) and k in error.instance]
+            message = (f"{_where(error)}: give only one of " if present else f"{_where(error)}: give one of ") + \
+                ", ".join(f"`{k}`" for k in alternatives)
+            location = source_map.locate(tuple(error.absolute_path))
+            diagnostics.append(Diagnostic("schema", message, location, subject_of(tuple(error.absolute_path)) if subject_of else ""))
+            continue
         specific = _most_specific(error)
         path = tuple(specific.absolute_path)
         message, help_text, at_key = _describe(specific)
@@ -56,6 +69,13 @@ def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[
         subject = subject_of(path) if subject_of else ""
         diagnostics.append(Diagnostic("schema", message, location, subject, help_text))
     return diagnostics
+
+
+def _alternative_keys(error: jsonschema.ValidationError) -> list[str]:
+    """For a `oneOf` of `required` alternatives (`source` or `legal`...), the keys; else []."""
+    if error.validator != "oneOf" or not all(set(sub) == {"required"} for sub in error.validator_value):
+        return []
+    return [key for sub in error.validator_value for key in sub["required"]]
 
 
 def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -100,8 +120,6 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str | None]:
     if kind == "type":
         expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
         return f"{where}: expected {expected}, got `{json.dumps(error.instance, default=str)[:60]}`", "", None
-    if kind == "oneOf" and "source" in (error.schema.get("oneOf", [{}])[0].get("required", [])):
-        return f"{where}: give either `source` (a quote from the text) or `origin` (where the value comes from)", "", None
     if kind in ("oneOf", "anyOf") and error.schema.get("description"):
         first = error.schema["description"].split(". ")[0].rstrip(".")
         return f"{where}: not valid here: {first[0].lower()}{first[1:]}", "", None
