@@ -47,10 +47,19 @@ class ConditionAnalyzer:
         # Boolean derived values are looked through: `quality_claim` is analysed as its definition.
         self._definitions = boolean_definitions or {}
         self._expanding: set[str] = set()
+        self._cache: dict[int, tuple[ast.expr, _Tree]] = {}
 
     def exclusive(self, a: ast.expr, b: ast.expr) -> bool:
         """True when the two conditions can never both hold."""
-        return _exclusive(self._nnf(a, False), self._nnf(b, False))
+        return _exclusive(self._normal(a), self._normal(b))
+
+    def _normal(self, node: ast.expr) -> _Tree:
+        # Each condition is compared with many others: normalise it once. (Keyed by identity: the
+        # trees belong to compiled clauses that outlive this analyzer.)
+        key = id(node)
+        if key not in self._cache:
+            self._cache[key] = (node, self._nnf(node, False))
+        return self._cache[key][1]
 
     # -- normal form -------------------------------------------------------------------------
 
