@@ -112,6 +112,18 @@ def load_policy_set(path: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
         chain_end = policy.identity.variant_chain[-1]
         if chain_end not in latest or policy.identity.effective_from > latest[chain_end].identity.effective_from:
             latest[chain_end] = policy
+    declared: dict[str, Any] = {}
+    for policy in everything:  # one case is checked against every variant's facts: they must agree
+        for name, fact in policy.facts.items():
+            shape = dataclasses.replace(fact, location=None, description="")
+            if declared.setdefault(name, (shape, policy))[0] != shape:
+                other = declared[name][1]
+                problems.append(Diagnostic(
+                    "fact_declared_twice", f"fact `{name}` is declared differently by `{' → '.join(other.identity.variant_chain)}` "
+                    f"and `{' → '.join(policy.identity.variant_chain)}`", fact.location, name,
+                    "declare it the same way in every variant (type, values, limits, default)"))
+    if problems:
+        return None, problems
     countries = {country: policy.identity.variant_chain[-1] for policy in variant_policies for country in policy.countries}
     base = compiled[0][0]
     return PolicySet(base, dict(sorted(latest.items())), variant_spec.get("select_by", ""), countries,
@@ -126,13 +138,30 @@ def _listed_document(file: Path, kind: str, listed_at: SourceLocation):
 
 
 def _window(meta: dict) -> tuple[dt.date, dt.date | None]:
+    """The dates a file is in force; `_check_windows` has already refused impossible ones."""
     start = dt.date.fromisoformat(meta["effective_from"])
     return start, dt.date.fromisoformat(meta["effective_until"]) if "effective_until" in meta else None
 
 
+def _bad_dates(documents: list, prefix: tuple) -> list[Diagnostic]:
+    problems = []
+    for document in documents:
+        meta = document.data[prefix[0]]
+        for key in ("effective_from", "effective_until"):
+            if key in meta:
+                try:
+                    dt.date.fromisoformat(meta[key])
+                except ValueError:
+                    problems.append(Diagnostic("bad_date", f"`{meta[key]}` is not a real date", document.source_map.locate(prefix + (key,)),
+                                               meta["id"]))
+    return problems
+
+
 def _check_windows(bases: list, variants: list, dated: bool) -> list[Diagnostic]:
     """Versions of one policy or variant must not overlap; gaps between them are reported as warnings."""
-    problems: list[Diagnostic] = []
+    problems = _bad_dates(bases, ("policy",)) + _bad_dates(variants, ("variant",))
+    if problems:
+        return problems
     groups: dict[str, list[tuple[dt.date, dt.date | None, Any, tuple]]] = {}
     for document in bases:
         meta = document.data["policy"]
@@ -378,7 +407,9 @@ def _no_version(policy_set: PolicySet, case: Case, variant: str | None, as_of: d
     if day is not None and day < first:
         message = f"the case is dated before every version of `{policy_set.id}`: {what} is before {first}"
     else:
-        message = f"no version of `{variant or policy_set.id}` is in force on {day}"
+        country = case.facts.get(policy_set.select_by)
+        chain_end = variant or policy_set.countries.get(country) or policy_set.id
+        message = f"no version of `{chain_end}` is in force on {day}"
     return Diagnostic("no_version", message, SourceLocation(case.id or "case"), policy_set.version_by,
                       "check the date, or evaluate with --as-of a date a version covers")
 

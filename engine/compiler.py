@@ -120,8 +120,9 @@ class _Compiler:
                  (self.source.file, self.source.sha256)) + tuple(self.variant_files)
         content = hashlib.sha256("".join(f"{digest}  {name}\n" for name, digest in files).encode()).hexdigest()
         chain = tuple(self.data.get("_chain") or (meta["id"],))
+        until = self._date(meta["effective_until"], ("policy", "effective_until"), "") if "effective_until" in meta else None
         return PolicyIdentity(meta["id"], meta["version"], effective, meta["title"], content, files,
-                              self.source.file, self.source.sha256, chain)
+                              self.source.file, self.source.sha256, chain, until)
 
     def _date(self, raw: str, path: tuple, subject: str) -> dt.date | None:
         try:
@@ -563,7 +564,7 @@ class _Compiler:
             act = (self.data.get("_legal_sources") or {}).get(entry["legal"]["source"])
             legal = LegalRef(act["act"] if act else entry["legal"]["source"], entry["legal"]["article"],
                              entry["legal"]["quote"], act.get("url", "") if act else "", entry["legal"].get("confidence", "confirmed"))
-            result.append(Disabled(entry["clause"], entry["variant"], entry["reason"], legal))
+            result.append(Disabled(entry["clause"], entry["variant"], entry["reason"], legal, entry.get("origin", "")))
         return tuple(result)
 
     def _source_ref(self, spec: dict | None, path: tuple, subject: str) -> SourceRef | None:

@@ -62,6 +62,26 @@ def days_between(start: object, end: object) -> int:
     return (_as_utc_date("days_between", 2, end) - _as_utc_date("days_between", 1, start)).days
 
 
+def local_days_between(start: object, end: object) -> int:
+    """Calendar days from the date of `start` to the date of `end`, each read in its own time zone
+    (the date as the person there would write it). For statutory periods counted in the consumer's
+    own days, where `days_between` (UTC dates) would shift a day around midnight."""
+    return (_as_local_date("local_days_between", 2, end) - _as_local_date("local_days_between", 1, start)).days
+
+
+def _as_local_date(name: str, position: int, value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise FunctionError(f"argument {position} of `{name}` must be a date or datetime, not {type_name(value)}")
+
+
+def local_date(value: object) -> dt.date:
+    """The calendar date of a datetime in its own time zone (a date is returned unchanged)."""
+    return _as_local_date("local_date", 1, value)
+
+
 def hours_between(start: object, end: object) -> float:
     """Exact elapsed hours from `start` to `end` (both datetimes), as a number with fractions."""
     delta = _as_datetime("hours_between", 2, end) - _as_datetime("hours_between", 1, start)
@@ -155,6 +175,8 @@ def absolute(value: object) -> int | float:
 #: The functions available to every policy, by the name used in expressions.
 FUNCTIONS: dict[str, Callable[..., object]] = {
     "days_between": days_between,
+    "local_days_between": local_days_between,
+    "local_date": local_date,
     "hours_between": hours_between,
     "utc_date": utc_date,
     "add_days": add_days,

@@ -69,7 +69,11 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
     if problem:
         return [], [problem]
     name = display_path(path)
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [Diagnostic("file_not_utf8", f"the file is not UTF-8 text (byte {exc.start})", SourceLocation(name))]
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         if len(cases) >= MAX_CASES:

@@ -180,7 +180,7 @@ def document_from_bytes(raw: bytes, path: Path, name: str) -> tuple[Document | N
         return None, [Diagnostic("file_too_large", f"input is {len(raw)} bytes, more than the limit of {MAX_DOCUMENT_BYTES}",
                                  SourceLocation(name))]
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark, as some editors write, is not content
     except UnicodeDecodeError as exc:
         return None, [Diagnostic("file_not_utf8", f"the file is not UTF-8 text (byte {exc.start})", SourceLocation(name))]
     data, source_map, diagnostics = parse_yaml(text, name)

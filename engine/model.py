@@ -62,6 +62,7 @@ class Disabled:
     variant: str
     reason: str
     legal: LegalRef
+    origin: str = ""  # the policy or variant that defined the disabled clause
 
 
 @dataclass(frozen=True)

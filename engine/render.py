@@ -252,7 +252,8 @@ _EFFECT_WORDS = {
 
 def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
-    lines = [f"  base clause {d.clause} disabled by {d.variant} ({d.legal.short()}): {d.reason}" for d in policy.disabled]
+    lines = [f"  {'base' if d.origin in ('', policy.id) else d.origin} clause {d.clause} disabled by {d.variant} "
+             f"({d.legal.short()}): {d.reason}" for d in policy.disabled]
     number = 0
     for event in decision.events:
         if event.op is Op.DERIVED and level == "full":

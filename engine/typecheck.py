@@ -24,6 +24,8 @@ _WORDS = {"bool": "true/false", "number": "a number", "text": "text", "date": "a
 # name: (argument types, result type); None as the argument list means "one or more of the first".
 _SIGNATURES: dict[str, tuple[tuple[Type, ...] | None, Type | None]] = {
     "days_between": ((MOMENT, MOMENT), NUMBER),
+    "local_days_between": ((MOMENT, MOMENT), NUMBER),
+    "local_date": ((MOMENT,), DATE),
     "hours_between": ((DATETIME, DATETIME), NUMBER),
     "utc_date": ((MOMENT,), DATE),
     "add_days": ((MOMENT, NUMBER), DATE),

@@ -76,8 +76,14 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             problem("unknown_clause", f"disables `{entry['clause']}`, which is not a clause of `{meta['extends']}`",
                     ("disables", index, "clause"), did_you_mean(entry["clause"], [i for i in base_ids if i]))
             continue
+        sources = {**(base.get("_legal_sources") or {}), **meta["legal_sources"]}
+        if entry["legal"]["source"] not in sources:
+            problem("unknown_legal_source", f"`{entry['legal']['source']}` is not one of the `legal_sources`",
+                    ("disables", index, "legal", "source"), did_you_mean(entry["legal"]["source"], sources))
+            continue
         gone.add(entry["clause"])
-        disabled.append({**entry, "variant": meta["id"]})
+        origin = base_clauses[base_ids.index(entry["clause"])].get("_origin", base["policy"]["id"])
+        disabled.append({**entry, "variant": meta["id"], "origin": origin})
     clauses = []
     for index, clause in enumerate(base_clauses):
         if clause.get("id") in gone:

@@ -101,7 +101,8 @@ def test_diff_between_two_dated_versions_of_a_variant():
     lines = result.output.splitlines()
     assert lines[0].startswith("--- aqara-returns 1.0.0 → eu 1.0.0") and lines[1].startswith("+++ aqara-returns 1.0.0 → eu 1.1.0")
     assert lines[2] == "parameter added: repair_extension_months = 12"
-    assert lines[3].startswith("outcome changed: eu-legal-guarantee output `warranty_ends_on`: max(warranty_end, legal_guarantee_end) → ")
+    assert lines[3] == ("derived value changed: liability_end: legal_guarantee_end → add_months(legal_guarantee_end, "
+                        "repair_extension_months) if preferred_remedy == 'repair' else legal_guarantee_end")
     assert len(lines) == 4
     wrong = run("diff", "aqara-returns:eu@2020-01-01", "aqara-returns:eu")
     assert wrong.exit_code == 2 and "no version of `eu` is in force on 2020-01-01" in wrong.stderr
