@@ -84,6 +84,17 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
             changes.append(Change("fact_added", name, None, after.facts[name].type))
         elif name not in after.facts:
             changes.append(Change("fact_removed", name, before.facts[name].type, None))
+        else:
+            for key, old_value, new_value in _field_changes(before.facts[name], after.facts[name], _FACT_FIELDS):
+                changes.append(Change("fact_changed", name, old_value, new_value, f"`{key}`"))
+    for name in sorted(set(before.outputs) | set(after.outputs)):
+        if name not in before.outputs:
+            changes.append(Change("output_added", name, None, after.outputs[name].type))
+        elif name not in after.outputs:
+            changes.append(Change("output_removed", name, before.outputs[name].type, None))
+        else:
+            for key, old_value, new_value in _field_changes(before.outputs[name], after.outputs[name], _OUTPUT_FIELDS):
+                changes.append(Change("output_changed", name, old_value, new_value, f"`{key}`"))
     for name in sorted(set(before.derived) | set(after.derived)):
         old, new = before.derived.get(name), after.derived.get(name)
         if old is None:
@@ -114,6 +125,9 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
             if old_outcome.get(output) != new_outcome.get(output):
                 changes.append(Change("outcome_changed", clause.id, old_outcome.get(output), new_outcome.get(output),
                                       f"output `{output}`"))
+        if (old.legal.short() if old.legal else "") != (clause.legal.short() if clause.legal else ""):
+            changes.append(Change("citation_changed", clause.id, old.legal.short() if old.legal else None,
+                                  clause.legal.short() if clause.legal else None))
         gained = sorted(_winners(after, clause.id) - _winners(before, clause.id))
         lost = sorted(_winners(before, clause.id) - _winners(after, clause.id))
         for winner in gained:
@@ -121,7 +135,28 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
         for winner in lost:
             if winner in new_ids:
                 changes.append(Change("override_lost", clause.id, winner, None, f"no longer overridden by `{winner}`"))
+    # Order matters where list outputs collect items in clause order (next_steps): report moves.
+    old_order = [c.id for c in before.clauses if c.id in new_ids]
+    new_order = [c.id for c in after.clauses if c.id in old_ids]
+    if old_order != new_order:
+        for position, clause_id in enumerate(new_order):
+            if old_order.index(clause_id) != position:
+                changes.append(Change("clause_moved", clause_id, old_order.index(clause_id) + 1, position + 1,
+                                      "list outputs collect items in clause order"))
     return PolicyDiff(before, after, tuple(changes))
+
+
+_FACT_FIELDS = ("type", "values", "nullable", "minimum", "maximum", "pattern", "default")
+_OUTPUT_FIELDS = ("type", "values", "nullable", "default", "undetermined")
+
+
+def _field_changes(old: Any, new: Any, fields: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    result = []
+    for key in fields:
+        old_value, new_value = getattr(old, key), getattr(new, key)
+        if repr(to_json_value(old_value)) != repr(to_json_value(new_value)):
+            result.append((key, old_value, new_value))
+    return result
 
 
 _WORDS = {
@@ -130,6 +165,8 @@ _WORDS = {
     "derived_removed": "derived value removed", "derived_changed": "derived value changed", "clause_added": "clause added",
     "clause_removed": "clause removed", "clause_disabled": "clause disabled", "condition_changed": "condition changed",
     "outcome_changed": "outcome changed", "override_gained": "override gained", "override_lost": "override lost",
+    "fact_changed": "fact changed", "output_added": "output added", "output_removed": "output removed",
+    "output_changed": "output changed", "citation_changed": "citation changed", "clause_moved": "clause moved",
 }
 
 
@@ -145,13 +182,15 @@ def diff_to_text(result: PolicyDiff) -> str:
         lines.append("no semantic difference")
     for change in result.changes:
         head = f"{_WORDS[change.kind]}: {change.subject}"
-        if change.kind in ("parameter_changed", "derived_changed", "condition_changed", "outcome_changed"):
-            head += f"{' ' + change.detail if change.detail.startswith('output') else ''}: {_show(change.before)} → {_show(change.after)}"
-            if change.detail and not change.detail.startswith("output"):
+        if change.kind in ("parameter_changed", "derived_changed", "condition_changed", "outcome_changed",
+                           "fact_changed", "output_changed", "citation_changed", "clause_moved"):
+            inline = change.detail.startswith(("output", "`"))
+            head += f"{' ' + change.detail if inline else ''}: {_show(change.before)} → {_show(change.after)}"
+            if change.detail and not inline:
                 head += f"  ({change.detail})"
-        elif change.kind in ("parameter_added", "derived_added", "fact_added"):
+        elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added"):
             head += f" = {_show(change.after)}"
-        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed"):
+        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed"):
             head += f" (was {_show(change.before)})"
         elif change.kind == "clause_added":
             head += f", {change.detail}: when {change.after}"

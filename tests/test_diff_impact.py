@@ -103,6 +103,25 @@ def test_diff_between_two_dated_versions_of_a_variant():
     assert lines[2] == "parameter added: repair_extension_months = 12"
     assert lines[3] == ("derived value changed: liability_end: legal_guarantee_end → add_months(legal_guarantee_end, "
                         "repair_extension_months) if preferred_remedy == 'repair' else legal_guarantee_end")
-    assert len(lines) == 4
+    assert lines[4] == ("citation changed: eu-legal-guarantee: Directive (EU) 2019/771, Art. 10(1), 13(2), 14(1) → "
+                        "Directive (EU) 2019/771, Art. 10(1), 10(2a), 13(2), 14(1)")
+    assert len(lines) == 5
     wrong = run("diff", "aqara-returns:eu@2020-01-01", "aqara-returns:eu")
     assert wrong.exit_code == 2 and "no version of `eu` is in force on 2020-01-01" in wrong.stderr
+
+
+def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
+    policy_copy.replace("    values: [return, warranty_claim, cancel_order, modify_order]",
+                        "    values: [return, warranty_claim, cancel_order, modify_order, exchange]")
+    policy_copy.replace("  refund_amount:\n    type: number\n    nullable: true\n    default: null",
+                        "  refund_amount:\n    type: number\n    nullable: true\n    default: 0")
+    text = policy_copy.text
+    first = text.index("  - id: procedure-return-address")
+    second = text.index("  - id: procedure-tracking-number")
+    third = text.index("  - id: procedure-refund-after-inspection")
+    policy_copy.file.write_text(text[:first] + text[second:third] + text[first:second] + text[third:], encoding="utf-8")
+    base = engine.require_policy(REPO / "policies" / "aqara-returns")
+    changes = {(c.kind, c.subject, c.detail) for c in diff_policies(base, engine.require_policy(policy_copy.folder)).changes}
+    assert ("fact_changed", "request", "`values`") in changes
+    assert ("output_changed", "refund_amount", "`default`") in changes
+    assert ("clause_moved", "procedure-tracking-number", "list outputs collect items in clause order") in changes
