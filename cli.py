@@ -247,11 +247,16 @@ def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
 @click.argument("clause_id")
 @policy_option
 def show_command(clause_id: str, policy_ref: str) -> None:
-    """Show a clause: its source text, condition, outputs and precedence."""
-    policy = _load_policy(policy_ref)
+    """Show a clause: its source text or legal citation, condition, outputs and precedence.
+
+    A variant's clause is found in the variant's latest version; `--policy ID:VARIANT[@DATE]` picks one.
+    """
+    policy_set, variant, _ = _policy_ref(policy_ref)
+    candidates = [_one_policy(policy_ref)] if variant else [policy_set.base, *policy_set.variants.values()]
+    policy = next((p for p in candidates if p.clause(clause_id)), candidates[0])
     clause = policy.clause(clause_id)
     if clause is None:
-        hint = engine.did_you_mean(clause_id, [c.id for c in policy.clauses])
+        hint = engine.did_you_mean(clause_id, sorted({c.id for p in candidates for c in p.clauses}))
         raise click.BadParameter(f"`{clause_id}` is not a clause of `{policy.id}`" + (f"; {hint}" if hint else ""),
                                  param_hint="CLAUSE_ID")
     click.echo(engine.clause_to_text(clause, policy), nl=False)
@@ -285,7 +290,9 @@ def list_command(output_format: str) -> None:
 def schema_command(kind: str, policy_ref: str) -> None:
     """Print a JSON Schema: of the policy format, a policy's case (its facts), decisions, or test files."""
     if kind == "case":
-        document = case_schema(_load_policy(policy_ref))
+        policy_set = _load_policy_set(policy_ref)
+        document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
+                                                 " and its variants")
     else:
         document = load_schema({"test": "policy-test"}.get(kind, kind))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
@@ -309,6 +316,11 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]
         known = [policy_set.id, *sorted(policy_set.variants)]
         raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; "
                                  + (engine.did_you_mean(variant, known) or f"known: {', '.join(known)}"))
+    if as_of is not None:
+        chain_end = variant or policy_set.id
+        in_force = [p for p in policy_set.compiled or (policy_set.base,) if p.identity.in_force(as_of)]
+        if not any(p.identity.variant_chain[-1] == chain_end for p in in_force) and (variant or not in_force):
+            raise click.BadParameter(f"no version of `{chain_end}` is in force on {as_of}")
     return policy_set, variant, as_of
 
 
@@ -364,11 +376,17 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str) ->
     problems += [p for p in after_problems if p not in problems]
     if problems:
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
+    if not cases:
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
     report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date)
     if output_format == "json":
         click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(report_to_text(report, before, after), nl=False)
+    if report.refused and not report.changes:
+        # Nothing changed only because nothing was decided: that is no evidence for the change.
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(report.refused)} case(s) could not be decided under either "
+                               f"policy (no version in force on their date): {', '.join(report.refused[:5])}")
     sys.exit(EXIT_TESTS_FAILED if report.changes else EXIT_OK)
 
 

@@ -187,10 +187,10 @@ def _number(value: float) -> str:
 
 
 
-def case_schema(policy: Policy) -> dict:
-    """The JSON Schema (draft 2020-12) of a case file for `policy`: its facts, typed."""
+def case_schema(facts: dict[str, Fact], title: str) -> dict:
+    """The JSON Schema (draft 2020-12) of a case file with these facts (a policy's, with its variants')."""
     properties = {}
-    for fact in policy.facts.values():
+    for fact in facts.values():
         spec: dict[str, Any] = {"description": fact.description}
         if fact.type == "bool":
             spec["type"] = "boolean"
@@ -221,7 +221,7 @@ def case_schema(policy: Policy) -> dict:
         properties[fact.name] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"Case for policy {policy.id} {policy.identity.version}",
+        "title": title,
         "description": "A case: an optional id and the facts it gives. A fact left out is unknown, not false.",
         "type": "object",
         "additionalProperties": False,

@@ -172,10 +172,7 @@ _WORDS = {
 
 def diff_to_text(result: PolicyDiff) -> str:
     def who(policy: Policy) -> str:
-        identity = policy.identity
-        versions = identity.versions or (identity.version,)
-        named = " → ".join(f"{name} {version}" for name, version in zip(identity.variant_chain, versions))
-        return f"{named} (content sha256 {identity.content_sha256[:16]})"
+        return f"{policy.identity.chain_label()} (content sha256 {policy.identity.content_sha256[:16]})"
 
     lines = [f"--- {who(result.before)}", f"+++ {who(result.after)}"]
     if not result.changes:

@@ -29,11 +29,13 @@ class OutputChange:
     after: object
     decided_by_before: tuple[str, ...]
     decided_by_after: tuple[str, ...]
+    status_before: str = ""
+    status_after: str = ""
 
     def to_dict(self) -> dict:
         return {"case": self.case_id, "output": self.output, "before": to_json_value(self.before),
-                "after": to_json_value(self.after), "decided_by_before": list(self.decided_by_before),
-                "decided_by_after": list(self.decided_by_after)}
+                "after": to_json_value(self.after), "status_before": self.status_before, "status_after": self.status_after,
+                "decided_by_before": list(self.decided_by_before), "decided_by_after": list(self.decided_by_after)}
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ImpactReport:
     cases: int = 0
     changed_cases: int = 0
     changes: list[OutputChange] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # cases neither policy could decide (no version in force)
 
     def per_output(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -50,7 +53,7 @@ class ImpactReport:
 
     def to_dict(self) -> dict:
         return {"cases": self.cases, "changed_cases": self.changed_cases, "changes_per_output": self.per_output(),
-                "changes": [c.to_dict() for c in self.changes]}
+                "refused_by_both": self.refused, "changes": [c.to_dict() for c in self.changes]}
 
 
 def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Diagnostic]]:
@@ -58,8 +61,13 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
     cases: list[Case] = []
     problems: list[Diagnostic] = []
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json", ".jsonl") and p.is_file())
         for file in files[:MAX_CASES]:
+            if file.suffix.lower() == ".jsonl":
+                more, found = load_corpus(file, policy_set)
+                cases += more
+                problems += found
+                continue
             try:
                 cases.append(load_case(file, policy_set))
             except CaseError as error:
@@ -104,7 +112,9 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
     for case in cases:
         old, new = _decide(before, case, before_variant, before_date), _decide(after, case, after_variant, after_date)
         if old is None or new is None:  # refused: no version in force on the case's date
-            if (old is None) != (new is None):
+            if old is None and new is None:
+                report.refused.append(case.id)
+            else:
                 report.changes.append(OutputChange(case.id, "(decision)", "refused" if old is None else "decided",
                                                    "refused" if new is None else "decided", (), ()))
                 report.changed_cases += 1
@@ -116,7 +126,8 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
             if previous is None or old_value != to_json_value(result.value) or previous.status != result.status:
                 changed = True
                 report.changes.append(OutputChange(case.id, name, previous.value if previous else None, result.value,
-                                                   previous.clauses if previous else (), result.clauses))
+                                                   previous.clauses if previous else (), result.clauses,
+                                                   previous.status if previous else "", result.status))
         report.changed_cases += changed
     return report
 
@@ -131,11 +142,17 @@ def _decide(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.da
 def report_to_text(report: ImpactReport, before: str, after: str) -> str:
     lines = [f"impact of {before} → {after}: {report.changed_cases} of {report.cases} cases change"]
     for change in report.changes:
-        lines.append(f"  {change.case_id}: {change.output}: {_show(change.before)} → {_show(change.after)}"
-                     f"  (by {', '.join(change.decided_by_before) or 'default'} → {', '.join(change.decided_by_after) or 'default'})")
+        before_value = "undetermined" if change.status_before == "undetermined" else _show(change.before)
+        after_value = "undetermined" if change.status_after == "undetermined" else _show(change.after)
+        lines.append(f"  {change.case_id}: {change.output}: {before_value} → {after_value}"
+                     f"  (by {_by(change.decided_by_before, change.status_before)} → {_by(change.decided_by_after, change.status_after)})")
     if report.changes:
         lines.append("changes per output: " + ", ".join(f"{k} {v}" for k, v in report.per_output().items()))
     return "\n".join(lines) + "\n"
+
+
+def _by(clauses: tuple[str, ...], status: str) -> str:
+    return ", ".join(clauses) or (status if status in ("undetermined", "error") else "default")
 
 
 def _show(value: object) -> str:

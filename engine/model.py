@@ -175,6 +175,11 @@ class PolicyIdentity:
     effective_until: dt.date | None = None  # for a variant: the window shared by every file of the chain
     versions: tuple[str, ...] = ()  # the version of each file of the chain, e.g. ("1.0.0", "1.1.0")
 
+    def chain_label(self) -> str:
+        """`aqara-returns 1.0.0 → eu 1.1.0`: every file of the chain with its version."""
+        versions = self.versions or (self.version,)
+        return " → ".join(f"{name} {version}" for name, version in zip(self.variant_chain or (self.id,), versions))
+
     def in_force(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
 
@@ -308,9 +313,7 @@ class PolicySet:
         if len(pool) == 1 and self.version_by:
             identity = pool[0].identity
             until = f" until {identity.effective_until}" if identity.effective_until else ""
-            versions = identity.versions or (identity.version,)
-            named = " + ".join(f"{name} {version}" for name, version in zip(identity.variant_chain, versions))
-            reasons.append(f"{named}, in force from {identity.effective_from}{until}")
+            reasons.append(f"{identity.chain_label()}, in force from {identity.effective_from}{until}")
         return pool, "; ".join(reasons) or "the policy has no variants", missing
 
 

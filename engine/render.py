@@ -294,10 +294,15 @@ def clause_to_text(clause: Clause, policy: Policy) -> str:
     """`verdict show`: a clause with its source text, condition, outputs and precedence."""
     winners = sorted(policy.overridden_by.get(clause.id, ()))
     losers = sorted(cid for cid, ws in policy.overridden_by.items() if clause.id in ws)
-    lines = [f"{clause.id}: {clause.title}", f"  policy     {policy.id} {policy.identity.version}",
-             f"  defined at {clause.location}", "", f"  source     § {clause.source.section}"]
-    for quote in clause.source.quotes:
-        lines.extend(_wrap(f"\u201c{quote.text}\u201d  (source line {quote.line}, column {quote.column})", "    "))
+    lines = [f"{clause.id}: {clause.title}", f"  policy     {policy.identity.chain_label()}",
+             f"  defined at {clause.location}", ""]
+    if clause.source:
+        lines.append(f"  source     § {clause.source.section}")
+        for quote in clause.source.quotes:
+            lines.extend(_wrap(f"\u201c{quote.text}\u201d  (source line {quote.line}, column {quote.column})", "    "))
+    if clause.legal:
+        lines.append(f"  law        {clause.legal.short()}  {clause.legal.url}")
+        lines.extend(_wrap(f"\u201c{clause.legal.quote}\u201d", "    "))
     if clause.interpretation:
         lines.append("")
         lines.extend(_wrap("interpretation: " + clause.interpretation, "  "))

@@ -70,7 +70,8 @@ def test_impact_json_counts_per_output():
     assert document["cases"] == 300 and document["changed_cases"] > 0
     assert sum(document["changes_per_output"].values()) == len(document["changes"])
     change = document["changes"][0]
-    assert set(change) == {"case", "output", "before", "after", "decided_by_before", "decided_by_after"}
+    assert set(change) == {"case", "output", "before", "after", "status_before", "status_after", "decided_by_before",
+                           "decided_by_after"}
 
 
 def test_impact_without_change_exits_0():
@@ -125,3 +126,33 @@ def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     assert ("fact_changed", "request", "`values`") in changes
     assert ("output_changed", "refund_amount", "`default`") in changes
     assert ("clause_moved", "procedure-tracking-number", "list outputs collect items in clause order") in changes
+
+
+def test_impact_refuses_an_empty_corpus_and_a_corpus_nobody_can_decide(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(tmp_path / "empty"))
+    assert result.exit_code == 3 and "no cases found" in result.stderr
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n", encoding="utf-8")
+    assert run("impact", "aqara-returns", DRAFT, "--cases", str(blank)).exit_code == 3
+    old = tmp_path / "old.jsonl"
+    old.write_text('{"id": "x", "facts": {"request": "return", "order_placed_at": "2023-01-01T10:00:00Z"}}\n', encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(old))
+    assert result.exit_code == 3 and "1 case(s) could not be decided under either policy" in result.stderr
+    dated = run("impact", "aqara-returns@2023-01-01", "aqara-returns", "--cases", CORPUS)
+    assert dated.exit_code == 2 and "no version of `aqara-returns` is in force on 2023-01-01" in dated.stderr
+
+
+def test_impact_shows_the_status_of_undetermined_outputs(tmp_path):
+    from conftest import BASE_FACTS
+
+    facts = {k: v for k, v in BASE_FACTS.items() if k != "reason_category"}
+    facts["request_at"] = "2026-04-10T09:30:00Z"  # day 40: open today without the reason, inside the draft's 45 days
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "no-reason", "facts": facts}) + "\n", encoding="utf-8")
+    document = json.loads(run("impact", "aqara-returns", DRAFT, "--cases", str(corpus), "--format", "json").output)
+    [change] = [c for c in document["changes"] if c["output"] == "eligibility"]
+    assert change["status_before"] == "undetermined" and change["before"] == "undetermined"
+    assert change["status_after"] == "decided" and change["after"] == "eligible"
+    text = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus)).output
+    assert "no-reason: eligibility: undetermined → eligible  (by undetermined → " in text

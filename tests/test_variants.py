@@ -149,7 +149,7 @@ def test_eval_german_consumer_and_the_same_in_the_us():
     assert eu["policy"]["variant_chain"] == ["aqara-returns", "eu"]
     assert eu["policy"]["selection"] == (
         "country_of_purchase `DE` is covered by variant `eu`; the version in force on 2026-03-01, the UTC date of "
-        "order_placed_at; aqara-returns 1.0.0 + eu 1.0.0, in force from 2024-01-01 until 2026-07-30")
+        "order_placed_at; aqara-returns 1.0.0 → eu 1.0.0, in force from 2024-01-01 until 2026-07-30")
     [withdrawal] = [c for c in eu["trace"]["clauses"] if c["id"] == "eu-withdrawal"]
     assert withdrawal["origin"] == "eu" and withdrawal["legal"]["act"] == "Directive 2011/83/EU"
     assert withdrawal["legal"]["article"].startswith("Art. 9(1)")
