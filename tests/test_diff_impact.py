@@ -156,3 +156,16 @@ def test_impact_shows_the_status_of_undetermined_outputs(tmp_path):
     assert change["status_after"] == "decided" and change["after"] == "eligible"
     text = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus)).output
     assert "no-reason: eligibility: undetermined → eligible  (by undetermined → " in text
+
+
+def test_the_committed_draft_is_the_generated_one(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_draft", REPO / "examples" / "impact" / "make_draft.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.make(tmp_path / "draft")
+    committed = REPO / "examples" / "impact" / "draft-thresholds"
+    generated = {p.relative_to(tmp_path / "draft"): p.read_bytes() for p in (tmp_path / "draft").rglob("*") if p.is_file()}
+    assert {p.relative_to(committed): p.read_bytes() for p in committed.rglob("*") if p.is_file()} == generated, \
+        "run examples/impact/make_draft.py after changing the policy"

@@ -2,12 +2,13 @@
 
 It copies policies/aqara-returns (without its tests) and changes two thresholds: a 45-day money-back
 window and bulk orders above 20 units. Run from the repository root after changing the real policy:
-`.venv/bin/python examples/impact/make_draft.py`.
+`.venv/bin/python examples/impact/make_draft.py` (a test checks the committed draft is up to date).
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -52,6 +53,13 @@ CHANGES = [
 
 
 def main() -> None:
+    make(Path(sys.argv[1]) if len(sys.argv) > 1 else DRAFT)
+
+
+def make(draft: Path) -> None:
+    """Write the draft into `draft` (replacing it)."""
+    global DRAFT
+    DRAFT = draft
     if DRAFT.exists():
         shutil.rmtree(DRAFT)
     shutil.copytree(SOURCE, DRAFT, ignore=shutil.ignore_patterns("tests"))
