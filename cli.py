@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -302,12 +303,13 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]
     """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
     each case's country), and the date whose versions apply (None: each case's own date)."""
     as_of = None
-    if "@" in ref and not Path(ref).exists():
-        ref, _, day = ref.rpartition("@")
+    dated = re.fullmatch(r"(.+)@(\d{4}-\d{2}-\d{2})", ref)
+    if dated and not Path(ref).exists():
+        ref = dated.group(1)
         try:
-            as_of = dt.date.fromisoformat(day)
+            as_of = dt.date.fromisoformat(dated.group(2))
         except ValueError:
-            raise click.BadParameter(f"`{day}` is not a date (YYYY-MM-DD) after `@`") from None
+            raise click.BadParameter(f"`{dated.group(2)}` is not a real date") from None
     name, sep, variant = ref.rpartition(":")
     if not sep or Path(ref).exists():
         name, variant = ref, None

@@ -42,6 +42,12 @@ class CompositeSourceMap:
         return source_map.locate_in_scalar(translated, offset)
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number" if isinstance(value, (int, float)) else "text"
+
+
 def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             variant_map: SourceMap) -> tuple[dict, CompositeSourceMap, list[Diagnostic]]:
     """The base document with the variant laid over it; problems name the variant file's lines."""
@@ -63,6 +69,10 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             if section == "parameters" and name in combined and "legal" not in spec:
                 problem("variant_citation", f"the override of parameter `{name}` cites no `legal` source",
                         (section, name), "add `legal: {source: ..., article: ..., quote: ...}`", key=True)
+            if section == "parameters" and name in combined and _kind(spec["value"]) != _kind(combined[name]["value"]):
+                problem("variant_type", f"parameter `{name}` is {_kind(combined[name]['value'])} in `{meta['extends']}`; "
+                        f"the override gives {_kind(spec['value'])}", (section, name, "value"))
+                continue
             combined[name] = spec
             merged_map.routes[(section, name)] = (variant_map, (section, name))
         merged[section] = combined

@@ -223,3 +223,20 @@ def test_without_the_order_date_only_what_every_version_agrees_on_stands():
     assert document["outputs"]["warranty_ends_on"] is None
     assert "order_placed_at" in document["missing_facts"]
     assert document["decided_by"]["warranty_ends_on"]["status"] == "undetermined"
+
+
+def test_a_parameter_override_of_another_type_is_reported_in_the_variant(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", "parameters:\n  money_back_days:\n    value: thirty\n"
+                    "    description: Changed.\n    legal: {source: crd, article: x, quote: an illustration}\n  withdrawal_days:")
+    problem = only(eu_copy.problems(), "variant_type")
+    assert problem.location.file.endswith("eu.yaml")
+    assert problem.message == "parameter `money_back_days` is a number in `aqara-returns`; the override gives text"
+
+
+def test_paths_with_at_signs_and_a_variant(tmp_path):
+    import shutil
+
+    folder = tmp_path / "team@home" / "aqara"
+    shutil.copytree(REPO / "policies" / "aqara-returns", folder, ignore=shutil.ignore_patterns("tests"))
+    result = CliRunner().invoke(cli.cli, ["diff", "aqara-returns:eu", f"{folder}:eu"])
+    assert result.exit_code == 0 and "no semantic difference" in result.output
