@@ -286,10 +286,10 @@ def list_command(output_format: str) -> None:
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(["policy", "case", "decision", "test"]))
+@click.argument("kind", type=click.Choice(["policy", "variant", "case", "decision", "test"]))
 @policy_option
 def schema_command(kind: str, policy_ref: str) -> None:
-    """Print a JSON Schema: of the policy format, a policy's case (its facts), decisions, or test files."""
+    """Print a JSON Schema: of the policy or variant format, a policy's case (its facts), decisions, or test files."""
     if kind == "case":
         policy_set = _load_policy_set(policy_ref)
         document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"

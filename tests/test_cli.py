@@ -157,7 +157,7 @@ def test_schema_of_the_case_validates_a_case(run):
     assert schema["properties"]["facts"]["properties"]["shipped_at"]["anyOf"][1] == {"type": "null"}
 
 
-@pytest.mark.parametrize("kind", ["policy", "decision", "test"])
+@pytest.mark.parametrize("kind", ["policy", "variant", "decision", "test"])
 def test_schema_documents_are_valid_schemas(run, kind):
     jsonschema.Draft202012Validator.check_schema(json.loads(run("schema", kind).output))
 
