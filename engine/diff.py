@@ -79,22 +79,8 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
         elif old.value != new.value or type(old.value) is not type(new.value):
             changes.append(Change("parameter_changed", name, old.value, new.value,
                                   new.legal.short() if new.legal and new.legal != old.legal else ""))
-    for name in sorted(set(before.facts) | set(after.facts)):
-        if name not in before.facts:
-            changes.append(Change("fact_added", name, None, after.facts[name].type))
-        elif name not in after.facts:
-            changes.append(Change("fact_removed", name, before.facts[name].type, None))
-        else:
-            for key, old_value, new_value in _field_changes(before.facts[name], after.facts[name], _FACT_FIELDS):
-                changes.append(Change("fact_changed", name, old_value, new_value, f"`{key}`"))
-    for name in sorted(set(before.outputs) | set(after.outputs)):
-        if name not in before.outputs:
-            changes.append(Change("output_added", name, None, after.outputs[name].type))
-        elif name not in after.outputs:
-            changes.append(Change("output_removed", name, before.outputs[name].type, None))
-        else:
-            for key, old_value, new_value in _field_changes(before.outputs[name], after.outputs[name], _OUTPUT_FIELDS):
-                changes.append(Change("output_changed", name, old_value, new_value, f"`{key}`"))
+    changes += _declaration_changes("fact", before.facts, after.facts, _FACT_FIELDS)
+    changes += _declaration_changes("output", before.outputs, after.outputs, _OUTPUT_FIELDS)
     for name in sorted(set(before.derived) | set(after.derived)):
         old, new = before.derived.get(name), after.derived.get(name)
         if old is None:
@@ -148,6 +134,20 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
 
 _FACT_FIELDS = ("type", "values", "nullable", "minimum", "maximum", "pattern", "default")
 _OUTPUT_FIELDS = ("type", "values", "nullable", "default", "undetermined")
+
+
+def _declaration_changes(kind: str, before: dict, after: dict, fields: tuple[str, ...]) -> list[Change]:
+    """Facts or outputs added, removed, or changed in one of `fields`."""
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            changes.append(Change(f"{kind}_added", name, None, after[name].type))
+        elif name not in after:
+            changes.append(Change(f"{kind}_removed", name, before[name].type, None))
+        else:
+            for key, old_value, new_value in _field_changes(before[name], after[name], fields):
+                changes.append(Change(f"{kind}_changed", name, old_value, new_value, f"`{key}`"))
+    return changes
 
 
 def _field_changes(old: Any, new: Any, fields: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
