@@ -26,6 +26,8 @@ from engine import testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.diff import diff_policies, diff_to_text
+from engine.explain import explain as explain_decision
+from engine.render import explanation_lines
 from engine.impact import load_corpus, replay, report_to_text
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path
@@ -98,8 +100,9 @@ def cli() -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
+@click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
@@ -116,10 +119,19 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
                                                 as_of=as_of.date() if as_of else None)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
+    # Explanations re-read parts of conditions, so they need the trace's events even with --trace none.
+    explanations = None
+    if explain:
+        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
+        explanations = explain_decision(policy, traced)
     if output_format == "json":
-        click.echo(engine.decision_to_json(decision, policy, trace_level), nl=False)
+        click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
     else:
-        click.echo(engine.decision_to_text(decision, policy, trace_level), nl=False)
+        text = engine.decision_to_text(decision, policy, trace_level)
+        if explanations is not None:
+            head, sep, tail = text.partition("\nTRACE")
+            text = head.rstrip("\n") + "\n" + "\n".join(explanation_lines(explanations)) + "\n" + (sep + tail if sep else "")
+        click.echo(text, nl=False)
     if decision.errors:
         sys.exit(EXIT_EVALUATION_ERROR)
 

@@ -197,7 +197,12 @@ class _Compiler:
             output = Output(name=name, type=kind, description=spec["description"],
                             location=self.map.locate(path, key=True), values=values,
                             nullable=bool(spec.get("nullable", False)), undetermined=undetermined,
-                            meanings=tuple(sorted((spec.get("meanings") or {}).items())))
+                            meanings=tuple(sorted((spec.get("meanings") or {}).items())),
+                            preference=tuple(spec.get("preference", ())))
+            for position, value in enumerate(spec.get("preference", ())):
+                if kind != "enum" or value not in values:
+                    self.error("output_preference", f"`preference` names `{value}`, which is not a value of `{name}`",
+                               path + ("preference", position), name, did_you_mean(str(value), values))
             for value in (spec.get("meanings") or {}):
                 if value not in values:
                     self.error("output_meaning", f"`meanings` explains `{value}`, which is not a value of `{name}`",

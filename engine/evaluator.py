@@ -70,6 +70,23 @@ def _canonical(value: Any) -> Any:
     return repr(to_json_value(value))
 
 
+def probe(policy: Policy, facts: Mapping[str, Any], expression) -> tuple[str, Any, tuple[Read, ...], frozenset[str]]:
+    """Evaluate one expression (a part of a condition, say) against a case, outside any decision.
+
+    Returns (result, value, reads, missing): result is `value`, `unknown` or `error`. Used to explain
+    which part of a condition failed; it records no events.
+    """
+    run = _Run(policy, facts, NullTracer(), refine=False)
+    run.reads.append([])
+    try:
+        outcome: tuple = ("value", run.evaluator.evaluate(expression), frozenset())
+    except Unknown as unknown:
+        outcome = ("unknown", None, unknown.missing)
+    except EvaluationFailure as failure:
+        outcome = ("error", str(failure), frozenset())
+    return outcome[0], outcome[1], tuple(run.reads.pop()), outcome[2]
+
+
 def _fits(output, value: Any) -> bool:
     """Whether a computed value has the output's declared type (validation checks this statically too)."""
     if value is None:

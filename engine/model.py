@@ -114,6 +114,7 @@ class Output:
     default: Any = None
     undetermined: str | None = None
     meanings: tuple[tuple[str, str], ...] = ()
+    preference: tuple[str, ...] = ()  # enum values from best to worst for the customer
 
     @property
     def collects(self) -> bool:

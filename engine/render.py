@@ -110,9 +110,42 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     return result
 
 
-def decision_to_json(decision: Decision, policy: Policy, trace: str = "full") -> str:
+def decision_to_json(decision: Decision, policy: Policy, trace: str = "full", explanations: list | None = None) -> str:
     """Canonical JSON text: the same decision always gives the same bytes."""
-    return json.dumps(decision_to_dict(decision, policy, trace), indent=2, ensure_ascii=False) + "\n"
+    document = decision_to_dict(decision, policy, trace)
+    if explanations is not None:
+        document["explanation"] = [e.to_dict() for e in explanations]
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def explanation_lines(explanations: list) -> list[str]:
+    """`--explain`: for each ranked output, why not better, and what would have changed it."""
+    lines = ["", "WHY NOT BETTER"]
+    for item in explanations:
+        if item.best:
+            lines.append(f"  {item.output} = {show_value(item.value)}: the best outcome; nothing would grant more")
+            continue
+        lines.append(f"  {item.output} = {show_value(item.value)}")
+        for why in item.why_not:
+            head = f"    {why.clause.id} would give {show_value(why.would_give)}"
+            if why.overridden_by:
+                head += f", but it is overridden by {why.overridden_by}"
+            lines.append(head)
+            lines.extend(_quote_lines(why.clause, "      "))
+            for failed in why.failed:
+                values = "; ".join(_show_read(r) for r in failed.reads)
+                verdict = "is unknown" if failed.result == "unknown" else "does not hold"
+                lines.extend(_wrap(f"requires `{failed.condition}`, which {verdict}: {values}", "      "))
+        if item.counterfactuals:
+            lines.append("    it would have been different if:")
+            for counterfactual in item.counterfactuals:
+                change = " and ".join(f"{fact} were {show_value(to_value)} (not {show_value(from_value)})"
+                                      for fact, from_value, to_value in counterfactual.changes)
+                lines.extend(_wrap(f"- {change}: {item.output} = {show_value(counterfactual.value)}, "
+                                   f"by {', '.join(counterfactual.clauses)}", "      "))
+        elif item.why_not:
+            lines.append("    no change of one or two facts would grant more")
+    return lines
 
 
 # -- text ----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ ALLOWED = {
     "evaluator": {"errors", "expressions", "functions", "model", "trace"},
     "render": {"model", "trace"},
     "diff": {"model"},
+    "explain": {"evaluator", "expressions", "model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
     "impact": {"api", "cases", "errors", "loader", "model"},
