@@ -18,7 +18,7 @@ demo: setup
 
 test: setup
 	$(BIN)/verdict validate
-	$(BIN)/verdict test
+	$(BIN)/verdict test --coverage --min-coverage 100
 	$(BIN)/pytest
 
 bench: setup

@@ -25,6 +25,8 @@ import engine
 from engine import testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
+from engine.coverage import coverage_to_text
+from engine.coverage import measure as measure_coverage
 from engine.diff import diff_policies, diff_to_text
 from engine.explain import explain as explain_decision
 from engine.render import explanation_lines
@@ -219,7 +221,11 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-v", "--verbose", is_flag=True, help="List every test, not only the failures.")
-def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Report which clauses and condition parts the tests made true, false and unknown, per variant.")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Fail when the tests make fewer than PERCENT of the clauses of any policy or variant true.")
+def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, min_coverage: float | None) -> None:
     """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones."""
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
@@ -231,11 +237,13 @@ def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
     passed = failed = 0
     problems: list = []
     cache: dict = {}
+    runs: list = []
     for file in files:
         loaded, found = testing.load_test_file(file, cache)
         if loaded is None:
             problems.extend(found)
             continue
+        runs.append((loaded.policy, list(loaded.cases)))
         click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.base.identity.version})")
         for case in loaded.cases:
             result = testing.run_test(loaded.policy, case)
@@ -252,8 +260,25 @@ def test_command(paths: tuple[Path, ...], verbose: bool) -> None:
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
                                "invalid test file(s) or policy; no result for them")
     click.echo(f"{passed} passed, {failed} failed")
-    if failed:
+    below = []
+    if show_coverage or min_coverage is not None:
+        coverages = measure_coverage(_merge_runs(runs))
+        if show_coverage:
+            click.echo(coverage_to_text(coverages), nl=False)
+        below = [c for c in coverages if min_coverage is not None and c.clause_percent() < min_coverage]
+        for coverage in below:
+            click.echo(f"verdict: clause coverage of {coverage.label} is {coverage.clause_percent():.1f} %, "
+                       f"under --min-coverage {min_coverage:g}", err=True)
+    if failed or below:
         sys.exit(EXIT_TESTS_FAILED)
+
+
+def _merge_runs(runs: list) -> list:
+    """One entry per policy set, with the tests of every file that uses it."""
+    merged: dict[int, tuple] = {}
+    for policy_set, cases in runs:
+        merged.setdefault(id(policy_set), (policy_set, []))[1].extend(cases)
+    return list(merged.values())
 
 
 @cli.command("show")

@@ -29,6 +29,7 @@ ALLOWED = {
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
     "impact": {"api", "cases", "errors", "loader", "model"},
+    "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
 

@@ -1,0 +1,115 @@
+"""Test coverage of a policy: which clauses, and which parts of their conditions, the tests made
+true, false and unknown, for the base policy and each variant.
+
+A clause is covered when some test made its condition true. A condition part (a conjunct of the
+`when` expression) is measured on every test decided by a policy that contains the clause.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .api import decide_in_set
+from .cases import Case
+from .errors import CaseError
+from .evaluator import probe
+from .expressions import CompiledExpression
+from .model import Policy, PolicySet
+from .trace import Op
+
+RESULTS = ("true", "false", "unknown")
+
+
+@dataclass
+class ClauseCoverage:
+    clause: str
+    origin: str
+    results: set[str] = field(default_factory=set)
+    # condition text -> results seen
+    conditions: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class PolicyCoverage:
+    """Coverage of one compiled policy (the base, or a variant over it)."""
+
+    label: str  # the policy or variant that defines the clauses
+    clauses: dict[str, ClauseCoverage] = field(default_factory=dict)
+    tests: int = 0  # tests decided by a policy that contains these clauses
+
+    def clause_percent(self) -> float:
+        covered = sum(1 for c in self.clauses.values() if "true" in c.results)
+        return 100.0 * covered / len(self.clauses) if self.clauses else 100.0
+
+    def condition_counts(self) -> dict[str, tuple[int, int]]:
+        """For true, false and unknown: (condition parts that reached it, all condition parts)."""
+        parts = [results for c in self.clauses.values() for results in c.conditions.values()]
+        return {r: (sum(1 for p in parts if r in p), len(parts)) for r in RESULTS}
+
+
+def _conjuncts(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return [part for value in node.values for part in _conjuncts(value)]
+    return [node]
+
+
+def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
+    """Decide every test case (with its policy set) and record what each clause and condition part did.
+
+    Each clause is counted where it is defined: the base policy's clauses in its table, each variant's
+    own clauses in the variant's table, whichever policy (base or variant) decided the test.
+    """
+    tables: dict[str, PolicyCoverage] = {}
+
+    def entry(policy: Policy, clause) -> ClauseCoverage:
+        origin = clause.origin or policy.id
+        table = tables.setdefault(origin, PolicyCoverage(origin))
+        item = table.clauses.setdefault(clause.id, ClauseCoverage(clause.id, origin))
+        for part in _conjuncts(clause.condition.tree):
+            item.conditions.setdefault(ast.unparse(part), set())
+        return item
+
+    for policy_set, cases in runs:
+        for policy in policy_set.compiled or (policy_set.base,):
+            for clause in policy.clauses:
+                entry(policy, clause)
+        for case in cases:
+            try:
+                decision, policy = decide_in_set(policy_set, Case(case.name, case.facts), case.variant)
+            except CaseError:
+                continue
+            for origin in {c.origin or policy.id for c in policy.clauses}:
+                tables[origin].tests += 1
+            results = {e.subject: e.result for e in decision.events if e.op is Op.CLAUSE}
+            for clause in policy.clauses:
+                item = entry(policy, clause)
+                if results.get(clause.id) in RESULTS:
+                    item.results.add(results[clause.id])
+                for part in _conjuncts(clause.condition.tree):
+                    text = ast.unparse(part)
+                    result, value, _, _ = probe(policy, decision.facts, CompiledExpression(text, part))
+                    if result == "value":
+                        item.conditions[text].add("true" if value is True else "false")
+                    elif result == "unknown":
+                        item.conditions[text].add("unknown")
+    return [tables[key] for key in sorted(tables, key=lambda k: (k != next(iter(tables)), k))]
+
+
+def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
+    lines = []
+    for coverage in coverages:
+        counts = coverage.condition_counts()
+        lines.append("")
+        lines.append(f"coverage of the clauses of {coverage.label} ({coverage.tests} tests): clauses made true "
+                     f"{sum(1 for c in coverage.clauses.values() if 'true' in c.results)}/{len(coverage.clauses)} "
+                     f"({coverage.clause_percent():.0f} %); condition parts made "
+                     + ", ".join(f"{r} {counts[r][0]}/{counts[r][1]}" for r in RESULTS))
+        width = max(len(c) for c in coverage.clauses) if coverage.clauses else 10
+        lines.append(f"  {'clause'.ljust(width)}  true  false  unknown  condition parts true/false/unknown")
+        for item in coverage.clauses.values():
+            marks = "  ".join(("yes" if r in item.results else "NO").ljust(len(r)) for r in RESULTS)
+            parts = list(item.conditions.values())
+            per = "/".join(str(sum(1 for p in parts if r in p)) for r in RESULTS)
+            lines.append(f"  {item.clause.ljust(width)}  {marks}  {per} of {len(parts)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,38 @@
+"""`verdict test --coverage` and `--min-coverage`."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+import cli
+from conftest import BASE_FACTS, REPO
+
+
+def run(*args):
+    return CliRunner().invoke(cli.cli, list(args), catch_exceptions=False)
+
+
+def test_the_shipped_policies_reach_full_clause_coverage():
+    result = run("test", "--coverage", "--min-coverage", "100")
+    assert result.exit_code == 0, result.output + result.stderr
+    for origin, clauses in (("aqara-returns", 30), ("eu", 7), ("uk", 7), ("au", 2)):
+        assert f"coverage of the clauses of {origin} (" in result.output
+        assert f"clauses made true {clauses}/{clauses} (100 %)" in result.output
+    assert "  money-back-guarantee" in result.output
+
+
+def test_min_coverage_fails_below_the_threshold(tmp_path, policy_copy):
+    tests = policy_copy.folder / "tests"
+    tests.mkdir()
+    (tests / "one.yaml").write_text(
+        "base_facts:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in BASE_FACTS.items()) +
+        "tests:\n  - name: a single return\n    expect: {eligibility: eligible}\n", encoding="utf-8")
+    low = run("test", str(policy_copy.folder), "--min-coverage", "50")
+    assert low.exit_code == 1
+    assert "1 passed, 0 failed" in low.output
+    assert "verdict: clause coverage of aqara-returns is" in low.stderr and "under --min-coverage 50" in low.stderr
+    table = run("test", str(policy_copy.folder), "--coverage")
+    assert table.exit_code == 0
+    assert "  retailer-referral                  NO    yes    NO" in table.output
