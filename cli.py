@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 import engine
-from engine import testing
+from engine import audit, decisionlog, testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.coverage import coverage_to_text
@@ -103,8 +103,10 @@ def cli() -> None:
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
 @click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Append the decision, with its full trace, to this hash-chained decision log.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str, explain: bool) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool, log_file: Path | None) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
@@ -121,6 +123,16 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
                                                 as_of=as_of.date() if as_of else None)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
+    if log_file is not None:
+        # The log always keeps the full trace, whatever is printed.
+        full = decision if trace_level == "full" else engine.decide_in_set(
+            policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
+        sensitive = {name for name, fact in policy.facts.items() if fact.sensitive}
+        options = {"variant": variant, "as_of": as_of.date().isoformat() if as_of else None}
+        try:
+            decisionlog.append(log_file, engine.decision_to_dict(full, policy, "full"), sensitive, options)
+        except OSError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
     # Explanations re-read parts of conditions, so they need the trace's events even with --trace none.
     explanations = None
     if explain:
@@ -427,6 +439,53 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str) ->
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(report.refused)} case(s) could not be decided under either "
                                f"policy (no version in force on their date): {', '.join(report.refused[:5])}")
     sys.exit(EXIT_TESTS_FAILED if report.changes else EXIT_OK)
+
+
+@cli.group("log")
+def log_group() -> None:
+    """Decision logs written by `verdict eval --log`."""
+
+
+@log_group.command("verify")
+@click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replay", "with_replay", is_flag=True,
+              help="Also decide every record again on the policy version it names and compare byte for byte.")
+def log_verify_command(log_file: Path, with_replay: bool) -> None:
+    """Check the hash chain of a decision log; exit 1 at any broken, edited or missing record."""
+    count, problems = decisionlog.verify(log_file)
+    for problem in problems:
+        where = f"record {problem.record}" if problem.record is not None else "a line"
+        click.echo(f"{display_path(log_file)}:{problem.line}: {where}: {problem.message}", err=True)
+    replay_failures = 0
+    if with_replay:
+        index = audit.PolicyIndex(policy_roots())
+        records, _ = decisionlog.read(log_file)
+        for line, record in records:
+            result = audit.replay(record, index)
+            if result.status != "reproduced":
+                replay_failures += 1
+                click.echo(f"{display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
+    click.echo(f"{count} records, {len(problems)} chain problem(s)"
+               + (f", {count - replay_failures} reproduced, {replay_failures} not" if with_replay else ""))
+    if problems or replay_failures:
+        sys.exit(EXIT_TESTS_FAILED)
+
+
+@cli.command("replay")
+@click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--record", "number", type=int, required=True, help="The record number to decide again.")
+def replay_command(log_file: Path, number: int) -> None:
+    """Decide one logged record again on its policy version and show any difference."""
+    records, _ = decisionlog.read(log_file)
+    record = next((r for _, r in records if r.get("record") == number), None)
+    if record is None:
+        raise click.BadParameter(f"{log_file} has no record {number} (it has {len(records)})", param_hint="--record")
+    result = audit.replay(record, audit.PolicyIndex(policy_roots()))
+    click.echo(f"record {number}: {result.status}" + (f": {result.detail}" if result.detail else ""))
+    for line in result.diff:
+        click.echo(line)
+    if result.status != "reproduced":
+        sys.exit(EXIT_TESTS_FAILED)
 
 
 def main() -> None:

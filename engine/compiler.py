@@ -162,7 +162,7 @@ class _Compiler:
                 name=name, type=kind, description=spec["description"], location=self.map.locate(path, key=True),
                 values=tuple(spec.get("values", ())), nullable=bool(spec.get("nullable", False)),
                 minimum=spec.get("minimum"), maximum=spec.get("maximum"), pattern=spec.get("pattern"),
-                examples=tuple(spec.get("examples", ())),
+                examples=tuple(spec.get("examples", ())), sensitive=bool(spec.get("sensitive", False)),
             )
             if "default" in spec:
                 value, problem = coerce(fact, spec["default"])

@@ -79,6 +79,7 @@ class Fact:
     examples: tuple = ()
     has_default: bool = False
     default: Any = None  # the engine value used when a case lacks the fact (see has_default)
+    sensitive: bool = False  # the decision log keeps only a salted hash of the value
 
 
 @dataclass(frozen=True)

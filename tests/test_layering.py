@@ -30,6 +30,8 @@ ALLOWED = {
     "testing": {"schema", "api", "cases", "errors", "loader", "model"},
     "impact": {"api", "cases", "errors", "loader", "model"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
+    "decisionlog": set(),
+    "audit": {"api", "decisionlog", "errors", "model", "render"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
 
