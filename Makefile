@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup browser bench clean
 
 setup: $(VENV)/.installed
 
@@ -16,7 +16,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/verdict eval examples/cases/return-day-10.yaml --trace summary
 
-test: setup
+# The HTML report is checked in a real headless browser: Debian's chromium, installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: setup browser
 	$(BIN)/verdict validate
 	$(BIN)/verdict test --coverage --min-coverage 100
 	$(BIN)/pytest

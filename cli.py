@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 
 import engine
-from engine import audit, decisionlog, testing
+from engine import audit, decisionlog, report, testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.coverage import coverage_to_text
@@ -99,7 +99,8 @@ def cli() -> None:
               "instead of the one the case's country selects.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
               help="Decide under the versions in force on this date (YYYY-MM-DD) instead of the case's own date.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True, help="markdown and html give a self-contained report for an auditor.")
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
 @click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
@@ -138,7 +139,11 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     if explain:
         traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
         explanations = explain_decision(policy, traced)
-    if output_format == "json":
+    if output_format in ("markdown", "html"):
+        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
+        explained = explanations if explanations is not None else explain_decision(policy, traced)
+        click.echo(report.render(report.decision_blocks(traced, policy, explained), output_format), nl=False)
+    elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
     else:
         text = engine.decision_to_text(decision, policy, trace_level)
@@ -439,6 +444,17 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str) ->
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(report.refused)} case(s) could not be decided under either "
                                f"policy (no version in force on their date): {', '.join(report.refused[:5])}")
     sys.exit(EXIT_TESTS_FAILED if report.changes else EXIT_OK)
+
+
+@cli.command("render")
+@click.argument("policy_ref", metavar="POLICY")
+@click.option("--variant", metavar="ID", help="Render this variant merged over the policy.")
+@click.option("--format", "output_format", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+def render_command(policy_ref: str, variant: str | None, output_format: str) -> None:
+    """Render a policy (or one of its variants) as a readable document: every clause with its quote,
+    its condition in plain words, its outcome, interpretation notes and overrides."""
+    policy = _one_policy(f"{policy_ref}:{variant}" if variant else policy_ref)
+    click.echo(report.render(report.policy_blocks(policy), output_format), nl=False)
 
 
 @cli.group("log")

@@ -31,6 +31,7 @@ ALLOWED = {
     "impact": {"api", "cases", "errors", "loader", "model"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
+    "report": {"model", "render", "trace"},
     "audit": {"api", "decisionlog", "errors", "model", "render"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }

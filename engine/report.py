@@ -1,0 +1,251 @@
+"""Reports for people: one decision, or a whole policy, as Markdown or as a self-contained HTML page.
+
+Both formats are rendered from one list of blocks, so they always carry the same content.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+from dataclasses import dataclass
+
+from .model import Clause, Decision, Policy
+from .render import show_value
+from .trace import Op
+
+# -- blocks ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # h1, h2, h3, p, quote, list, table
+    text: str = ""
+    items: tuple = ()
+    headers: tuple = ()
+
+
+def _h(level: int, text: str) -> Block:
+    return Block(f"h{level}", text)
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out = []
+    for block in blocks:
+        if block.kind.startswith("h"):
+            out.append("#" * int(block.kind[1]) + " " + block.text)
+        elif block.kind == "p":
+            out.append(block.text)
+        elif block.kind == "quote":
+            out.append("> " + block.text)
+        elif block.kind == "list":
+            out.append("\n".join(f"- {item}" for item in block.items))
+        elif block.kind == "table":
+            def cell(value: str) -> str:
+                return str(value).replace("|", "\\|").replace("\n", " ")
+            out.append("| " + " | ".join(cell(h) for h in block.headers) + " |")
+            out[-1] += "\n|" + "---|" * len(block.headers)
+            out[-1] += "".join("\n| " + " | ".join(cell(c) for c in row) + " |" for row in block.items)
+        out.append("")
+    return "\n".join(out)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1a1a1a; }
+h1 { border-bottom: 3px solid #2b5797; padding-bottom: .3rem; }
+h2 { margin-top: 2rem; color: #2b5797; }
+blockquote { border-left: 4px solid #aab; margin: .5rem 0; padding: .2rem .8rem; background: #f4f5f9; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; margin: .5rem 0; }
+th, td { border: 1px solid #ccd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+th { background: #e8ebf3; }
+code { font-family: ui-monospace, monospace; font-size: .85rem; }
+"""
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           f"<title>{html.escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>"]
+    for block in blocks:
+        if block.kind.startswith("h"):
+            out.append(f"<{block.kind}>{html.escape(block.text)}</{block.kind}>")
+        elif block.kind == "p":
+            out.append(f"<p>{html.escape(block.text)}</p>")
+        elif block.kind == "quote":
+            out.append(f"<blockquote>{html.escape(block.text)}</blockquote>")
+        elif block.kind == "list":
+            out.append("<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in block.items) + "</ul>")
+        elif block.kind == "table":
+            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in block.headers)
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in block.items)
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+# -- plain words for conditions ----------------------------------------------------------------------
+
+_COMPARE = {ast.Eq: "is", ast.NotEq: "is not", ast.Lt: "is less than", ast.LtE: "is at most", ast.Gt: "is more than",
+            ast.GtE: "is at least", ast.In: "is one of", ast.NotIn: "is none of", ast.Is: "is", ast.IsNot: "is not"}
+
+
+def in_words(node: ast.expr) -> str:
+    """A condition read aloud: `days_since_purchase <= money_back_days` is "days since purchase is at
+    most money back days"."""
+    if isinstance(node, ast.BoolOp):
+        joiner = " and " if isinstance(node.op, ast.And) else " or "
+        return joiner.join(_grouped(v, node) for v in node.values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return f"not {_grouped(node.operand, node)}"
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.comparators[0], ast.Constant) \
+            and node.comparators[0].value is None:
+        present = isinstance(node.ops[0], (ast.NotEq, ast.IsNot))
+        return f"{in_words(node.left)} {'has a value' if present else 'has no value'}"
+    if isinstance(node, ast.Compare):
+        parts = [in_words(node.left)]
+        for operation, right in zip(node.ops, node.comparators):
+            parts.append(f"{_COMPARE.get(type(operation), '?')} {in_words(right)}")
+        return " ".join(parts)
+    if isinstance(node, ast.Name):
+        return node.id.replace("_", " ")
+    if isinstance(node, ast.Constant):
+        return "nothing" if node.value is None else ("true" if node.value is True else "false" if node.value is False else str(node.value))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return ", ".join(in_words(e) for e in node.elts)
+    return ast.unparse(node)
+
+
+def _grouped(node: ast.expr, parent: ast.expr) -> str:
+    text = in_words(node)
+    return f"({text})" if isinstance(node, ast.BoolOp) and node is not parent else text
+
+
+# -- a decision ------------------------------------------------------------------------------------
+
+
+def _source_blocks(clause: Clause) -> list[Block]:
+    blocks = []
+    if clause.legal:
+        blocks.append(Block("p", f"Law: {clause.legal.short()} ({clause.legal.url})"))
+        blocks.append(Block("quote", clause.legal.quote))
+    if clause.source:
+        for quote in clause.source.quotes:
+            blocks.append(Block("quote", f"{quote.text} (§ {clause.source.section}, line {quote.line})"))
+    return blocks
+
+
+def decision_blocks(decision: Decision, policy: Policy, explanations: list | None = None) -> list[Block]:
+    lead = next(iter(decision.outputs))
+    blocks = [_h(1, f"Decision for case {decision.case_id or '(no id)'}: {lead} = {show_value(decision.outputs[lead].value)}")]
+    blocks.append(_h(2, "The decision"))
+    blocks.append(Block("table", headers=("output", "value", "status", "decided by"), items=tuple(
+        (name, show_value(r.value), r.status + (f" (needs {', '.join(r.missing)})" if r.missing else ""),
+         ", ".join(r.clauses) or "-") for name, r in decision.outputs.items())))
+    if decision.missing_facts:
+        blocks.append(Block("p", "Facts needed to settle the undetermined outputs: " + ", ".join(decision.missing_facts)))
+    blocks.append(_h(2, "Reasons"))
+    reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    deciding: dict[str, list[str]] = {}
+    for name, result in decision.outputs.items():
+        for clause_id in result.clauses:
+            deciding.setdefault(clause_id, []).append(name)
+    for clause in policy.clauses:
+        if clause.id not in deciding:
+            continue
+        blocks.append(_h(3, f"{clause.title} ({clause.id})"))
+        blocks.append(Block("p", f"Decided {', '.join(deciding[clause.id])}, because {in_words(clause.condition.tree)}."))
+        blocks.extend(_source_blocks(clause))
+        if clause.interpretation:
+            blocks.append(Block("p", f"Interpretation: {clause.interpretation}"))
+        if reads.get(clause.id):
+            blocks.append(Block("list", items=tuple(f"{r.name} = {_value(r)}" for r in reads[clause.id])))
+    if explanations:
+        blocks.append(_h(2, "Why not a better outcome"))
+        for item in explanations:
+            if item.best:
+                blocks.append(Block("p", f"{item.output} = {show_value(item.value)} is the best outcome."))
+                continue
+            for why in item.why_not:
+                blocks.append(_h(3, f"{why.clause.title} ({why.clause.id}) would give {show_value(why.would_give)}"))
+                blocks.extend(_source_blocks(why.clause))
+                if why.overridden_by:
+                    blocks.append(Block("p", f"It applies, but {why.overridden_by} sets it aside."))
+                blocks.append(Block("list", items=tuple(
+                    f"requires {f.condition}: " + "; ".join(f"{r.name} = {_value(r)}" for r in f.reads) for f in why.failed)))
+            if item.counterfactuals:
+                blocks.append(Block("p", "It would have been different if:"))
+                blocks.append(Block("list", items=tuple(
+                    " and ".join(f"{fact} were {show_value(to)} (not {show_value(frm)})" for fact, frm, to in c.changes)
+                    + f": {item.output} = {show_value(c.value)}" for c in item.counterfactuals)))
+    blocks.append(_h(2, "Trace"))
+    effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    blocks.append(Block("table", headers=("clause", "condition", "values read", "result", "effect"), items=tuple(
+        (event.subject, event.expression, "; ".join(f"{r.name} = {_value(r)}" for r in event.reads), event.result,
+         effects[event.subject].effect + (f" by {effects[event.subject].by}" if effects[event.subject].by else ""))
+        for event in decision.events if event.op is Op.CLAUSE)))
+    identity = decision.policy
+    blocks.append(_h(2, "Policy"))
+    blocks.append(Block("table", headers=("field", "value"), items=(
+        ("policy", identity.chain_label()), ("effective", f"{identity.effective_from} to {identity.effective_until or 'now'}"),
+        ("content sha256", identity.content_sha256), ("selection", decision.selection or "-"),
+        ("engine", decision.engine_version), ("case facts sha256", decision.case_digest),
+        *((f"file {name}", digest) for name, digest in identity.files))))
+    return blocks
+
+
+def _value(read) -> str:
+    return show_value(read.value) if read.known else f"unknown (needs {', '.join(read.missing)})"
+
+
+# -- a policy --------------------------------------------------------------------------------------
+
+
+def policy_blocks(policy: Policy) -> list[Block]:
+    identity = policy.identity
+    blocks = [_h(1, f"{identity.title}: {identity.chain_label()}"),
+              Block("p", f"In force from {identity.effective_from} to {identity.effective_until or 'now'}; "
+                         f"content sha256 {identity.content_sha256}.")]
+    blocks.append(_h(2, "Facts of a case"))
+    blocks.append(Block("table", headers=("fact", "type", "meaning"), items=tuple(
+        (f.name, f.type + (f": {', '.join(f.values)}" if f.values else "") + (" or null" if f.nullable else ""), f.description)
+        for f in policy.facts.values())))
+    blocks.append(_h(2, "Parameters"))
+    blocks.append(Block("table", headers=("parameter", "value", "from"), items=tuple(
+        (p.name, f"{show_value(p.value)} {p.unit}".strip(),
+         p.legal.short() if p.legal else (f"\u201c{p.source.quotes[0].text}\u201d" if p.source else p.origin))
+        for p in policy.parameters.values())))
+    blocks.append(_h(2, "Clauses"))
+    for clause in policy.clauses:
+        origin = "" if clause.origin in ("", identity.id) else f" [{clause.origin}]"
+        blocks.append(_h(3, f"{clause.title} ({clause.id}){origin}"))
+        blocks.extend(_source_blocks(clause))
+        blocks.append(Block("p", f"Applies when {in_words(clause.condition.tree)}."))
+        blocks.append(Block("list", items=tuple(
+            f"{name} = {value.expression.text if value.expression else show_value(value.literal)}" for name, value in clause.sets)))
+        if clause.interpretation:
+            blocks.append(Block("p", f"Interpretation: {clause.interpretation}"))
+        losers = sorted(cid for cid, winners in policy.overridden_by.items() if clause.id in winners)
+        if losers:
+            blocks.append(Block("p", f"Overrides: {', '.join(losers)}."))
+    if policy.disabled:
+        blocks.append(_h(2, "Base clauses set aside by the variant"))
+        blocks.append(Block("table", headers=("clause", "by", "law", "reason"), items=tuple(
+            (d.clause, d.variant, d.legal.short(), d.reason) for d in policy.disabled)))
+    return blocks
+
+
+def render(blocks: list[Block], output_format: str) -> str:
+    title = blocks[0].text if blocks else "Verdict report"
+    return to_html(blocks, title) if output_format == "html" else to_markdown(blocks)
+
+
+def plain_text(blocks: list[Block]) -> list[str]:
+    """Every piece of text the report shows, in order: what both formats must carry."""
+    texts = []
+    for block in blocks:
+        if block.kind == "table":
+            texts += [str(h) for h in block.headers] + [str(c) for row in block.items for c in row]
+        elif block.kind == "list":
+            texts += [str(i) for i in block.items]
+        else:
+            texts.append(block.text)
+    return [t for t in texts if t]
+
