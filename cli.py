@@ -125,15 +125,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if log_file is not None:
-        # The log always keeps the full trace, whatever is printed.
-        full = decision if trace_level == "full" else engine.decide_in_set(
-            policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
-        sensitive = {name for name, fact in policy.facts.items() if fact.sensitive}
-        options = {"variant": variant, "as_of": as_of.date().isoformat() if as_of else None}
-        try:
-            decisionlog.append(log_file, engine.decision_to_dict(full, policy, "full"), sensitive, options)
-        except OSError as exc:
-            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+        _log_decisions(log_file, policy_set, [case], variant, as_of.date() if as_of else None)
     # Explanations re-read parts of conditions, so they need the trace's events even with --trace none.
     explanations = None
     if explain:
@@ -153,6 +145,22 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         click.echo(text, nl=False)
     if decision.errors:
         sys.exit(EXIT_EVALUATION_ERROR)
+
+
+def _log_decisions(log_file: Path, policy_set: engine.PolicySet, cases: list, variant: str | None = None,
+                   as_of: dt.date | None = None) -> None:
+    """Append each case's decision, with its full trace whatever is printed, to the decision log."""
+    options = {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
+    try:
+        for case in cases:
+            try:
+                decision, policy = engine.decide_in_set(policy_set, case, variant, as_of=as_of)
+            except engine.CaseError:
+                continue  # refused: there is no decision to log
+            sensitive = {name for name, fact in policy.facts.items() if fact.sensitive}
+            decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options)
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
 
 
 def _read_case(case_file: str, policy: engine.PolicySet) -> engine.Case:
@@ -242,7 +250,10 @@ def validate_command(paths: tuple[Path, ...]) -> None:
               help="Report which clauses and condition parts the tests made true, false and unknown, per variant.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Fail when the tests make fewer than PERCENT of the clauses of any policy or variant true.")
-def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, min_coverage: float | None) -> None:
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Append every test's decision to this decision log.")
+def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, min_coverage: float | None,
+                 log_file: Path | None) -> None:
     """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones."""
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
@@ -277,6 +288,10 @@ def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, mi
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
                                "invalid test file(s) or policy; no result for them")
     click.echo(f"{passed} passed, {failed} failed")
+    if log_file is not None:
+        for policy_set, cases in runs:
+            for case in cases:
+                _log_decisions(log_file, policy_set, [engine.Case(case.name, case.facts)], case.variant)
     below = []
     if show_coverage or min_coverage is not None:
         coverages = measure_coverage(_merge_runs(runs))
@@ -417,7 +432,9 @@ def diff_command(before: str, after: str, output_format: str) -> None:
 @click.option("--cases", "corpus", required=True, type=click.Path(exists=True, path_type=Path),
               help="A folder of case files (YAML or JSON), or a JSON Lines file with one case per line.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def impact_command(before: str, after: str, corpus: Path, output_format: str) -> None:
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Append every decision, under A and under B, to this decision log.")
+def impact_command(before: str, after: str, corpus: Path, output_format: str, log_file: Path | None) -> None:
     """Decide every case under A and under B and report each decision that changes.
 
     Exits 0 when nothing changes and 1 when something does, so a policy change can be gated in CI.
@@ -435,6 +452,9 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str) ->
     if not cases:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
     report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date)
+    if log_file is not None:
+        _log_decisions(log_file, before_set, cases, before_variant, before_date)
+        _log_decisions(log_file, after_set, cases, after_variant, after_date)
     if output_format == "json":
         click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
