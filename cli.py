@@ -128,12 +128,21 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         _log_decisions(log_file, policy_set, [case], variant, as_of.date() if as_of else None)
     # Explanations re-read parts of conditions, so they need the trace's events even with --trace none.
     explanations = None
+    day = as_of.date() if as_of else None
+
+    def decide_facts(changed: dict):
+        # A counterfactual is decided the way the case was: variant and version chosen again.
+        try:
+            return engine.decide_in_set(policy_set, engine.Case(case.id, changed), variant, trace=False, as_of=day)[0]
+        except engine.CaseError:
+            return None
+
     if explain:
-        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
-        explanations = explain_decision(policy, traced)
+        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=day)[0]
+        explanations = explain_decision(policy, traced, decide_facts)
     if output_format in ("markdown", "html"):
         traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
-        explained = explanations if explanations is not None else explain_decision(policy, traced)
+        explained = explanations if explanations is not None else explain_decision(policy, traced, decide_facts)
         click.echo(report.render(report.decision_blocks(traced, policy, explained), output_format), nl=False)
     elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)

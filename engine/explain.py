@@ -11,7 +11,7 @@ import ast
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .evaluator import evaluate, probe
 from .expressions import CompiledExpression
@@ -30,6 +30,7 @@ class FailedCondition:
     condition: str
     reads: tuple[Read, ...]
     result: str  # false or unknown
+    gap: float = 0.0  # for a comparison: how far apart its two sides were (numbers, or days for dates)
 
     def to_dict(self) -> dict:
         return {"condition": self.condition, "result": self.result,
@@ -71,37 +72,73 @@ class Counterfactual:
 
 
 @dataclass(frozen=True)
+class Why:
+    """A clause that decided the output, with what it quotes and the values that made it hold."""
+
+    clause: Clause
+    reads: tuple[Read, ...]
+
+    def to_dict(self) -> dict:
+        item = {"clause": self.clause.id, "title": self.clause.title,
+                "values": {r.name: to_json_value(r.value) for r in self.reads if r.known}}
+        if self.clause.source:
+            item["quotes"] = [q.text for q in self.clause.source.quotes]
+        if self.clause.legal:
+            item["legal"] = self.clause.legal.short()
+        return item
+
+
+@dataclass(frozen=True)
 class Explanation:
     output: str
     value: Any
     why_not: tuple[WhyNot, ...] = ()
     counterfactuals: tuple[Counterfactual, ...] = ()
     best: bool = False  # the customer already got the best value
+    why: tuple[Why, ...] = ()
+    status: str = "decided"  # or undetermined, or unranked (a value outside `preference`)
+    missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"output": self.output, "value": to_json_value(self.value), "best_outcome": self.best,
+        return {"output": self.output, "value": to_json_value(self.value), "status": self.status,
+                "best_outcome": self.best, "missing_facts": list(self.missing), "why": [w.to_dict() for w in self.why],
                 "why_not": [w.to_dict() for w in self.why_not],
                 "counterfactuals": [c.to_dict() for c in self.counterfactuals]}
 
 
-def explain(policy: Policy, decision: Decision) -> list[Explanation]:
-    """For each output with a `preference`, why the case did not get a better value, and what would."""
+def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], Decision | None] | None = None) -> list[Explanation]:
+    """For each output with a `preference`: what decided it, why the case did not get a better value,
+    and the smallest fact changes that would have.
+
+    :param decide_facts: decides changed facts the way the real decision was made (variant and
+        version selection included); None when a change makes the case undecidable. By default the
+        same policy decides.
+    """
+    decide_facts = decide_facts or (lambda facts: evaluate(policy, facts, tracer=NullTracer()))
+    reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     result = []
     for output in policy.outputs.values():
-        if not output.preference or decision.outputs[output.name].status not in ("decided", "default"):
+        if not output.preference:
             continue
-        actual = decision.outputs[output.name].value
-        rank = _rank(output.preference, actual)
+        outcome = decision.outputs[output.name]
+        why = tuple(Why(policy.clause(c), reads[c]) for c in outcome.clauses if c in reads)
+        if outcome.status not in ("decided", "default"):
+            result.append(Explanation(output.name, outcome.value, why=why, status=outcome.status, missing=outcome.missing))
+            continue
+        if outcome.value not in output.preference:
+            result.append(Explanation(output.name, outcome.value, why=why, status="unranked"))
+            continue
+        rank = _rank(output.preference, outcome.value)
         if rank == 0:
-            result.append(Explanation(output.name, actual, best=True))
+            result.append(Explanation(output.name, outcome.value, best=True, why=why))
             continue
         better = [c for c in policy.clauses if _gives_better(c, output.name, output.preference, rank)]
         candidates = [w for w in (_why_not(policy, decision, c, output.name) for c in better) if w.failed or w.overridden_by]
         # The nearest misses: the clauses that fail on the fewest conditions (and those set aside by another).
         fewest = min((len(w.failed) for w in candidates if w.failed), default=0)
         nearest = tuple(w for w in candidates if len(w.failed) == fewest or not w.failed)
-        counterfactuals = _counterfactuals(policy, decision, output.name, output.preference, rank, nearest)
-        result.append(Explanation(output.name, actual, nearest, counterfactuals))
+        counterfactuals = _counterfactuals(policy, decision, output.name, output.preference, rank, nearest, decide_facts)
+        result.append(Explanation(output.name, outcome.value, nearest, counterfactuals, why=why))
     return result
 
 
@@ -110,8 +147,10 @@ def _rank(preference: tuple[str, ...], value: Any) -> int:
 
 
 def _gives_better(clause: Clause, output: str, preference: tuple[str, ...], rank: int) -> bool:
+    """Whether the clause sets a value ranked better; values outside `preference` are never better."""
     value = clause.value_for(output)
-    return value is not None and value.expression is None and _rank(preference, value.literal) < rank
+    return (value is not None and value.expression is None and value.literal in preference
+            and _rank(preference, value.literal) < rank)
 
 
 def _conjuncts(node: ast.expr) -> list[ast.expr]:
@@ -129,12 +168,13 @@ def _why_not(policy: Policy, decision: Decision, clause: Clause, output: str) ->
         expression = CompiledExpression(text, part)
         result, value, reads, _ = probe(policy, decision.facts, expression)
         if result == "unknown" or (result == "value" and value is not True):
-            failed.append(FailedCondition(text, reads, "unknown" if result == "unknown" else "false"))
+            failed.append(FailedCondition(text, reads, "unknown" if result == "unknown" else "false",
+                                          _gap(policy, decision.facts, part)))
     return WhyNot(clause, clause.value_for(output).literal, tuple(failed), overridden)
 
 
 def _counterfactuals(policy: Policy, decision: Decision, output: str, preference: tuple[str, ...], rank: int,
-                     why_not: tuple[WhyNot, ...]) -> tuple[Counterfactual, ...]:
+                     why_not: tuple[WhyNot, ...], decide_facts) -> tuple[Counterfactual, ...]:
     """The smallest sets of fact changes (one fact, then two) that give a better value."""
     facts = dict(decision.facts)
     candidates: dict[str, list] = {}
@@ -145,7 +185,7 @@ def _counterfactuals(policy: Policy, decision: Decision, output: str, preference
             for part in _conjuncts(winner.condition.tree):
                 result, value, reads, _ = probe(policy, facts, CompiledExpression(ast.unparse(part), part))
                 if result == "value" and value is True:
-                    conditions.append(FailedCondition(ast.unparse(part), reads, "true"))
+                    conditions.append(FailedCondition(ast.unparse(part), reads, "true", _gap(policy, facts, part)))
         for failed in conditions:
             for name, gap in _facts_behind(policy, facts, failed).items():
                 for value in _candidate_values(policy, name, facts.get(name), gap):
@@ -162,8 +202,13 @@ def _counterfactuals(policy: Policy, decision: Decision, output: str, preference
                 if tried > MAX_CANDIDATES or len(found) >= MAX_COUNTERFACTUALS:
                     return tuple(found)
                 changed = {**facts, **dict(zip(names, values))}
-                result = evaluate(policy, changed, tracer=NullTracer()).outputs[output]
-                if result.status == "decided" and _rank(preference, result.value) < rank:
+                if not _keeps_date_order(facts, changed, policy):
+                    continue
+                decided = decide_facts(changed)
+                if decided is None:
+                    continue
+                result = decided.outputs[output]
+                if result.status == "decided" and result.value in preference and _rank(preference, result.value) < rank:
                     found.append(Counterfactual(tuple((n, facts.get(n), v) for n, v in zip(names, values)),
                                                 result.value, result.clauses))
                     break  # one (the smallest) change per set of facts
@@ -182,10 +227,50 @@ def _distance(actual: Any, value: Any) -> float:
     return abs(difference) if isinstance(difference, (int, float)) else 0.0
 
 
+def _keeps_date_order(facts: Mapping[str, Any], changed: Mapping[str, Any], policy: Policy) -> bool:
+    """A change must not reorder the case's dates (an order placed after it shipped is no case)."""
+    moments = [n for n in policy.facts if policy.facts[n].type in ("date", "datetime")
+               and isinstance(facts.get(n), dt.date) and isinstance(changed.get(n), dt.date)]
+
+    def point(value: dt.date) -> dt.datetime:  # a date counts as its midnight, UTC
+        return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time(), dt.timezone.utc)
+
+    def order(a: dt.date, b: dt.date) -> int:
+        return (point(a) > point(b)) - (point(a) < point(b))
+
+    return all(order(facts[a], facts[b]) in (0, order(changed[a], changed[b]))
+               for a, b in itertools.combinations(moments, 2))
+
+
+def _gap(policy: Policy, facts: Mapping[str, Any], node: ast.expr, depth: int = 0) -> float:
+    """How far apart the two sides of a comparison are (in days for dates), looking through boolean
+    derived values; 0 when it cannot be told."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _gap(policy, facts, node.operand, depth)
+    if isinstance(node, ast.Name) and node.id in policy.derived and depth < 5:
+        return _gap(policy, facts, policy.derived[node.id].expression.tree, depth + 1)
+    if isinstance(node, ast.BoolOp):
+        return max((_gap(policy, facts, v, depth) for v in node.values), default=0.0)
+    if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+        return 0.0
+    sides = []
+    for side in (node.left, node.comparators[0]):
+        result, value, _, _ = probe(policy, facts, CompiledExpression(ast.unparse(side), side))
+        if result != "value":
+            return 0.0
+        sides.append(value)
+    left, right = sides
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)) and not isinstance(left, bool) and not isinstance(right, bool):
+        return abs(left - right)
+    if isinstance(left, dt.date) and isinstance(right, dt.date) and type(left) is type(right):
+        return abs((left - right).total_seconds()) / 86400 if isinstance(left, dt.datetime) else abs((left - right).days)
+    return 0.0
+
+
 def _facts_behind(policy: Policy, facts: Mapping[str, Any], failed: FailedCondition) -> dict[str, float]:
-    """The facts a failed condition depends on (through derived values), each with the numeric gap
-    between what it read and what the condition needed, when the condition compares with a number."""
-    gap = _numeric_gap(failed)
+    """The facts a failed condition depends on (through derived values), each with the gap between
+    what the condition's sides were."""
+    gap = failed.gap
     names: dict[str, float] = {}
     pending = [r.name for r in failed.reads]
     seen = set()
@@ -201,13 +286,6 @@ def _facts_behind(policy: Policy, facts: Mapping[str, Any], failed: FailedCondit
     return names
 
 
-def _numeric_gap(failed: FailedCondition) -> float:
-    numbers = [r.value for r in failed.reads if r.known and isinstance(r.value, (int, float)) and not isinstance(r.value, bool)]
-    if len(numbers) >= 2:
-        return abs(numbers[0] - numbers[1])
-    return 0.0
-
-
 def _candidate_values(policy: Policy, name: str, actual: Any, gap: float) -> list:
     fact = policy.facts[name]
     if fact.type == "bool":
@@ -216,7 +294,8 @@ def _candidate_values(policy: Policy, name: str, actual: Any, gap: float) -> lis
         return [v for v in fact.values if v != actual]
     if actual is None:
         return []
-    steps = sorted({gap, gap + 1, 1.0} - {0.0})
+    whole = float(int(gap))
+    steps = sorted({gap, whole, whole + 1, 1.0} - {0.0})
     if fact.type == "datetime" and isinstance(actual, dt.datetime):
         return [actual + sign * dt.timedelta(days=step) for step in steps for sign in (-1, 1)] + \
                [actual + sign * dt.timedelta(hours=step) for step in steps for sign in (-1, 1)]

@@ -121,7 +121,15 @@ def decision_to_json(decision: Decision, policy: Policy, trace: str = "full", ex
 def explanation_lines(explanations: list) -> list[str]:
     """`--explain`: for each ranked output, why not better, and what would have changed it."""
     lines = ["", "WHY NOT BETTER"]
+    if not explanations:
+        lines.append("  no output of the policy declares a `preference`, so no outcome is better than another")
     for item in explanations:
+        if item.status == "undetermined":
+            lines.append(f"  {item.output} is undetermined: the case must give {', '.join(item.missing)}")
+            continue
+        if item.status == "unranked":
+            lines.append(f"  {item.output} = {show_value(item.value)}: the policy's `preference` does not rank it")
+            continue
         if item.best:
             lines.append(f"  {item.output} = {show_value(item.value)}: the best outcome; nothing would grant more")
             continue

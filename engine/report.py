@@ -28,9 +28,17 @@ def _h(level: int, text: str) -> Block:
     return Block(f"h{level}", text)
 
 
+def _md(text: object) -> str:
+    """Text as Markdown shows it: on one line, and with no raw HTML or table breaks a value could inject."""
+    return " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_markdown(blocks: list[Block]) -> str:
     out = []
     for block in blocks:
+        block = Block(block.kind, _md(block.text), tuple(
+            tuple(_md(c) for c in item) if isinstance(item, tuple) else _md(item) for item in block.items),
+            tuple(_md(h) for h in block.headers))
         if block.kind.startswith("h"):
             out.append("#" * int(block.kind[1]) + " " + block.text)
         elif block.kind == "p":
@@ -160,6 +168,12 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
     if explanations:
         blocks.append(_h(2, "Why not a better outcome"))
         for item in explanations:
+            if item.status == "undetermined":
+                blocks.append(Block("p", f"{item.output} is undetermined: the case must give {', '.join(item.missing)}."))
+                continue
+            if item.status == "unranked":
+                blocks.append(Block("p", f"{item.output} = {show_value(item.value)} is not ranked by the policy's preference."))
+                continue
             if item.best:
                 blocks.append(Block("p", f"{item.output} = {show_value(item.value)} is the best outcome."))
                 continue
@@ -174,7 +188,7 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
                 blocks.append(Block("p", "It would have been different if:"))
                 blocks.append(Block("list", items=tuple(
                     " and ".join(f"{fact} were {show_value(to)} (not {show_value(frm)})" for fact, frm, to in c.changes)
-                    + f": {item.output} = {show_value(c.value)}" for c in item.counterfactuals)))
+                    + f": {item.output} = {show_value(c.value)}, by {', '.join(c.clauses)}" for c in item.counterfactuals)))
     blocks.append(_h(2, "Trace"))
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
     blocks.append(Block("table", headers=("clause", "condition", "values read", "result", "effect"), items=tuple(

@@ -55,3 +55,30 @@ def test_explain_works_with_trace_none():
     result = CliRunner().invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--explain", "--trace", "none", "--format", "json"])
     document = json.loads(result.output)
     assert document["trace"] is None and document["explanation"][0]["counterfactuals"]
+
+
+def test_explain_json_follows_the_decision_schema_and_carries_the_why():
+    schema = json.loads((REPO / "schemas" / "decision.schema.json").read_text(encoding="utf-8"))
+    import jsonschema
+
+    document = json.loads(CliRunner().invoke(cli.cli, ["eval", EXAMPLE, "--explain", "--format", "json"]).output)
+    jsonschema.Draft202012Validator(schema).validate(document)
+    [item] = document["explanation"]
+    assert item["best_outcome"] and item["why"][0]["clause"] == "money-back-guarantee"
+    assert item["why"][0]["values"]["days_since_purchase"] == 10
+
+
+def test_counterfactuals_keep_the_dates_in_order_and_go_through_selection():
+    document = json.loads(CliRunner().invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--explain", "--format", "json"]).output)
+    changed = [c["changes"][0]["fact"] for c in document["explanation"][0]["counterfactuals"]]
+    assert "order_placed_at" not in changed  # moving the order after the shipping date is no case
+    assert "request_at" in changed
+
+
+def test_unranked_and_undetermined_outcomes_are_said_so():
+    runner = CliRunner()
+    retailer = runner.invoke(cli.cli, ["eval", EXAMPLE, "--fact", "sales_channel=other_retailer", "--explain", "--trace", "none"]).output
+    assert "eligibility = refer_to_retailer: the policy's `preference` does not rank it" in retailer
+    open_case = runner.invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--fact", "reason_category=quality", "--fact", "replaceable=true",
+                                        "--explain", "--trace", "none"]).output
+    assert "WHY NOT BETTER" in open_case
