@@ -166,8 +166,12 @@ def _log_decisions(log_file: Path, policy_set: engine.PolicySet, cases: list, va
                 decision, policy = engine.decide_in_set(policy_set, case, variant, as_of=as_of)
             except engine.CaseError:
                 continue  # refused: there is no decision to log
-            sensitive = {name for name, fact in policy.facts.items() if fact.sensitive}
-            decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options)
+            sensitive = audit.sensitive_names(policy)
+            key = os.environ.get("VERDICT_LOG_KEY", "").encode()
+            if any(name in case.facts for name in sensitive) and not key:
+                raise DiagnosticsError([], EXIT_USAGE, "the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
+                                       "key, kept outside the log, to hash them with")
+            decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options, key)
     except OSError as exc:
         raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
 
@@ -495,9 +499,19 @@ def log_group() -> None:
 @click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replay", "with_replay", is_flag=True,
               help="Also decide every record again on the policy version it names and compare byte for byte.")
-def log_verify_command(log_file: Path, with_replay: bool) -> None:
-    """Check the hash chain of a decision log; exit 1 at any broken, edited or missing record."""
+@click.option("--expect-head", metavar="SHA256",
+              help="The last record's sha256 as noted elsewhere before: fails if the log now ends differently.")
+def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | None) -> None:
+    """Check the hash chain of a decision log; exit 1 at any broken, edited or missing record.
+
+    It prints the head (last record and its sha256): kept outside the log, it lets a later check
+    (`--expect-head`) show that no record was cut or rewritten at the end.
+    """
     count, problems = decisionlog.verify(log_file)
+    last, head_sha = decisionlog.head(log_file)
+    if expect_head is not None and expect_head != head_sha:
+        problems.append(decisionlog.LogProblem(0, last, f"the log now ends at record {last} with sha256 {head_sha}, "
+                                               f"not the expected head {expect_head}"))
     for problem in problems:
         where = f"record {problem.record}" if problem.record is not None else "a line"
         click.echo(f"{display_path(log_file)}:{problem.line}: {where}: {problem.message}", err=True)
@@ -512,6 +526,7 @@ def log_verify_command(log_file: Path, with_replay: bool) -> None:
                 click.echo(f"{display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
     click.echo(f"{count} records, {len(problems)} chain problem(s)"
                + (f", {count - replay_failures} reproduced, {replay_failures} not" if with_replay else ""))
+    click.echo(f"head: record {last}, sha256 {head_sha}")
     if problems or replay_failures:
         sys.exit(EXIT_TESTS_FAILED)
 

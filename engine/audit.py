@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Iterable
 
 from .api import case_from_facts, decide_in_set, discover, load_policy_set
-from .decisionlog import mask
+from .decisionlog import record_digest
 from .errors import CaseError
-from .model import PolicySet
+from .model import Policy, PolicySet
 from .render import decision_to_dict
 
 
 @dataclass(frozen=True)
 class ReplayResult:
     record: int
-    status: str  # reproduced, differs, unavailable, not_replayable
+    status: str  # reproduced, differs, unavailable, not_replayable, edited, malformed
     detail: str = ""
     diff: tuple[str, ...] = ()
 
@@ -40,8 +40,39 @@ class PolicyIndex:
         return self._sets.get(content_sha256)
 
 
+def sensitive_names(policy: Policy) -> set[str]:
+    """The sensitive facts, and the derived values and outputs computed from them: all hashed in a log."""
+    names = {name for name, fact in policy.facts.items() if fact.sensitive}
+    changed = True
+    while changed:  # derived values reading a sensitive name, then outputs computed from one
+        changed = False
+        for name, derived in policy.derived.items():
+            if name not in names and derived.expression.names & names:
+                names.add(name)
+                changed = True
+        for clause in policy.clauses:
+            for output, value in clause.sets:
+                if output not in names and value.expression and value.expression.names & names:
+                    names.add(output)
+                    changed = True
+    return names
+
+
 def replay(record: dict, index: PolicyIndex) -> ReplayResult:
-    """Decide the record's case again on its policy version; compare the decisions byte for byte."""
+    """Decide the record's case again on its policy version; compare the decisions byte for byte.
+
+    A record whose own hash does not match is reported as edited, not replayed.
+    """
+    number = record.get("record", 0)
+    if record_digest(record) != record.get("sha256"):
+        return ReplayResult(number if isinstance(number, int) else 0, "edited", "the record does not match its sha256")
+    try:
+        return _replay(record, index)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return ReplayResult(number, "malformed", f"the record lacks what a decision record holds ({type(exc).__name__}: {exc})")
+
+
+def _replay(record: dict, index: PolicyIndex) -> ReplayResult:
     number = record.get("record", 0)
     if record.get("sensitive_facts"):
         return ReplayResult(number, "not_replayable", f"sensitive facts are stored hashed: {', '.join(record['sensitive_facts'])}")
@@ -57,7 +88,7 @@ def replay(record: dict, index: PolicyIndex) -> ReplayResult:
         decision, policy = decide_in_set(policy_set, case, options.get("variant"), as_of=as_of)
     except CaseError as error:
         return ReplayResult(number, "differs", f"the case is refused now: {error.diagnostics[0].message}")
-    again = mask(decision_to_dict(decision, policy, "full"), set(record.get("sensitive_facts", [])), record.get("salt", ""))
+    again = decision_to_dict(decision, policy, "full")
     before = json.dumps(logged, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
     after = json.dumps(again, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
     if before == after:

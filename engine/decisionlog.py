@@ -9,7 +9,8 @@ chain at that record.
 
 Appends take an exclusive lock (`fcntl.flock`), so several processes can log at once, and are
 flushed and fsynced before the lock is released. A crash mid-write can leave at most a torn last
-line; records before it are never rewritten, and `verify` reports the torn line.
+line; records before it are never rewritten, and `verify` reports the torn line. The end of a chain
+can only be vouched for against a head (last number and sha256) kept somewhere else: `head`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,51 +38,67 @@ def record_digest(record: dict) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "sha256"})).hexdigest()
 
 
-def mask(decision: dict, sensitive: set[str], salt: str) -> dict:
-    """The decision with the values of sensitive facts replaced by salted hashes, the structure kept."""
+def keyed_hash(key: bytes, value: Any) -> str:
+    """A keyed (HMAC-SHA256) hash: without the key, which never goes into the log, a value cannot be
+    guessed back from it."""
+    return "hmac-sha256:" + hmac.new(key, json.dumps(value, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def mask(decision: dict, sensitive: set[str], key: bytes) -> dict:
+    """The decision with every value of a sensitive name (a fact, or a derived value or output computed
+    from one) replaced by its keyed hash, wherever it appears, the structure kept."""
     if not sensitive:
         return decision
-
-    def hashed(value: Any) -> str:
-        return "sha256:" + hashlib.sha256((salt + json.dumps(value, sort_keys=True)).encode()).hexdigest()
+    given = {name: value for name, value in decision["facts"].items() if name in sensitive}
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            if node.get("kind") == "fact" and node.get("name") in sensitive and "value" in node:
-                return {**node, "value": hashed(node["value"])}
+            if node.get("name") in sensitive and "value" in node:
+                return {**{k: walk(v) for k, v in node.items()}, "value": keyed_hash(key, node["value"])}
             return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
 
     masked = walk(decision)
-    masked["facts"] = {k: (hashed(v) if k in sensitive else v) for k, v in decision["facts"].items()}
+    masked["facts"] = {k: (keyed_hash(key, v) if k in sensitive else v) for k, v in decision["facts"].items()}
+    masked["outputs"] = {k: (keyed_hash(key, v) if k in sensitive else v) for k, v in decision["outputs"].items()}
+    masked["case"] = {**decision["case"], "facts_sha256": keyed_hash(key, decision["facts"])}
+    selection = decision["policy"].get("selection")
+    if selection:
+        for value in given.values():
+            selection = selection.replace(f"`{value}`", "`(sensitive)`")
+        masked["policy"] = {**masked["policy"], "selection": selection}
     return masked
 
 
 def append(path: Path, decision: dict, sensitive: set[str] = frozenset(), options: dict | None = None,
-           now: dt.datetime | None = None) -> dict:
+           key: bytes = b"", now=None) -> dict:
     """Append one decision (as `render.decision_to_dict` gives it) and return the record written.
 
+    :param sensitive: names whose values are stored as keyed hashes (facts, and what is computed from them).
+    :param key: the secret for those hashes; required when the case gives a sensitive fact.
     :param options: how the decision was asked for (`variant`, `as_of`), so that replay asks the same.
+    :param now: a callable giving the time of logging (read once the lock is held, so times follow record order).
     """
-    logged_at = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    salt = secrets.token_hex(16) if sensitive else ""
-    body = mask(decision, set(sensitive), salt)
+    given = sorted(name for name in decision["facts"] if name in sensitive)
+    if given and not key:
+        raise ValueError("sensitive facts need a key to hash them with")
+    body = mask(decision, set(sensitive), key) if given else decision
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             previous = _last_record(handle)
+            logged_at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))().astimezone(dt.timezone.utc)
             record = {
                 "record": (previous["record"] + 1) if previous else 1,
                 "logged_at": logged_at.isoformat().replace("+00:00", "Z"),
                 "previous_sha256": previous["sha256"] if previous else GENESIS,
-                "policy": decision["policy"],
-                "engine": decision["engine"],
-                "case_sha256": decision["case"]["facts_sha256"],
+                "policy": body["policy"],
+                "engine": body["engine"],
+                "case_sha256": body["case"]["facts_sha256"],
                 "options": options or {},
-                "sensitive_facts": sorted(sensitive),
-                "salt": salt,
+                "sensitive_facts": given,
                 "decision": body,
             }
             record["sha256"] = record_digest(record)
@@ -104,15 +121,21 @@ def _ends_with_newline(handle) -> bool:
 def _last_record(handle) -> dict | None:
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
-    handle.seek(max(0, size - _TAIL_BYTES))
-    for line in reversed(handle.read().splitlines()):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a torn line: chain on from the last whole record
-        if isinstance(record, dict) and "sha256" in record and "record" in record:
-            return record
-    return None
+    window = _TAIL_BYTES
+    while True:  # widen the window until it holds a whole record (or the whole file)
+        start = max(0, size - window)
+        handle.seek(start)
+        lines = handle.read().splitlines()
+        for line in reversed(lines[1:] if start else lines):  # the first line may be cut by the window
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn line: chain on from the last whole record
+            if isinstance(record, dict) and "sha256" in record and "record" in record:
+                return record
+        if start == 0:
+            return None
+        window *= 4
 
 
 @dataclass(frozen=True)
@@ -138,8 +161,20 @@ def read(path: Path) -> tuple[list[tuple[int, dict]], list[LogProblem]]:
             if not isinstance(record, dict) or "sha256" not in record:
                 problems.append(LogProblem(number, None, "not a decision record"))
                 continue
+            if canonical(record) != line:
+                # What is hashed is the parsed record; the line must be exactly its canonical bytes, or
+                # a duplicate key could show a reader one value and the hash another.
+                problems.append(LogProblem(number, record.get("record"), "the line is not the record's canonical form "
+                                           "(it was reformatted or has a duplicate key)"))
             records.append((number, record))
     return records, problems
+
+
+def head(path: Path) -> tuple[int, str]:
+    """The last record's number and sha256 ((0, GENESIS) for an empty log). Kept outside the log (in a
+    ticket, a second system), it shows later that nothing was cut or rewritten at the end."""
+    records, _ = read(path)
+    return (records[-1][1].get("record", 0), records[-1][1].get("sha256", GENESIS)) if records else (0, GENESIS)
 
 
 def verify(path: Path) -> tuple[int, list[LogProblem]]:

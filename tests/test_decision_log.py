@@ -121,30 +121,75 @@ def test_a_torn_last_line_is_reported_and_the_chain_goes_on(tmp_path):
     assert [(p.line, p.message) for p in problems] == [(4, "not a complete record (a torn or edited line)")]
 
 
-def test_sensitive_facts_are_stored_as_salted_hashes(tiny_policy, tmp_path):
+def test_sensitive_facts_are_stored_as_keyed_hashes(tiny_policy, tmp_path):
     from conftest import tiny_clause
 
     policy, problems = tiny_policy(
         "email: {type: string, sensitive: true, description: The customer's email.}\nn: {type: int, description: A count.}",
-        "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
-        tiny_clause("c1", "n > 1 and email != ''", "{out: a}"))
+        "out: {type: enum, values: [a, b], default: b, description: The outcome.}\n"
+        "label: {type: string, nullable: true, default: null, description: Echoes the email.}",
+        tiny_clause("c1", "n > 1 and email != ''", "{out: a, label: {expression: email}}"))
     assert problems == []
+    from engine import audit
+
+    sensitive = audit.sensitive_names(policy)
+    assert sensitive == {"email", "label"}
     decision = engine.decide(policy, engine.case_from_facts(policy, {"email": "ann@example.org", "n": 2}))
-    record = decisionlog.append(tmp_path / "s.jsonl", engine.decision_to_dict(decision, policy), {"email"})
+    document = engine.decision_to_dict(decision, policy)
+    try:
+        decisionlog.append(tmp_path / "s.jsonl", document, sensitive)
+        raise AssertionError("a sensitive fact was logged without a key")
+    except ValueError:
+        pass
+    record = decisionlog.append(tmp_path / "s.jsonl", document, sensitive, key=b"kept elsewhere")
     text = (tmp_path / "s.jsonl").read_text(encoding="utf-8")
-    assert "ann@example.org" not in text
-    assert record["decision"]["facts"]["email"].startswith("sha256:") and record["decision"]["facts"]["n"] == 2
+    assert "ann@example.org" not in text and "kept elsewhere" not in text
+    assert record["decision"]["facts"]["email"].startswith("hmac-sha256:") and record["decision"]["facts"]["n"] == 2
+    assert record["decision"]["outputs"]["label"].startswith("hmac-sha256:")
     reads = record["decision"]["trace"]["clauses"][0]["reads"]
-    assert [r["name"] for r in reads] == ["n", "email"] and reads[1]["value"].startswith("sha256:")
+    assert [r["name"] for r in reads] == ["n", "email"] and reads[1]["value"].startswith("hmac-sha256:")
+    assert record["sensitive_facts"] == ["email"]
     assert decisionlog.verify(tmp_path / "s.jsonl") == (1, [])
 
 
-def test_every_command_that_decides_can_log(tmp_path):
-    log = tmp_path / "all.jsonl"
-    example = str(REPO / "examples" / "cases" / "return-day-10.yaml")
-    assert run("eval", example, "--log", str(log), "--trace", "none").exit_code == 0
-    assert run("test", str(REPO / "policies" / "aqara-returns" / "tests" / "au.yaml"), "--log", str(log)).exit_code == 0
-    assert run("impact", "aqara-returns", "aqara-returns", "--cases", str(REPO / "examples" / "cases"), "--log", str(log)).exit_code == 0
+def test_the_head_catches_a_cut_or_rewritten_end(tmp_path):
+    log = _small_log(tmp_path, 4)
+    result = run("log", "verify", str(log))
+    head = result.output.splitlines()[-1]
+    assert head.startswith("head: record 4, sha256 ")
+    sha = head.rsplit(" ", 1)[1]
+    assert run("log", "verify", str(log), "--expect-head", sha).exit_code == 0
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:3]))  # the last record cut off
+    cut = run("log", "verify", str(log), "--expect-head", sha)
+    assert cut.exit_code == 1 and "the log now ends at record 3" in cut.stderr
+
+
+def test_replay_refuses_an_edited_record_and_reports_malformed_ones(tmp_path):
+    log = _small_log(tmp_path, 3)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    first, third = json.loads(lines[0]), json.loads(lines[2])
+    first["decision"] = third["decision"]  # a stale hash: the edit must not pass as reproduced
+    broken = dict(json.loads(lines[1]))
+    broken["policy"] = "not a mapping"
+    broken["sha256"] = decisionlog.record_digest(broken)
+    log.write_text("\n".join(json.dumps(r, sort_keys=True, separators=(",", ":")) for r in (first, broken, third)) + "\n",
+                   encoding="utf-8")
+    edited = run("replay", str(log), "--record", "1")
+    assert edited.exit_code == 1 and edited.output.startswith("record 1: edited")
+    malformed = run("log", "verify", str(log), "--replay")
+    assert malformed.exit_code == 1 and "record 2: malformed" in malformed.stderr and "Traceback" not in malformed.output
+
+
+def test_a_reformatted_line_is_reported(tmp_path):
+    log = _small_log(tmp_path, 2)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines[1] = json.dumps(json.loads(lines[1]), indent=None)  # the same record, other bytes
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     count, problems = decisionlog.verify(log)
-    assert problems == [] and count == 1 + 5 + 2 * 2
-    assert run("log", "verify", str(log), "--replay").exit_code == 0
+    assert [p.message for p in problems] == ["the line is not the record's canonical form (it was reformatted or has a duplicate key)"]
+
+
+def test_a_record_larger_than_the_tail_window_still_chains(tmp_path, monkeypatch):
+    monkeypatch.setattr(decisionlog, "_TAIL_BYTES", 200)
+    log = _small_log(tmp_path, 3)
+    assert decisionlog.verify(log) == (3, [])
