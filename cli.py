@@ -486,7 +486,9 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
 def render_command(policy_ref: str, variant: str | None, output_format: str) -> None:
     """Render a policy (or one of its variants) as a readable document: every clause with its quote,
     its condition in plain words, its outcome, interpretation notes and overrides."""
-    policy = _one_policy(f"{policy_ref}:{variant}" if variant else policy_ref)
+    dated = re.fullmatch(r"(.+)(@\d{4}-\d{2}-\d{2})", policy_ref)
+    base, date = (dated.group(1), dated.group(2)) if dated else (policy_ref, "")
+    policy = _one_policy(f"{base}:{variant}{date}" if variant else policy_ref)
     click.echo(report.render(report.policy_blocks(policy), output_format), nl=False)
 
 

@@ -57,15 +57,15 @@ def _conjuncts(node: ast.expr) -> list[ast.expr]:
 def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
     """Decide every test case (with its policy set) and record what each clause and condition part did.
 
-    Each clause is counted where it is defined: the base policy's clauses in its table, each variant's
-    own clauses in the variant's table, whichever policy (base or variant) decided the test.
+    Each clause is counted where it is defined: the base policy's clauses in its table, each variant
+    version's own clauses in that version's table, whichever policy (base or variant) decided the test.
     """
     tables: dict[str, PolicyCoverage] = {}
 
     def entry(policy: Policy, clause) -> ClauseCoverage:
-        origin = clause.origin or policy.id
-        table = tables.setdefault(origin, PolicyCoverage(origin))
-        item = table.clauses.setdefault(clause.id, ClauseCoverage(clause.id, origin))
+        label = _label(policy, clause)
+        table = tables.setdefault(label, PolicyCoverage(label))
+        item = table.clauses.setdefault(clause.id, ClauseCoverage(clause.id, clause.origin or policy.id))
         for part in _conjuncts(clause.condition.tree):
             item.conditions.setdefault(ast.unparse(part), set())
         return item
@@ -79,8 +79,8 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
                 decision, policy = decide_in_set(policy_set, Case(case.name, case.facts), case.variant)
             except CaseError:
                 continue
-            for origin in {c.origin or policy.id for c in policy.clauses}:
-                tables[origin].tests += 1
+            for table in {id(t): t for t in (_table_of(tables, policy, c) for c in policy.clauses)}.values():
+                table.tests += 1
             results = {e.subject: e.result for e in decision.events if e.op is Op.CLAUSE}
             for clause in policy.clauses:
                 item = entry(policy, clause)
@@ -94,6 +94,19 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
                     elif result == "unknown":
                         item.conditions[text].add("unknown")
     return [tables[key] for key in sorted(tables, key=lambda k: (k != next(iter(tables)), k))]
+
+
+def _label(policy: Policy, clause) -> str:
+    """The file (and its version) that defines a clause: one table each, so eu 1.0.0 and eu 1.1.0
+    are measured apart."""
+    origin = clause.origin or policy.id
+    chain = policy.identity.variant_chain or (policy.id,)
+    versions = policy.identity.versions or (policy.identity.version,)
+    return f"{origin} {versions[chain.index(origin)] if origin in chain else policy.identity.version}"
+
+
+def _table_of(tables: dict, policy: Policy, clause) -> PolicyCoverage:
+    return tables[_label(policy, clause)]
 
 
 def coverage_to_text(coverages: list[PolicyCoverage]) -> str:

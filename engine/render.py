@@ -237,10 +237,12 @@ def _meanings(decision: Decision, policy: Policy) -> list[str]:
 
 
 def _reasons(decision: Decision, policy: Policy) -> list[str]:
+    applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     deciding: dict[str, list[str]] = {}
     for name, result in decision.outputs.items():
         for clause_id in result.clauses:
-            deciding.setdefault(clause_id, []).append(name)
+            if clause_id in applied or not decision.events:
+                deciding.setdefault(clause_id, []).append(name)
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
     value_reads = {e.subject: e.value_reads for e in decision.events if e.op is Op.CLAUSE}
     lines = []
@@ -256,6 +258,11 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
             lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
         if value_reads.get(clause.id):
             lines.extend(_wrap("computed from " + "; ".join(_show_read(r) for r in value_reads[clause.id]), "    "))
+    for name, result in decision.outputs.items():
+        if result.regardless_of:
+            lines.extend(_wrap(f"{name} = {show_value(result.value)} whatever {', '.join(result.regardless_of)} "
+                               f"{'is' if len(result.regardless_of) == 1 else 'are'}: for each value one of "
+                               f"{', '.join(result.clauses)} decides it", "  "))
     undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
     for name, result in undetermined:
         lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")

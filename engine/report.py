@@ -145,16 +145,23 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
     blocks = [_h(1, f"Decision for case {decision.case_id or '(no id)'}: {lead} = {show_value(decision.outputs[lead].value)}")]
     blocks.append(_h(2, "The decision"))
     blocks.append(Block("table", headers=("output", "value", "status", "decided by"), items=tuple(
-        (name, show_value(r.value), r.status + (f" (needs {', '.join(r.missing)})" if r.missing else ""),
+        (name, show_value(r.value), r.status + (f" (needs {', '.join(r.missing)})" if r.missing else "")
+         + (f" (whatever {', '.join(r.regardless_of)})" if r.regardless_of else ""),
          ", ".join(r.clauses) or "-") for name, r in decision.outputs.items())))
     if decision.missing_facts:
         blocks.append(Block("p", "Facts needed to settle the undetermined outputs: " + ", ".join(decision.missing_facts)))
     blocks.append(_h(2, "Reasons"))
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     deciding: dict[str, list[str]] = {}
     for name, result in decision.outputs.items():
         for clause_id in result.clauses:
-            deciding.setdefault(clause_id, []).append(name)
+            if clause_id in applied:
+                deciding.setdefault(clause_id, []).append(name)
+        if result.regardless_of:
+            blocks.append(Block("p", f"{name} = {show_value(result.value)} whatever {', '.join(result.regardless_of)} "
+                                     f"{'is' if len(result.regardless_of) == 1 else 'are'}: for each value one of "
+                                     f"{', '.join(result.clauses)} decides it."))
     for clause in policy.clauses:
         if clause.id not in deciding:
             continue
