@@ -30,7 +30,7 @@ from engine.coverage import measure as measure_coverage
 from engine.diff import diff_policies, diff_to_text
 from engine.explain import explain as explain_decision
 from engine.render import explanation_lines
-from engine.impact import load_corpus, replay, report_to_text
+from engine.impact import duplicate_ids, load_corpus, replay, report_to_text
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path
 from engine.schema import load_schema
@@ -464,6 +464,9 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
     if not cases:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
+    repeated = duplicate_ids(cases)
+    if repeated:
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(repeated[:5])}")
     report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date)
     if log_file is not None:
         _log_decisions(log_file, before_set, cases, before_variant, before_date)

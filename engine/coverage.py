@@ -8,6 +8,7 @@ A clause is covered when some test made its condition true. A condition part (a 
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 
 from .api import decide_in_set
@@ -116,7 +117,7 @@ def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
         lines.append("")
         lines.append(f"coverage of the clauses of {coverage.label} ({coverage.tests} tests): clauses made true "
                      f"{sum(1 for c in coverage.clauses.values() if 'true' in c.results)}/{len(coverage.clauses)} "
-                     f"({coverage.clause_percent():.0f} %); condition parts made "
+                     f"({math.floor(coverage.clause_percent() * 10) / 10:g} %); condition parts made "
                      + ", ".join(f"{r} {counts[r][0]}/{counts[r][1]}" for r in RESULTS))
         width = max(len(c) for c in coverage.clauses) if coverage.clauses else 10
         lines.append(f"  {'clause'.ljust(width)}  true  false  unknown  condition parts true/false/unknown")

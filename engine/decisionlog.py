@@ -85,6 +85,7 @@ def append(path: Path, decision: dict, sensitive: set[str] = frozenset(), option
     if given and not key:
         raise ValueError("sensitive facts need a key to hash them with")
     body = mask(decision, set(sensitive), key) if given else decision
+    created = not path.exists()
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -110,6 +111,12 @@ def append(path: Path, decision: dict, sensitive: set[str] = frozenset(), option
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+    if created:  # a new file is durable only once its directory entry is
+        directory = os.open(path.parent if str(path.parent) else ".", os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     return record
 
 

@@ -104,6 +104,12 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
     return cases, problems
 
 
+def duplicate_ids(cases: list[Case]) -> list[str]:
+    """Case ids used more than once: a report by id would mix them up."""
+    seen: set[str] = set()
+    return sorted({case.id for case in cases if case.id in seen or seen.add(case.id)})
+
+
 def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_variant: str | None = None,
            after_variant: str | None = None, before_date: dt.date | None = None,
            after_date: dt.date | None = None) -> ImpactReport:

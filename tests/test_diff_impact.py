@@ -169,3 +169,10 @@ def test_the_committed_draft_is_the_generated_one(tmp_path):
     generated = {p.relative_to(tmp_path / "draft"): p.read_bytes() for p in (tmp_path / "draft").rglob("*") if p.is_file()}
     assert {p.relative_to(committed): p.read_bytes() for p in committed.rglob("*") if p.is_file()} == generated, \
         "run examples/impact/make_draft.py after changing the policy"
+
+
+def test_impact_refuses_repeated_case_ids(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "facts": {"request": "return"}}\n{"id": "a", "facts": {"request": "return"}}\n', encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus))
+    assert result.exit_code == 3 and "case ids used more than once" in result.stderr
