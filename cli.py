@@ -68,10 +68,6 @@ def policy_roots() -> list[Path]:
     return extra + [engine.BUNDLED_POLICIES]
 
 
-def _load_policy(id_or_path: str) -> engine.Policy:
-    return _load_policy_set(id_or_path).base
-
-
 def _load_policy_set(id_or_path: str) -> engine.PolicySet:
     try:
         return engine.require_policy_set(engine.resolve_policy(id_or_path, policy_roots()))
@@ -124,11 +120,9 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
                                                 as_of=as_of.date() if as_of else None)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
-    if log_file is not None:
-        _log_decisions(log_file, policy_set, [case], variant, as_of.date() if as_of else None)
-    # Explanations re-read parts of conditions, so they need the trace's events even with --trace none.
-    explanations = None
     day = as_of.date() if as_of else None
+    if log_file is not None:
+        _log_decisions(log_file, policy_set, [case], variant, day)
 
     def decide_facts(changed: dict):
         # A counterfactual is decided the way the case was: variant and version chosen again.
@@ -137,13 +131,14 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         except engine.CaseError:
             return None
 
-    if explain:
-        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=day)[0]
-        explanations = explain_decision(policy, traced, decide_facts)
-    if output_format in ("markdown", "html"):
-        traced = decision if decision.events else engine.decide_in_set(policy_set, case, variant, as_of=as_of.date() if as_of else None)[0]
-        explained = explanations if explanations is not None else explain_decision(policy, traced, decide_facts)
-        click.echo(report.render(report.decision_blocks(traced, policy, explained), output_format), nl=False)
+    # Explanations and reports re-read the trace's events, so they need them even with --trace none.
+    report_wanted = output_format in ("markdown", "html")
+    traced = decision
+    if (explain or report_wanted) and not decision.events:
+        traced = engine.decide_in_set(policy_set, case, variant, as_of=day)[0]
+    explanations = explain_decision(policy, traced, decide_facts) if explain or report_wanted else None
+    if report_wanted:
+        click.echo(report.render(report.decision_blocks(traced, policy, explanations), output_format), nl=False)
     elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
     else:

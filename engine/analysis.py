@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 

@@ -15,7 +15,7 @@ from .api import decide_in_set
 from .cases import Case
 from .errors import CaseError
 from .evaluator import probe
-from .expressions import CompiledExpression
+from .expressions import conjuncts, part_of
 from .model import Policy, PolicySet
 from .trace import Op
 
@@ -49,12 +49,6 @@ class PolicyCoverage:
         return {r: (sum(1 for p in parts if r in p), len(parts)) for r in RESULTS}
 
 
-def _conjuncts(node: ast.expr) -> list[ast.expr]:
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-        return [part for value in node.values for part in _conjuncts(value)]
-    return [node]
-
-
 def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
     """Decide every test case (with its policy set) and record what each clause and condition part did.
 
@@ -67,7 +61,7 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
         label = _label(policy, clause)
         table = tables.setdefault(label, PolicyCoverage(label))
         item = table.clauses.setdefault(clause.id, ClauseCoverage(clause.id, clause.origin or policy.id))
-        for part in _conjuncts(clause.condition.tree):
+        for part in conjuncts(clause.condition.tree):
             item.conditions.setdefault(ast.unparse(part), set())
         return item
 
@@ -87,9 +81,9 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
                 item = entry(policy, clause)
                 if results.get(clause.id) in RESULTS:
                     item.results.add(results[clause.id])
-                for part in _conjuncts(clause.condition.tree):
+                for part in conjuncts(clause.condition.tree):
                     text = ast.unparse(part)
-                    result, value, _, _ = probe(policy, decision.facts, CompiledExpression(text, part))
+                    result, value, _, _ = probe(policy, decision.facts, part_of(part))
                     if result == "value":
                         item.conditions[text].add("true" if value is True else "false")
                     elif result == "unknown":

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .evaluator import evaluate, probe
-from .expressions import CompiledExpression
+from .expressions import conjuncts, part_of
 from .model import Clause, Decision, Policy, to_json_value
 from .trace import NullTracer, Op, Read
 
@@ -153,19 +153,13 @@ def _gives_better(clause: Clause, output: str, preference: tuple[str, ...], rank
             and _rank(preference, value.literal) < rank)
 
 
-def _conjuncts(node: ast.expr) -> list[ast.expr]:
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-        return [part for value in node.values for part in _conjuncts(value)]
-    return [node]
-
-
 def _why_not(policy: Policy, decision: Decision, clause: Clause, output: str) -> WhyNot:
     effect = next((e for e in decision.events if e.op is Op.EFFECT and e.subject == clause.id), None)
     overridden = effect.by if effect is not None and effect.effect == "overridden" else ""
     failed = []
-    for part in _conjuncts(clause.condition.tree):
+    for part in conjuncts(clause.condition.tree):
         text = ast.unparse(part)
-        expression = CompiledExpression(text, part)
+        expression = part_of(part)
         result, value, reads, _ = probe(policy, decision.facts, expression)
         if result == "unknown" or (result == "value" and value is not True):
             failed.append(FailedCondition(text, reads, "unknown" if result == "unknown" else "false",
@@ -182,8 +176,8 @@ def _counterfactuals(policy: Policy, decision: Decision, output: str, preference
         conditions = list(item.failed)
         if item.overridden_by:  # making the overriding clause not apply is a way too
             winner = policy.clause(item.overridden_by)
-            for part in _conjuncts(winner.condition.tree):
-                result, value, reads, _ = probe(policy, facts, CompiledExpression(ast.unparse(part), part))
+            for part in conjuncts(winner.condition.tree):
+                result, value, reads, _ = probe(policy, facts, part_of(part))
                 if result == "value" and value is True:
                     conditions.append(FailedCondition(ast.unparse(part), reads, "true", _gap(policy, facts, part)))
         for failed in conditions:
@@ -255,7 +249,7 @@ def _gap(policy: Policy, facts: Mapping[str, Any], node: ast.expr, depth: int = 
         return 0.0
     sides = []
     for side in (node.left, node.comparators[0]):
-        result, value, _, _ = probe(policy, facts, CompiledExpression(ast.unparse(side), side))
+        result, value, _, _ = probe(policy, facts, part_of(side))
         if result != "value":
             return 0.0
         sides.append(value)

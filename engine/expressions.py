@@ -142,6 +142,18 @@ class ExpressionEvaluator:
             raise EvaluationFailure(_describe_failure(exc)) from None
 
 
+def conjuncts(node: ast.expr) -> list[ast.expr]:
+    """The parts of a condition joined by `and` (the condition itself when it has none)."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return [part for value in node.values for part in conjuncts(value)]
+    return [node]
+
+
+def part_of(node: ast.expr) -> CompiledExpression:
+    """A sub-expression of an already compiled one, to evaluate on its own (explanations, coverage)."""
+    return CompiledExpression(ast.unparse(node), node)
+
+
 def _describe_failure(exc: Exception) -> str:
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 import cli
-from conftest import BASE_FACTS, REPO
+from conftest import BASE_FACTS
 
 
 def run(*args):

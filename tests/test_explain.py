@@ -7,7 +7,6 @@ import json
 from click.testing import CliRunner
 
 import cli
-import engine
 from conftest import REPO
 from engine.explain import explain
 

@@ -10,7 +10,6 @@ import subprocess
 import zlib
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 import cli
