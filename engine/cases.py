@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -12,7 +10,7 @@ from typing import Any
 
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap
-from .model import Fact, Policy, to_json_value
+from .model import Fact, Policy, facts_digest, to_json_value
 
 # Explicit limits on case values.
 MAX_TEXT_LENGTH = 500
@@ -34,8 +32,7 @@ class Case:
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
-        canonical = json.dumps(to_json_value(self.facts), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return facts_digest(self.facts)
 
 
 def case_from_document(data: Any, source_map: SourceMap, policy: Policy, default_id: str) -> tuple[Case | None, list[Diagnostic]]:

@@ -19,7 +19,7 @@ from typing import Any
 from .analysis import ConditionAnalyzer
 from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
-from .expressions import CompiledExpression, compile_expression
+from .expressions import CompiledExpression, compile_expression, conjuncts
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
                     PolicyIdentity, Quote, SourceRef)
@@ -268,8 +268,10 @@ class _Compiler:
             legal = self._legal(spec.get("legal"), path + ("legal",), clause_id)
             if condition is None or (source is None and legal is None) or len(sets) != len(spec["then"]):
                 continue
+            at = self._locator(when, condition, path + ("when",))
             self.clauses.append(Clause(
                 id=clause_id, title=spec["title"], source=source, condition=condition, sets=tuple(sets),
+                part_locations=tuple(at(part.col_offset) for part in conjuncts(condition.tree)),
                 location=self.map.locate(path), interpretation=spec.get("interpretation", ""),
                 overrides=tuple(spec.get("overrides", ())) if spec.get("overrides") != "all" else (),
                 overrides_all=spec.get("overrides") == "all",
@@ -335,14 +337,7 @@ class _Compiler:
         :param expect: the type the whole expression must have, and what it is (for the message).
         """
         compiled, problems = compile_expression(text)
-        raw = str(text)
-        lead = len(raw) - len(raw.lstrip())
-
-        def at(offset: int) -> SourceLocation:
-            # ast gives UTF-8 byte offsets; the file is read in characters.
-            if compiled is not None:
-                offset = len(compiled.text.encode()[:offset].decode(errors="ignore"))
-            return self.map.locate(path) if "\n" in raw.strip() else self.map.locate_in_scalar(path, offset + lead)
+        at = self._locator(text, compiled, path)
 
         for problem in problems:
             self.sink.add(problem.code, problem.message, at(problem.offset), subject, problem.help)
@@ -373,6 +368,19 @@ class _Compiler:
         for problem in type_problems:
             self.sink.add("type_error", problem.message, at(problem.offset), subject)
         return None if type_problems else compiled
+
+    def _locator(self, text: Any, compiled: CompiledExpression | None, path: tuple):
+        """Where an offset of an expression's text (as `ast` gives it) is in the file."""
+        raw = str(text)
+        lead = len(raw) - len(raw.lstrip())
+
+        def at(offset: int) -> SourceLocation:
+            # ast gives UTF-8 byte offsets; the file is read in characters.
+            if compiled is not None:
+                offset = len(compiled.text.encode()[:offset].decode(errors="ignore"))
+            return self.map.locate(path) if "\n" in raw.strip() else self.map.locate_in_scalar(path, offset + lead)
+
+        return at
 
     def _name_type(self, name: str) -> Type:
         kind = self.kinds.get(name)

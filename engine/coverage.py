@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from .api import decide_in_set
 from .cases import Case
 from .errors import CaseError
-from .evaluator import probe
-from .expressions import conjuncts, part_of
+from .evaluator import part_outcomes
+from .expressions import conjuncts
 from .model import Policy, PolicySet
 from .trace import Op
 
@@ -81,13 +81,9 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
                 item = entry(policy, clause)
                 if results.get(clause.id) in RESULTS:
                     item.results.add(results[clause.id])
-                for part in conjuncts(clause.condition.tree):
-                    text = ast.unparse(part)
-                    result, value, _, _ = probe(policy, decision.facts, part_of(part))
-                    if result == "value":
-                        item.conditions[text].add("true" if value is True else "false")
-                    elif result == "unknown":
-                        item.conditions[text].add("unknown")
+                for node, result, _, _ in part_outcomes(policy, decision, clause):
+                    if result in RESULTS:
+                        item.conditions[ast.unparse(node)].add(result)
     return [tables[key] for key in sorted(tables, key=lambda k: (k != next(iter(tables)), k))]
 
 

@@ -1,6 +1,7 @@
-"""Evaluation of one case against a compiled policy, emitting trace events.
+"""Evaluation of one case against a compiled policy's plan.
 
-Semantics, in the order they apply:
+Semantics, in the order they apply (the reference interpreter in tests/reference.py is their
+executable specification, and the tests check this module against it):
 
 1. Every clause's `when` is evaluated with three values: true, false or unknown (it needs a fact
    the case lacks). A clause whose condition fails for another reason (a type error) is `error`.
@@ -19,22 +20,28 @@ Semantics, in the order they apply:
    those facts (up to `MAX_FACT_WORLDS` combinations); if every value gives the same result, the
    output is decided, and `regardless_of` names the facts it did not depend on.
 
+How: a case whose every read fact is known and where nothing fails is decided by the plan's
+generated fast path (`plan/codegen.py`); any other case starts again on the general path here,
+which evaluates lazily, as the specification reads, through three-valued closures
+(`plan/kleene.py`). Both record the trace compactly, and only when asked (`plan/record.py`).
+
 The evaluator does no I/O, formats no text and never reads the clock.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import math
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from .errors import Diagnostic
-from .expressions import EvaluationFailure, ExpressionEvaluator, Unknown
+from .expressions import FAILURES, EvaluationFailure, Unknown, conjuncts, describe_failure
 from .functions import type_name
-from .model import Clause, Decision, OutputResult, Policy, to_json_value
-from .trace import BufferTracer, Event, NullTracer, Op, Read, Tracer
+from .model import Decision, OutputResult, Policy, to_json_value
+from .plan import Abort, Program, program_for
+from .plan.build import DERIVED, FACT, OUTPUT, PARAMETER
+from .plan.record import ClauseTrace, DerivedTrace, FastRecord, GeneralRecord, PartTrace, Touch
+from .trace import Op, Read
 
 #: Above this many undecided candidates for one output, the output is undetermined without trying
 #: every combination (2**12 = 4096 combinations is the most one output may cost).
@@ -44,56 +51,85 @@ MAX_UNCERTAIN_CLAUSES = 12
 MAX_FACT_WORLDS = 64
 
 
-@dataclass
-class _ClauseState:
-    clause: Clause
-    result: str  # true, false, unknown, error
-    missing: frozenset[str] = frozenset()
-    message: str = ""
-    # output name → ("value", v) | ("unknown", missing) | ("error", message)
-    values: dict[str, tuple] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    kind: str  # value, unknown, error
-    value: Any = None
-    deciders: tuple[str, ...] = ()
-    missing: frozenset[str] = frozenset()
-    message: str = ""
-
-    def same_as(self, other: "_Outcome") -> bool:
-        return self.kind == other.kind == "value" and _canonical(self.value) == _canonical(other.value)
-
-
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> str:
+    """Values compare by their JSON form: 1 and 1.0 are one value, a list and a tuple of the same
+    items too, while True and 1 are not."""
     return repr(to_json_value(value))
 
 
-def probe(policy: Policy, facts: Mapping[str, Any], expression) -> tuple[str, Any, tuple[Read, ...], frozenset[str]]:
-    """Evaluate one expression (a part of a condition, say) against a case, outside any decision.
+def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace: bool = True,
+             engine_version: str = "") -> Decision:
+    """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
 
-    Returns (result, value, reads, missing): result is `value`, `unknown` or `error`. Used to explain
-    which part of a condition failed; it records no events.
+    The decision always has every output. It is never an exception: an output that needs absent
+    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
+    it could change undetermined rather than silently skipped. With `trace=False` nothing of the
+    trace is recorded.
     """
-    run = _Run(policy, facts, NullTracer(), refine=False)
-    run.reads.append([])
+    program = program_for(policy)
+    resolver = program.resolver or _attach_resolver(program)
+    facts = facts if type(facts) is dict else dict(facts)
     try:
-        outcome: tuple = ("value", run.evaluator.evaluate(expression), frozenset())
+        if trace:
+            held, values, entries = program.traced(facts, [None] * program.output_count, resolver.point)
+        else:
+            held, values = program.fast(facts, [None] * program.output_count, resolver.point)
+        outputs = resolver.final(held, values)
+    except Exception:  # noqa: BLE001 - anything the fast path cannot decide exactly starts again below
+        return _general(program, facts, case_id, trace, engine_version)
+    record = FastRecord(program, facts, held, entries, outputs) if trace else None
+    return Decision.trusted(policy.identity, case_id, facts, outputs, (), (), engine_version, record)
+
+
+def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_version: str) -> Decision:
+    run = _Run(program, facts, recording=trace)
+    results = run.decide()
+    missing = tuple(sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing}))
+    record = GeneralRecord(program, facts, run.clause_traces, run.derived_traces, results) if trace else None
+    return Decision.trusted(program.policy.identity, case_id, facts, results, missing, tuple(run.errors),
+                            engine_version, record)
+
+
+def probe(policy: Policy, facts: Mapping[str, Any], node) -> tuple[str, Any, tuple[Read, ...], frozenset[str]]:
+    """Evaluate one expression tree (a part of a condition, say) against a case, outside any decision.
+
+    The probe mode of the plan: three-valued, outputs it reads resolved without trying the values of
+    missing facts (as a condition's own evaluation would before refinement). Returns (result, value,
+    reads, missing): result is `value`, `unknown` or `error` (then `value` is the message).
+    """
+    program = program_for(policy)
+    run = _Run(program, dict(facts), recording=True, refine=False)
+    run.stack.append([])
+    try:
+        outcome: tuple = ("value", program.closure(node)(run), frozenset())
     except Unknown as unknown:
         outcome = ("unknown", None, unknown.missing)
-    except EvaluationFailure as failure:
-        outcome = ("error", str(failure), frozenset())
-    return outcome[0], outcome[1], tuple(run.reads.pop()), outcome[2]
+    except FAILURES as failure:
+        outcome = ("error", describe_failure(failure), frozenset())
+    reads = tuple(step for step in run.stack.pop() if isinstance(step, Read))
+    return outcome[0], outcome[1], reads, outcome[2]
 
 
-def _fits(output, value: Any) -> bool:
-    """Whether a computed value has the output's declared type (validation checks this statically too)."""
-    if value is None:
-        return output.nullable
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return {"number": number, "bool": isinstance(value, bool), "string": isinstance(value, str),
-            "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime)}.get(output.type, False)
+class _ClauseState:
+    __slots__ = ("index", "result", "missing", "message", "values")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.result = "false"  # true, false, unknown, error
+        self.missing: frozenset[str] = frozenset()
+        self.message = ""
+        self.values: dict[int, tuple] = {}  # output -> ("value", v) | ("unknown", missing) | ("error", message)
+
+
+class _Outcome:
+    __slots__ = ("kind", "value", "deciders", "missing", "message")
+
+    def __init__(self, kind: str, value: Any = None, deciders: tuple = (), missing: frozenset = frozenset(),
+                 message: str = "") -> None:
+        self.kind, self.value, self.deciders, self.missing, self.message = kind, value, deciders, missing, message
+
+    def same_as(self, other: "_Outcome") -> bool:
+        return self.kind == other.kind == "value" and canonical(self.value) == canonical(other.value)
 
 
 def _finite_domain(fact) -> tuple | None:
@@ -107,290 +143,373 @@ def _finite_domain(fact) -> tuple | None:
     return values + (None,) if fact.nullable else values
 
 
-def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", case_digest: str = "",
-             tracer: Tracer | None = None, engine_version: str = "") -> Decision:
-    """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
-
-    The decision always has every output. It is never an exception: an output that needs absent
-    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
-    it could change undetermined rather than silently skipped.
-    """
-    recorder = tracer if tracer is not None else BufferTracer()
-    run = _Run(policy, facts, recorder)
-    results = run.decide()
-    missing = sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing})
-    return Decision(
-        policy=policy.identity, case_id=case_id, case_digest=case_digest, facts=dict(facts),
-        outputs=results, missing_facts=tuple(missing), events=tuple(getattr(recorder, "events", ())),
-        errors=tuple(run.errors), engine_version=engine_version,
-    )
-
-
-class _Scope(Mapping):
-    """Resolves names for expressions and records each read on the innermost open read list."""
-
-    def __init__(self, run: "_Run"):
-        self._run = run
-
-    def __getitem__(self, name: str) -> Any:
-        return self._run.lookup(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-
 class _Run:
-    def __init__(self, policy: Policy, facts: Mapping[str, Any], tracer: Tracer, refine: bool = True):
-        self.policy = policy
-        self.refine = refine
-        self.facts = facts
-        self.tracer = tracer
-        self.evaluator = ExpressionEvaluator(_Scope(self))
-        self.reads: list[list[Read]] = []
-        self.states: dict[str, _ClauseState] = {}
-        self.derived: dict[str, tuple] = {}
-        self.results: dict[str, OutputResult] = {}
-        self.errors: list[Diagnostic] = []
+    """The general path: one case, evaluated lazily, with three-valued logic."""
 
-    def emit(self, event: Event) -> None:
-        self.tracer.record(event)
+    def __init__(self, program: Program, facts: dict, recording: bool, refine: bool = True) -> None:
+        self.program = program
+        self.plan = program.plan
+        self.policy = program.policy
+        self.facts = facts
+        self.recording = recording
+        self.refine = refine
+        self.stack: list[list] = []  # open lists of steps (reads and touches), innermost last
+        self.states: dict[int, _ClauseState] = {}
+        self.derived: dict[int, tuple] = {}
+        self.results: dict[int, OutputResult] = {}
+        self.errors: list[Diagnostic] = []
+        self.clause_traces: dict[int, ClauseTrace] = {}
+        self.derived_traces: dict[int, DerivedTrace] = {}
+        self.parts: dict[int, list[PartTrace]] = {}
 
     # -- names ----------------------------------------------------------------------------------
 
-    def lookup(self, name: str) -> Any:
-        policy = self.policy
-        if name in policy.facts:
+    def step(self, step) -> None:
+        if self.stack:
+            self.stack[-1].append(step)
+
+    def read(self, nid: int) -> Any:
+        name, kind = self.plan.names[nid]
+        if kind == FACT:
             if name in self.facts:
-                return self._read(Read(name, "fact", self.facts[name]))
-            if policy.facts[name].has_default:
-                return self._read(Read(name, "fact", policy.facts[name].default, from_default=True))
-            self._read(Read(name, "fact", None, (name,)))
+                value = self.facts[name]
+                if self.stack:
+                    self.stack[-1].append(Read(name, FACT, value))
+                return value
+            fact = self.policy.facts[name]
+            if fact.has_default:
+                if self.stack:
+                    self.stack[-1].append(Read(name, FACT, fact.default, from_default=True))
+                return fact.default
+            self.step(Read(name, FACT, None, (name,)))
             raise Unknown(frozenset([name]))
-        if name in policy.parameters:
-            return self._read(Read(name, "parameter", policy.parameters[name].value))
-        if name in policy.derived:
-            kind, payload = self._derived(name)
-            if kind == "value":
-                return self._read(Read(name, "derived", payload))
-            if kind == "unknown":
-                self._read(Read(name, "derived", None, tuple(sorted(payload))))
+        if kind == PARAMETER:
+            value = self.policy.parameters[name].value
+            self.step(Read(name, PARAMETER, value))
+            return value
+        if kind == DERIVED:
+            outcome, payload = self.derived_value(self.plan.derived_index[name])
+            if outcome == "value":
+                self.step(Read(name, DERIVED, payload))
+                return payload
+            if outcome == "unknown":
+                self.step(Read(name, DERIVED, None, tuple(sorted(payload))))
                 raise Unknown(payload)
+            self.step(Touch(DERIVED, name))
             raise EvaluationFailure(f"derived value `{name}` failed: {payload}")
-        if name in policy.outputs:
-            result = self.resolve(name)
-            if result.status in ("decided", "default"):
-                # Lists are read as lists, so that `items == ['x']` compares like with like.
-                value = list(result.value) if isinstance(result.value, tuple) else result.value
-                return self._read(Read(name, "output", value))
-            if result.missing:
-                self._read(Read(name, "output", None, result.missing))
-                raise Unknown(frozenset(result.missing))
-            raise EvaluationFailure(f"output `{name}` could not be decided")
-        raise KeyError(name)
+        result = self.resolve(self.plan.output_index[name])
+        if result.status in ("decided", "default"):
+            # Lists are read as lists, so that `items == ['x']` compares like with like.
+            value = list(result.value) if isinstance(result.value, tuple) else result.value
+            self.step(Read(name, OUTPUT, value))
+            return value
+        if result.missing:
+            self.step(Read(name, OUTPUT, None, result.missing))
+            raise Unknown(frozenset(result.missing))
+        self.step(Touch(OUTPUT, name))
+        raise EvaluationFailure(f"output `{name}` could not be decided")
 
-    def _read(self, read: Read) -> Any:
-        if self.reads:
-            self.reads[-1].append(read)
-        return read.value
+    def _evaluate(self, closure) -> tuple:
+        """("value", v) | ("unknown", missing) | ("error", message) of one closure."""
+        try:
+            return "value", closure(self)
+        except Unknown as unknown:
+            return "unknown", unknown.missing
+        except FAILURES as failure:
+            return "error", describe_failure(failure)
 
-    def _derived(self, name: str) -> tuple:
-        if name not in self.derived:
+    def derived_value(self, index: int) -> tuple:
+        if index not in self.derived:
+            name = self.plan.derived[index]
             definition = self.policy.derived[name]
-            self.reads.append([])
-            try:
-                outcome: tuple = ("value", self.evaluator.evaluate(definition.expression))
-            except Unknown as unknown:
-                outcome = ("unknown", unknown.missing)
-            except EvaluationFailure as failure:
-                outcome = ("error", str(failure))
-                self._error(f"while computing derived value `{name}`: {failure}", definition.location, name)
-            reads = tuple(self.reads.pop())
-            self.derived[name] = outcome
-            self.emit(Event(Op.DERIVED, name, definition.expression.text, reads,
-                            result=outcome[0], value=outcome[1] if outcome[0] == "value" else None,
-                            missing=tuple(sorted(outcome[1])) if outcome[0] == "unknown" else (),
-                            message=outcome[1] if outcome[0] == "error" else ""))
-        return self.derived[name]
+            if self.recording:
+                self.stack.append([])
+            outcome = self._evaluate(self.program.derived_closure(index))
+            steps = self.stack.pop() if self.recording else []
+            self.derived[index] = outcome
+            if outcome[0] == "error":
+                self._error(f"while computing derived value `{name}`: {outcome[1]}", definition.location, name)
+            if self.recording:
+                self.derived_traces[index] = DerivedTrace(index, *outcome, steps)
+        return self.derived[index]
 
     def _error(self, message: str, location, subject: str) -> None:
         self.errors.append(Diagnostic("eval_error", message, location, subject))
 
     # -- clauses --------------------------------------------------------------------------------
 
-    def clause_state(self, clause: Clause) -> _ClauseState:
-        if clause.id in self.states:
-            return self.states[clause.id]
-        self.reads.append([])
-        state = _ClauseState(clause, "false")
+    def record_part(self, clause: int, part: int, steps: list, outcome: tuple) -> None:
+        self.parts.setdefault(clause, []).append(PartTrace(part, *outcome, steps))
+
+    def clause_state(self, index: int) -> _ClauseState:
+        if index in self.states:
+            return self.states[index]
+        state = _ClauseState(index)
+        self.parts[index] = []
         try:
-            holds = self.evaluator.evaluate(clause.condition)
+            holds = self.program.condition_closure(index)(self)
             if not isinstance(holds, bool):
                 raise EvaluationFailure(f"the condition gave {to_json_value(holds)!r}, not true or false")
             state.result = "true" if holds else "false"
         except Unknown as unknown:
             state.result, state.missing = "unknown", unknown.missing
-        except EvaluationFailure as failure:
-            state.result, state.message = "error", str(failure)
-        reads = tuple(self.reads.pop())
-        self.reads.append([])  # what the `then` expressions read is kept apart from the condition's reads
+        except FAILURES as failure:
+            state.result, state.message = "error", describe_failure(failure)
+        if self.recording:  # what the `then` expressions read is kept apart from the condition's reads
+            self.stack.append([])
         if state.result in ("true", "unknown"):
-            for output_name, spec in clause.sets:
-                if spec.expression is None:
-                    state.values[output_name] = ("value", spec.literal)
+            for value in self.plan.then[index]:
+                output_name = self.plan.outputs[value.output]
+                if value.node is None:
+                    state.values[value.output] = ("value", value.literal)
                     continue
-                try:
-                    value = self.evaluator.evaluate(spec.expression)
-                    if not _fits(self.policy.outputs[output_name], value):
-                        raise EvaluationFailure(f"gave {type_name(value)}, which `{output_name}` cannot hold")
-                    state.values[output_name] = ("value", value)
-                except Unknown as unknown:
-                    state.values[output_name] = ("unknown", unknown.missing)
-                except EvaluationFailure as failure:
-                    state.values[output_name] = ("error", f"computing `{output_name}`: {failure}")
-                    state.message = state.message or f"computing `{output_name}`: {failure}"
-        value_reads = tuple(self.reads.pop())
+                kind, payload = self._evaluate(self.program.then_closure(index, value.slot))
+                if kind == "value" and not self.program.fits[value.output](payload):
+                    kind, payload = "error", f"gave {type_name(payload)}, which `{output_name}` cannot hold"
+                if kind == "error":
+                    payload = f"computing `{output_name}`: {payload}"
+                    state.message = state.message or payload
+                state.values[value.output] = (kind, payload)
+        value_steps = self.stack.pop() if self.recording else []
         if state.message:
+            clause = self.policy.clauses[index]
             location = self.policy.condition_locations.get(clause.id, clause.location)
             self._error(f"while evaluating clause `{clause.id}`: {state.message}", location, clause.id)
-        self.states[clause.id] = state
-        self.emit(Event(Op.CLAUSE, clause.id, clause.condition.text, reads, result=state.result,
-                        missing=tuple(sorted(state.missing)), message=state.message, value_reads=value_reads))
+        self.states[index] = state
+        if self.recording:
+            self.clause_traces[index] = ClauseTrace(index, state.result, tuple(sorted(state.missing)), state.message,
+                                                    tuple(self.parts[index]), value_steps)
         return state
 
     # -- outputs --------------------------------------------------------------------------------
 
-    def resolve(self, name: str) -> OutputResult:
-        if name in self.results:
-            return self.results[name]
-        output = self.policy.outputs[name]
-        overridden_by = self.policy.overridden_by
-        candidates = [s for s in (self.clause_state(self.policy.clause(cid)) for cid in self.policy.setters[name])
-                      if s.result != "false"]
-        winners = {w: self.clause_state(self.policy.clause(w)) for c in candidates for w in sorted(overridden_by[c.clause.id])}
-        applying = {cid for cid, s in {**{c.clause.id: c for c in candidates}, **winners}.items() if s.result == "true"}
+    def resolve(self, output: int) -> OutputResult:
+        if output in self.results:
+            return self.results[output]
+        plan = self.plan
+        overriders = plan.overriders
+        candidates = [s for s in (self.clause_state(c) for c in plan.setters[output]) if s.result != "false"]
+        winners = {w: self.clause_state(w) for c in candidates for w in overriders[c.index]}
+        applying = {i for i, s in {**{c.index: c for c in candidates}, **winners}.items() if s.result == "true"}
 
-        def defeated(state: _ClauseState, applicable: set[str]) -> bool:
+        def defeated(state: _ClauseState, applicable: set[int]) -> bool:
             # Overriding is by application: a clause whose condition holds sets aside the clauses it
             # overrides, even when it is itself set aside by another one.
-            return any(w in applicable for w in overridden_by[state.clause.id])
+            return any(w in applicable for w in overriders[state.index])
 
         live = [c for c in candidates if not defeated(c, applying)]
-        relevant = {c.clause.id: c for c in live}
+        relevant = {c.index: c for c in live}
         for c in live:
-            relevant.update({w: winners[w] for w in overridden_by[c.clause.id]})
+            relevant.update({w: winners[w] for w in overriders[c.index]})
         uncertain = [s for s in relevant.values() if s.result in ("unknown", "error")]
+        declared = self.policy.outputs[plan.outputs[output]]
         if len(uncertain) > MAX_UNCERTAIN_CLAUSES:
             missing = frozenset().union(*(s.missing for s in uncertain))
-            result = self._result(output, _Outcome("unknown", missing=missing))
+            result = self._result(declared, _Outcome("unknown", missing=missing))
         else:
             outcomes = []
             for switches in itertools.product((False, True), repeat=len(uncertain)):
-                applicable = applying | {s.clause.id for s, on in zip(uncertain, switches) if on}
-                effective = [c for c in live if c.clause.id in applicable and not defeated(c, applicable)]
-                outcomes.append(self._combine(output, effective))
+                applicable = applying | {s.index for s, on in zip(uncertain, switches) if on}
+                effective = [c for c in live if c.index in applicable and not defeated(c, applicable)]
+                outcomes.append(self._combine(declared, output, effective))
             base = outcomes[0]  # the world where no uncertain clause applies
             if base.kind == "value" and all(base.same_as(o) for o in outcomes[1:]):
-                result = self._result(output, base)
+                result = self._result(declared, base)
             else:
                 missing = frozenset().union(*(s.missing for s in uncertain), *(o.missing for o in outcomes))
                 message = next((o.message for o in outcomes if o.message), "")
                 if not missing and any(o.kind == "error" for o in outcomes):
-                    result = self._result(output, _Outcome("error", message=message))
+                    result = self._result(declared, _Outcome("error", message=message))
                 else:
-                    result = self._result(output, _Outcome("unknown", missing=missing))
+                    result = self._result(declared, _Outcome("unknown", missing=missing))
         if result.status == "undetermined" and self.refine:
-            result = self._refine(name, result)
-        self.results[name] = result
+            result = self._refine(output, result)
+        self.results[output] = result
         return result
 
-    def _refine(self, name: str, result: OutputResult) -> OutputResult:
+    def _refine(self, output: int, result: OutputResult) -> OutputResult:
         """Decide the output once per value of its missing facts; decided if every value agrees."""
         domains = [_finite_domain(self.policy.facts[fact]) for fact in result.missing]
         if any(domain is None for domain in domains) or math.prod(len(d) for d in domains) > MAX_FACT_WORLDS:
             return result
         outcomes = []
         for values in itertools.product(*domains):
-            world = _Run(self.policy, {**self.facts, **dict(zip(result.missing, values))}, NullTracer(), refine=False)
-            outcome = world.resolve(name)
+            outcome = _resolve_in_world(self.program, {**self.facts, **dict(zip(result.missing, values))}, output)
             if outcome.status not in ("decided", "default") or (
-                    outcomes and _canonical(outcome.value) != _canonical(outcomes[0].value)):
+                    outcomes and canonical(outcome.value) != canonical(outcomes[0].value)):
                 return result
             outcomes.append(outcome)
         used = {clause_id for outcome in outcomes for clause_id in outcome.clauses}
-        clauses = tuple(c.id for c in self.policy.clauses if c.id in used)
+        clauses = tuple(cid for cid in self.plan.clause_ids if cid in used)
         return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing)
 
-    def _combine(self, output, effective: list[_ClauseState]) -> _Outcome:
+    def _combine(self, declared, output: int, effective: list[_ClauseState]) -> _Outcome:
         missing: set[str] = set()
         errors = []
         values = []
         for state in effective:
-            kind, payload = state.values.get(output.name, ("error", f"clause `{state.clause.id}` failed: {state.message}"))
+            kind, payload = state.values.get(
+                output, ("error", f"clause `{self.plan.clause_ids[state.index]}` failed: {state.message}"))
             if kind == "unknown":
                 missing |= payload
             elif kind == "error":
                 errors.append(payload)
             else:
-                values.append((state.clause.id, payload))
+                values.append((self.plan.clause_ids[state.index], payload))
         if missing:
             return _Outcome("unknown", missing=frozenset(missing))
         if errors:
             return _Outcome("error", message=errors[0])
-        if output.collects:
-            items: list = []
-            for _, value in values:
-                items.extend(v for v in value if v not in items)
-            if not values:
-                return _Outcome("value", tuple(output.default or ()))
-            return _Outcome("value", tuple(items), tuple(cid for cid, _ in values))
-        if not values:
-            return _Outcome("value", output.default)
-        distinct = {_canonical(v) for _, v in values}
-        if len(distinct) > 1:
-            ids = ", ".join(f"`{cid}`" for cid, _ in values)
-            return _Outcome("error", message=f"conflict: clauses {ids} set `{output.name}` to different values")
-        return _Outcome("value", values[0][1], tuple(cid for cid, _ in values))
+        return combine_known(declared, values)
 
-    def _result(self, output, outcome: _Outcome) -> OutputResult:
+    def _result(self, declared, outcome: _Outcome) -> OutputResult:
         if outcome.kind == "value":
-            status = "decided" if outcome.deciders else "default"
-            return OutputResult(outcome.value, status, outcome.deciders)
+            return OutputResult(outcome.value, "decided" if outcome.deciders else "default", outcome.deciders)
         if outcome.kind == "error":
-            self._error(f"while deciding output `{output.name}`: {outcome.message}", output.location, output.name)
-        if outcome.kind == "error":
+            self._error(f"while deciding output `{declared.name}`: {outcome.message}", declared.location, declared.name)
             return OutputResult(None, "error", (), ())
-        return OutputResult(output.undetermined, "undetermined", (), tuple(sorted(outcome.missing)))
+        return OutputResult(declared.undetermined, "undetermined", (), tuple(sorted(outcome.missing)))
 
     # -- the whole case -------------------------------------------------------------------------
 
     def decide(self) -> dict[str, OutputResult]:
-        for clause in self.policy.clauses:
-            self.clause_state(clause)
-        results = {name: self.resolve(name) for name in self.policy.outputs}
-        for clause in self.policy.clauses:
-            self.emit(self._effect(self.states[clause.id], results))
-        for name, result in results.items():
-            self.emit(Event(Op.OUTPUT, name, result=result.status, value=result.value,
-                            missing=result.missing, clauses=result.clauses))
-        return results
+        for index in range(len(self.plan.clause_ids)):
+            self.clause_state(index)
+        return {name: self.resolve(i) for i, name in enumerate(self.plan.outputs)}
 
-    def _effect(self, state: _ClauseState, results: dict[str, OutputResult]) -> Event:
-        clause = state.clause
-        if state.result == "false":
-            return Event(Op.EFFECT, clause.id, effect="not_applicable")
-        if state.result == "error":
-            return Event(Op.EFFECT, clause.id, effect="error", message=state.message)
-        if state.result == "unknown":
-            return Event(Op.EFFECT, clause.id, effect="undecided", missing=tuple(sorted(state.missing)))
-        winners = [self.clause_state(self.policy.clause(w)) for w in self.policy.overridden_by[clause.id]]
-        applying = sorted(w.clause.id for w in winners if w.result == "true")
-        if applying:
-            return Event(Op.EFFECT, clause.id, effect="overridden", by=applying[0])
-        maybe = [w for w in winners if w.result in ("unknown", "error")]
-        if maybe:
-            return Event(Op.EFFECT, clause.id, effect="undecided", by=min(w.clause.id for w in maybe),
-                         missing=tuple(sorted(frozenset().union(*(w.missing for w in maybe)))))
-        return Event(Op.EFFECT, clause.id, effect="applied")
+
+def combine_known(declared, values: list[tuple[str, Any]]) -> _Outcome:
+    """An output's value from the (clause id, value) of the clauses that apply to it, all known."""
+    if declared.collects:
+        items: list = []
+        for _, value in values:
+            items.extend(v for v in value if v not in items)
+        if not values:
+            return _Outcome("value", tuple(declared.default or ()))
+        return _Outcome("value", tuple(items), tuple(cid for cid, _ in values))
+    if not values:
+        return _Outcome("value", declared.default)
+    if len({canonical(v) for _, v in values}) > 1:
+        ids = ", ".join(f"`{cid}`" for cid, _ in values)
+        return _Outcome("error", message=f"conflict: clauses {ids} set `{declared.name}` to different values")
+    return _Outcome("value", values[0][1], tuple(cid for cid, _ in values))
+
+
+def _resolve_in_world(program: Program, facts: dict, output: int) -> OutputResult:
+    """One output for facts that fill in some missing ones, untraced and without refinement."""
+    resolver = program.resolver or _attach_resolver(program)
+    try:
+        held, values = program.fast(facts, [None] * program.output_count, resolver.point)
+        return resolver.final(held, values)[program.plan.outputs[output]]
+    except Exception:  # noqa: BLE001 - as in `evaluate`: the general path decides what the fast one cannot
+        return _Run(program, facts, recording=False, refine=False).resolve(output)
+
+
+#: How many distinct sets of clauses that held are remembered per program (and per resolution point).
+MAX_RESOLUTIONS = 4096
+
+
+class _Resolver:
+    """Outputs resolved on the fast path, remembered by the clauses that held.
+
+    With every read value known, which clauses set an output and which set those aside is a
+    function of the set of clauses that held: that set (in evaluation order, which is the same
+    for the same set) is the key. Then-values computed from facts are looked up in `V` by slot.
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.plan = program.plan
+        self.finals: dict[tuple, tuple] = {}
+        self.points: dict[tuple, tuple] = {}
+
+    def final(self, held: list[int], values: list) -> dict[str, OutputResult]:
+        key = tuple(held)
+        template = self.finals.get(key)
+        if template is None:
+            template = self._template(key, range(len(self.plan.outputs)))
+            if len(self.finals) < MAX_RESOLUTIONS:
+                self.finals[key] = template
+        outputs, computed = template
+        outputs = dict(outputs)
+        for name, deciders, sources in computed:
+            outputs[name] = OutputResult.trusted(_one_value(sources, values), "decided", deciders)
+        return outputs
+
+    def point(self, stratum: int, held: list[int], values: list, read: list) -> None:
+        """Resolve the outputs that later strata read, into `read` (as a clause reads them)."""
+        key = (stratum, *held)
+        entries = self.points.get(key)
+        if entries is None:
+            outputs = self.plan.resolve_after[stratum]
+            constants, computed = self._template(tuple(held), outputs)
+            entries = tuple((self.plan.output_index[name], result.value, None) for name, result in constants.items()
+                            if result is not None) + tuple((self.plan.output_index[name], None, sources)
+                                                           for name, _, sources in computed)
+            if len(self.points) < MAX_RESOLUTIONS:
+                self.points[key] = entries
+        for output, value, sources in entries:
+            if sources is not None:
+                value = _one_value(sources, values)
+            # Lists are read as lists, so that `items == ['x']` compares like with like.
+            read[output] = list(value) if isinstance(value, tuple) else value
+
+    def _template(self, held_key: tuple, outputs) -> tuple[dict, tuple]:
+        """For each output: its result when every literal decides it, or how to compute it."""
+        plan, policy = self.plan, self.program.policy
+        held = set(held_key)
+        constants: dict[str, OutputResult | None] = {}
+        computed = []
+        for output in outputs:
+            name = plan.outputs[output]
+            effective = [c for c in plan.setters[output]
+                         if c in held and not any(w in held for w in plan.overriders[c])]
+            sources = [next(v for v in plan.then[c] if v.output == output) for c in effective]
+            deciders = tuple(plan.clause_ids[c] for c in effective)
+            if any(v.node is not None for v in sources):
+                constants[name] = None  # keeps the declaration order of the outputs
+                computed.append((name, deciders, tuple(("slot", v.slot) if v.node is not None else ("literal", v.literal)
+                                                       for v in sources)))
+                continue
+            outcome = combine_known(policy.outputs[name], [(plan.clause_ids[c], v.literal) for c, v in zip(effective, sources)])
+            if outcome.kind != "value":
+                raise Abort  # a conflict: the general path reports it
+            constants[name] = OutputResult.trusted(outcome.value, "decided" if outcome.deciders else "default",
+                                                   outcome.deciders)
+        return constants, tuple(computed)
+
+
+def _one_value(sources: tuple, values: list) -> Any:
+    """The value several clauses agree on (validation proves they cannot differ; if they do, the
+    general path reports the conflict)."""
+    found = [values[ref] if kind == "slot" else ref for kind, ref in sources]
+    if len(found) > 1 and len({canonical(v) for v in found}) > 1:
+        raise Abort
+    return found[0]
+
+
+def _attach_resolver(program: Program) -> _Resolver:
+    program.resolver = _Resolver(program)
+    return program.resolver
+
+
+def part_outcomes(policy: Policy, decision: Decision, clause) -> list[tuple[Any, str, Any, tuple[Read, ...]]]:
+    """Every part of a clause's condition with (node, result, value, reads), result being `true`,
+    `false`, `unknown` or `error`: from the decision's trace where evaluation reached the part,
+    otherwise from the probe mode (the part evaluated on its own against the decision's facts).
+
+    Explanations and coverage want every part, while evaluation stops at the first part that
+    decides: the parts after it are probed.
+    """
+    reached = {e.position: e for e in decision.events if e.op is Op.PART and e.subject == clause.id}
+    outcomes = []
+    for position, node in enumerate(conjuncts(clause.condition.tree)):
+        event = reached.get(position)
+        if event is not None:
+            outcomes.append((node, event.result, event.value, event.reads))
+            continue
+        result, value, reads, _ = probe(policy, decision.facts, node)
+        if result == "value":
+            result = "true" if value is True else "false"
+        outcomes.append((node, result, value, reads))
+    return outcomes

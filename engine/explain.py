@@ -1,8 +1,9 @@
 """Why and why not: what decided each output, what would have granted more, and the smallest fact
 changes that would have.
 
-Built on a decision and its policy: it re-evaluates parts of conditions (`evaluator.probe`) and
-whole cases with changed facts (`evaluator.evaluate`), and never formats text itself.
+Built on a decision, its trace and its policy: the parts of conditions come from the trace where
+evaluation reached them, and from the plan's probe mode otherwise (`evaluator.part_outcomes`);
+counterfactuals decide again only the changed facts. It never formats text itself.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .evaluator import evaluate, probe
-from .expressions import conjuncts, part_of
+from .evaluator import evaluate, part_outcomes, probe
 from .model import Clause, Decision, Policy, to_json_value
-from .trace import NullTracer, Op, Read
+from .trace import Op, Read
 
 #: How many counterfactuals are reported, and how many candidate changes are tried at most.
 MAX_COUNTERFACTUALS = 5
@@ -114,7 +114,7 @@ def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], D
         version selection included); None when a change makes the case undecidable. By default the
         same policy decides.
     """
-    decide_facts = decide_facts or (lambda facts: evaluate(policy, facts, tracer=NullTracer()))
+    decide_facts = decide_facts or (lambda facts: evaluate(policy, facts, trace=False))
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     result = []
     for output in policy.outputs.values():
@@ -157,13 +157,9 @@ def _why_not(policy: Policy, decision: Decision, clause: Clause, output: str) ->
     effect = next((e for e in decision.events if e.op is Op.EFFECT and e.subject == clause.id), None)
     overridden = effect.by if effect is not None and effect.effect == "overridden" else ""
     failed = []
-    for part in conjuncts(clause.condition.tree):
-        text = ast.unparse(part)
-        expression = part_of(part)
-        result, value, reads, _ = probe(policy, decision.facts, expression)
-        if result == "unknown" or (result == "value" and value is not True):
-            failed.append(FailedCondition(text, reads, "unknown" if result == "unknown" else "false",
-                                          _gap(policy, decision.facts, part)))
+    for node, result, _, reads in part_outcomes(policy, decision, clause):
+        if result in ("false", "unknown"):
+            failed.append(FailedCondition(ast.unparse(node), reads, result, _gap(policy, decision.facts, node)))
     return WhyNot(clause, clause.value_for(output).literal, tuple(failed), overridden)
 
 
@@ -176,10 +172,9 @@ def _counterfactuals(policy: Policy, decision: Decision, output: str, preference
         conditions = list(item.failed)
         if item.overridden_by:  # making the overriding clause not apply is a way too
             winner = policy.clause(item.overridden_by)
-            for part in conjuncts(winner.condition.tree):
-                result, value, reads, _ = probe(policy, facts, part_of(part))
-                if result == "value" and value is True:
-                    conditions.append(FailedCondition(ast.unparse(part), reads, "true", _gap(policy, facts, part)))
+            for node, result, _, reads in part_outcomes(policy, decision, winner):
+                if result == "true":
+                    conditions.append(FailedCondition(ast.unparse(node), reads, "true", _gap(policy, facts, node)))
         for failed in conditions:
             for name, gap in _facts_behind(policy, facts, failed).items():
                 for value in _candidate_values(policy, name, facts.get(name), gap):
@@ -249,7 +244,7 @@ def _gap(policy: Policy, facts: Mapping[str, Any], node: ast.expr, depth: int = 
         return 0.0
     sides = []
     for side in (node.left, node.comparators[0]):
-        result, value, _, _ = probe(policy, facts, part_of(side))
+        result, value, _, _ = probe(policy, facts, side)
         if result != "value":
             return 0.0
         sides.append(value)

@@ -75,7 +75,9 @@ def _plus(value: Any) -> Any:
     raise TypeError(f"`+` needs a number, not {type_name(value)}")
 
 
-_OPERATORS: dict[type, Callable[..., Any]] = {
+#: What each operator does, for every way of evaluating an expression (the plan's fast and general
+#: paths, and the reference interpreter of the tests).
+OPERATORS: dict[type, Callable[..., Any]] = {
     ast.Add: _arithmetic("+", op.add, text_too=True), ast.Sub: _arithmetic("-", op.sub),
     ast.Mult: _arithmetic("*", op.mul), ast.Div: _arithmetic("/", op.truediv),
     ast.FloorDiv: _arithmetic("//", op.floordiv), ast.Mod: _arithmetic("%", op.mod),
@@ -136,10 +138,8 @@ class ExpressionEvaluator:
             return self._eval.eval(expression.text, previously_parsed=expression.tree)
         except Unknown:
             raise
-        except FunctionError as exc:
-            raise EvaluationFailure(str(exc)) from None
-        except (TypeError, ValueError, ArithmeticError, simpleeval.InvalidExpression, OverflowError) as exc:
-            raise EvaluationFailure(_describe_failure(exc)) from None
+        except (FunctionError, TypeError, ValueError, ArithmeticError, simpleeval.InvalidExpression) as exc:
+            raise EvaluationFailure(describe_failure(exc)) from None
 
 
 def conjuncts(node: ast.expr) -> list[ast.expr]:
@@ -154,7 +154,14 @@ def part_of(node: ast.expr) -> CompiledExpression:
     return CompiledExpression(ast.unparse(node), node)
 
 
-def _describe_failure(exc: Exception) -> str:
+#: The exceptions an expression may raise on bad values; anything else is a bug in Verdict.
+FAILURES = (EvaluationFailure, FunctionError, TypeError, ValueError, ArithmeticError)
+
+
+def describe_failure(exc: Exception) -> str:
+    """The message of an expression's failure, as decisions and traces show it."""
+    if isinstance(exc, (EvaluationFailure, FunctionError)):
+        return str(exc)
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
     text = " ".join(str(exc).split())
@@ -240,7 +247,7 @@ class _KleeneEval(simpleeval.SimpleEval):
     """simpleeval with our operators and functions, list literals, and Kleene logic for `and`/`or`/`if`."""
 
     def __init__(self, scope: Mapping[str, Any]):
-        super().__init__(operators=_OPERATORS, functions=FUNCTIONS, names=scope)
+        super().__init__(operators=OPERATORS, functions=FUNCTIONS, names=scope)
         self.nodes[ast.List] = self._eval_sequence
         self.nodes[ast.Tuple] = self._eval_sequence
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +150,8 @@ class Clause:
     overrides_all: bool = False  # `overrides: all`: every other clause
     origin: str = ""  # the policy or variant that defines the clause
     legal: LegalRef | None = None
+    # Where each part of the condition (an operand of its top-level `and`s) starts in the file.
+    part_locations: tuple[SourceLocation, ...] = ()
 
     def value_for(self, output: str) -> OutputValue | None:
         for name, value in self.sets:
@@ -336,25 +341,60 @@ class OutputResult:
     missing: tuple[str, ...] = ()
     regardless_of: tuple[str, ...] = ()
 
+    @classmethod
+    def trusted(cls, value: Any, status: str, clauses: tuple[str, ...] = ()) -> "OutputResult":
+        """The evaluator's constructor: the same object, without the frozen `__init__`'s cost."""
+        result = object.__new__(cls)
+        object.__setattr__(result, "__dict__", {"value": value, "status": status, "clauses": clauses,
+                                                "missing": (), "regardless_of": ()})
+        return result
+
+
+def facts_digest(facts: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
+    canonical = json.dumps(to_json_value(facts), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of one case: every output, the facts still needed, and the trace events.
+    """The outcome of one case: every output, the facts still needed, and the trace.
 
     A decision is not a verdict on the case's truth: it says what the policy gives for the facts
-    given. `missing_facts` is empty exactly when no output is undetermined.
+    given. `missing_facts` is empty exactly when no output is undetermined. `trace` is the
+    evaluator's compact record (None when the decision was made with `trace=False`); `events`
+    expands it on first use, and `case_digest` is computed on first use too.
     """
 
     policy: PolicyIdentity
     case_id: str
-    case_digest: str
     facts: dict[str, Any]
     outputs: dict[str, OutputResult]
     missing_facts: tuple[str, ...]
-    events: tuple = ()
     errors: tuple = ()
     engine_version: str = ""
     selection: str = ""  # why this policy or variant was chosen
+    trace: Any = field(default=None, repr=False)
+
+    @classmethod
+    def trusted(cls, policy: PolicyIdentity, case_id: str, facts: dict[str, Any], outputs: dict[str, OutputResult],
+                missing_facts: tuple[str, ...], errors: tuple, engine_version: str, trace: Any) -> "Decision":
+        """The evaluator's constructor: the same object, without the frozen `__init__`'s cost."""
+        decision = object.__new__(cls)
+        object.__setattr__(decision, "__dict__", {
+            "policy": policy, "case_id": case_id, "facts": facts, "outputs": outputs, "missing_facts": missing_facts,
+            "errors": errors, "engine_version": engine_version, "selection": "", "trace": trace})
+        return decision
+
+    @functools.cached_property
+    def events(self) -> tuple:
+        """The trace events (see `trace.Op`), in evaluation order; () for an untraced decision."""
+        return self.trace.events() if self.trace is not None else ()
+
+    @functools.cached_property
+    def case_digest(self) -> str:
+        """sha256 of the canonical JSON of the facts."""
+        return facts_digest(self.facts)
 
     def value(self, output: str) -> Any:
         return self.outputs[output].value

@@ -1,20 +1,22 @@
 """Trace events: what evaluation observed, as plain data for renderers to format.
 
-The evaluator records events through a `Tracer`; it never formats text. Events come in the order
-things happened: DERIVED and CLAUSE events while conditions are evaluated (a clause that reads an
-output first triggers the clauses that decide that output), then one EFFECT event per clause and
-one OUTPUT event per output once every output is resolved.
+Events come in the order the specification evaluates: DERIVED, PART and CLAUSE events while
+conditions are evaluated (a derived value where it is first read; a clause that reads an output
+first triggers the clauses that decide that output; each PART event before its clause's CLAUSE
+event), then one EFFECT event per clause and one OUTPUT event per output. The evaluator records a
+compact trace and `Decision.events` expands it into these on first use (`plan/record.py`).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 
 class Op(str, enum.Enum):
     DERIVED = "derived"  #: a derived value was computed (once per case)
+    PART = "part"  #: a part of a clause's condition was reached: its reads and its result
     CLAUSE = "clause"  #: a clause's condition was evaluated: its reads and its result
     EFFECT = "effect"  #: what a clause did: applied, overridden (by), not_applicable, undecided, error
     OUTPUT = "output"  #: an output's value, its status and the clauses that decided it
@@ -43,7 +45,7 @@ class Event:
     subject: str  # the clause id, output name or derived value name
     expression: str = ""
     reads: tuple[Read, ...] = ()
-    result: str = ""  # CLAUSE: true/false/unknown/error; OUTPUT: decided/default/undetermined/error
+    result: str = ""  # PART, CLAUSE: true/false/unknown/error; OUTPUT: decided/default/undetermined/error
     value: Any = None
     missing: tuple[str, ...] = ()
     effect: str = ""  # EFFECT: applied, overridden, not_applicable, undecided, error
@@ -51,26 +53,5 @@ class Event:
     clauses: tuple[str, ...] = ()  # OUTPUT: the deciding clauses
     message: str = ""
     value_reads: tuple[Read, ...] = ()  # CLAUSE: what the `then` expressions read
-
-
-class Tracer(Protocol):
-    def record(self, event: Event) -> None: ...
-
-
-class BufferTracer:
-    """Keeps every event, in order."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def record(self, event: Event) -> None:
-        self.events.append(event)
-
-
-class NullTracer:
-    """Drops every event: the same evaluation path, for callers that want only the outputs."""
-
-    events: tuple = ()
-
-    def record(self, event: Event) -> None:
-        pass
+    location: Any = None  # PART, DERIVED: where the expression is written (a SourceLocation)
+    position: int = 0  # PART: 0-based position of the part in its clause's condition

@@ -1,0 +1,321 @@
+"""Python source for a plan's fast path: one function per policy, in a traced and an untraced form.
+
+The fast path decides a case in which every fact it reads is known and nothing fails. It is plain
+two-valued Python: `and`, `or` and `x if c else y` are Python's own, which give the same values as
+Kleene's logic when nothing is unknown. Anything else (a missing fact: `KeyError`; a failure; a
+condition that is not a boolean: `Abort`) makes the evaluator start again on the general path,
+which handles unknowns and errors. Clauses run stratum by stratum (`build._schedule`), the
+indexed ones only when their bucket survives; the evaluator resolves outputs from the list of
+clauses that held (`A`) and the computed then-values (`V`).
+
+The source holds only identifiers, indices and `repr()` of plain scalars (text, numbers,
+booleans, None): every other constant and every function is bound by name in the namespace
+`namespace()` returns, so no text of the policy can become code.
+
+The traced form records one entry per condition part reached, per derived value computed and per
+then-value computed, on a list `T` (see `record.py` for the layout); it builds no event objects.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import datetime as dt
+import math
+from typing import Any
+
+from ..expressions import OPERATORS
+from ..functions import FUNCTIONS
+from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
+
+_NATIVE_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+                   ast.In: "in", ast.NotIn: "not in", ast.Is: "==", ast.IsNot: "!="}
+_OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floordiv",
+                   ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos"}
+INLINE_BUCKETS = 6  # above this many buckets, each bucket gets its own function
+
+
+class Abort(Exception):
+    """The fast path cannot decide this case exactly: the general path must."""
+
+
+class Unset:
+    """The value of a derived value not computed yet in this case."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET = Unset()
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or type(value) in (bool, int, str) or (type(value) is float and math.isfinite(value))
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+
+class _Generator:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.constants: dict[str, Any] = {}
+        self.source = _Source()
+
+    # -- names and constants ------------------------------------------------------------------
+
+    def constant(self, value: Any) -> str:
+        if _scalar(value):
+            return repr(value)
+        name = f"K{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def read(self, nid: int, traced: bool) -> str:
+        """Code that reads one name on the fast path."""
+        plan = self.plan
+        name, kind = plan.names[nid]
+        if kind == FACT:
+            fact = plan.policy.facts[name]
+            return f"F.get({name!r}, {self.constant(fact.default)})" if fact.has_default else f"F[{name!r}]"
+        if kind == PARAMETER:
+            return self.constant(plan.policy.parameters[name].value)
+        if kind == DERIVED:
+            i = plan.derived_index[name]
+            call = f"dt{i}(F, D, ap)" if traced else f"d{i}(F, D)"
+            return f"(D[{i}] if D[{i}] is not U else {call})"
+        return f"O[{plan.output_index[name]}]"
+
+    # -- expressions ----------------------------------------------------------------------------
+
+    def expression(self, node: ast.expr, traced: bool, reads: str | None) -> str:
+        """Code for an expression. `reads` is how a traced read is recorded: None (untraced),
+        "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`)."""
+        self.temp = 0
+        return self._expr(node, traced, reads)
+
+    def _expr(self, node: ast.expr, traced: bool, reads: str | None) -> str:
+        if isinstance(node, ast.Constant):
+            return self.constant(node.value)
+        if isinstance(node, ast.Name):
+            code = self.read(self.plan.nid[node.id], traced)
+            if reads == "temps":
+                self.temp += 1
+                return f"(r{self.temp - 1} := {code})"
+            if reads == "list":
+                return f"rd(L, {self.plan.nid[node.id]}, {code})"
+            return code
+        sub = lambda n: self._expr(n, traced, reads)  # noqa: E731
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return "[" + ", ".join(sub(e) for e in node.elts) + "]"
+        if isinstance(node, ast.BinOp):
+            return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.left)}, {sub(node.right)})"
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return f"(not {sub(node.operand)})"
+            return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.operand)})"
+        if isinstance(node, ast.Compare):
+            operands = [sub(o) for o in (node.left, *node.comparators)]
+            if len(node.ops) == 1:
+                return f"({operands[0]} {_NATIVE_COMPARE[type(node.ops[0])]} {operands[1]})"
+            # Every operand of a chain is evaluated before any comparison, as on the general path.
+            operations = self.constant(tuple(OPERATORS[type(o)] for o in node.ops))
+            return f"chain(({', '.join(operands)},), {operations})"
+        if isinstance(node, ast.Call):
+            return f"fn_{node.func.id}(" + ", ".join(sub(a) for a in node.args) + ")"
+        if isinstance(node, ast.BoolOp):
+            joiner = " and " if isinstance(node.op, ast.And) else " or "
+            return "(" + joiner.join(sub(v) for v in node.values) + ")"
+        if isinstance(node, ast.IfExp):
+            return f"({sub(node.body)} if {sub(node.test)} else {sub(node.orelse)})"
+        raise ValueError(f"cannot generate code for {type(node).__name__}")
+
+    def recorded(self, node: ast.expr, static: tuple | None, traced: bool) -> tuple[list[str], str, str]:
+        """(statements before, the value's code, the reads to record) for one traced or untraced expression."""
+        if not traced:
+            return [], self.expression(node, False, None), ""
+        if static is not None:
+            code = self.expression(node, True, "temps")
+            return [], code, "".join(f", r{i}" for i in range(self.temp))
+        return ["L = []"], self.expression(node, True, "list"), ", L"
+
+    # -- the functions --------------------------------------------------------------------------
+
+    def derived_functions(self, traced: bool) -> None:
+        plan, out = self.plan, self.source
+        for i, name in enumerate(plan.derived):
+            node = plan.policy.derived[name].expression.tree
+            before, code, recorded = self.recorded(node, plan.derived_reads[i], traced)
+            out.add(0, f"def {'dt' if traced else 'd'}{i}(F, D{', ap' if traced else ''}):  # {name}")
+            for line in before:
+                out.add(1, line)
+            out.add(1, f"v = {code}")
+            if traced:
+                out.add(1, f"ap(({-(i + 1)}, v{recorded}))")
+            out.add(1, f"D[{i}] = v")
+            out.add(1, "return v")
+            out.add(0, "")
+
+    def clause(self, ci: int, depth: int, traced: bool) -> None:
+        plan, out = self.plan, self.source
+        out.add(depth, f"# {plan.clause_ids[ci]}")
+        for position, pid in enumerate(plan.clause_parts[ci]):
+            part = plan.parts[pid]
+            before, code, recorded = self.recorded(part.node, part.static_reads, traced)
+            inner = depth if position == 0 else depth + 1
+            if position:
+                out.add(depth, "if x:")
+            for line in before:
+                out.add(inner, line)
+            out.add(inner, f"x = {code}")
+            if traced:
+                out.add(inner, f"ap(({pid}, x{recorded}))")
+        out.add(depth, "if x is True:")
+        out.add(depth + 1, f"A.append({ci})")
+        for value in plan.then[ci]:
+            if value.node is None:
+                continue
+            before, code, recorded = self.recorded(value.node, value.static_reads, traced)
+            for line in before:
+                out.add(depth + 1, line)
+            out.add(depth + 1, f"v = {code}")
+            out.add(depth + 1, f"if not fits{value.output}(v): raise Abort")
+            out.add(depth + 1, f"V[{value.slot}] = v")
+            if traced:
+                out.add(depth + 1, f"ap(({len(plan.parts) + value.slot}, v{recorded}))")
+        out.add(depth, "elif x is not False:")
+        out.add(depth + 1, "raise Abort")
+
+    def stratum(self, k: int, traced: bool, depth: int) -> None:
+        plan, out = self.plan, self.source
+        index = plan.indexes[k] if k < len(plan.indexes) else None
+        indexed = set(index.indexed) if index else set()
+        for ci in plan.strata[k]:
+            if ci not in indexed:
+                self.clause(ci, depth, traced)
+        if index is not None:
+            read = self.read(plan.nid[index.fact], traced)
+            out.add(depth, f"w = {read}")
+            if index.kind == "values":
+                keys = self.constant(dict(index.keys))
+                out.add(depth, "try:")
+                out.add(depth + 1, f"b = {keys}.get(w, {index.default_bucket})")
+                out.add(depth, "except TypeError:")
+                out.add(depth + 1, "b = -1")
+            else:
+                bounds, regions = self.constant(index.bounds), self.constant(index.regions)
+                out.add(depth, f"b = {regions}[region({bounds}, w)] if type(w) is int or type(w) is float else -1")
+            if traced:
+                out.add(depth, f"ap(('index', {k}, b))")
+            groups = list(index.buckets) + [tuple(index.indexed)]  # the last: every indexed clause, when b == -1
+            if len(groups) <= INLINE_BUCKETS:
+                for number, clauses in enumerate(groups):
+                    test = "b == -1" if number == len(groups) - 1 else f"b == {number}"
+                    out.add(depth, f"{'if' if number == 0 else 'elif'} {test}:")
+                    out.add(depth + 1, "pass")
+                    for ci in clauses:
+                        self.clause(ci, depth + 1, traced)
+            else:
+                out.add(depth, f"B{k}{'t' if traced else ''}[b](F, D, A, V, O{', ap' if traced else ''})")
+
+    def bucket_functions(self, traced: bool) -> None:
+        plan, out = self.plan, self.source
+        for k, index in enumerate(plan.indexes):
+            if index is None or len(index.buckets) + 1 <= INLINE_BUCKETS:
+                continue
+            names = []
+            for number, clauses in enumerate(list(index.buckets) + [tuple(index.indexed)]):
+                name = f"b{k}_{number}{'t' if traced else ''}"
+                names.append(name)
+                out.add(0, f"def {name}(F, D, A, V, O{', ap' if traced else ''}):")
+                out.add(1, "pass")
+                for ci in clauses:
+                    self.clause(ci, 1, traced)
+                out.add(0, "")
+            # bucket -1 (no index for this value) is the last entry, so `B[-1]` finds it
+            out.add(0, f"B{k}{'t' if traced else ''} = [{', '.join(names)}]")
+            out.add(0, "")
+
+    def main(self, traced: bool) -> None:
+        plan, out = self.plan, self.source
+        out.add(0, f"def {'traced' if traced else 'fast'}(F, O, rp):")
+        out.add(1, f"D = [U] * {len(plan.derived)}")
+        out.add(1, "A = []")
+        out.add(1, f"V = [None] * {plan.slots}")
+        if traced:
+            out.add(1, "T = []")
+            out.add(1, "ap = T.append")
+        for k in range(len(plan.strata)):
+            self.stratum(k, traced, 1)
+            if k < len(plan.resolve_after) and plan.resolve_after[k] and k < len(plan.strata) - 1:
+                out.add(1, f"rp({k}, A, V, O)")
+        out.add(1, "return A, V" + (", T" if traced else ""))
+        out.add(0, "")
+
+
+def generate(plan: Plan) -> tuple[str, dict[str, Any]]:
+    """The module source of the plan's fast path, and the constants it names (`K0`, `K1`, ...)."""
+    generator = _Generator(plan)
+    identity = plan.policy.identity
+    generator.source.add(0, f"# The fast path of {' → '.join(identity.variant_chain or (identity.id,))} "
+                            f"(content sha256 {identity.content_sha256}), generated from its plan.")
+    generator.source.add(0, "")
+    for traced in (False, True):
+        generator.derived_functions(traced)
+        generator.bucket_functions(traced)
+        generator.main(traced)
+    return "\n".join(generator.source.lines) + "\n", generator.constants
+
+
+def _chain(values: tuple, operations: tuple) -> bool:
+    for operation, left, right in zip(operations, values, values[1:]):
+        if not operation(left, right):
+            return False
+    return True
+
+
+def _record_read(reads: list, nid: int, value: Any) -> Any:
+    reads.append((nid, value))
+    return value
+
+
+def namespace(plan: Plan, constants: dict[str, Any]) -> dict[str, Any]:
+    """The globals the generated source runs with: helpers, functions, operators, constants, fits."""
+    names: dict[str, Any] = {"__builtins__": {"type": type, "int": int, "float": float, "TypeError": TypeError},
+                             "U": UNSET, "Abort": Abort, "chain": _chain, "rd": _record_read,
+                             "region": _region}
+    names.update({f"fn_{name}": function for name, function in FUNCTIONS.items()})
+    names.update({f"op_{word}": OPERATORS[node_type] for node_type, word in _OPERATOR_NAMES.items()})
+    for i, output_name in enumerate(plan.outputs):
+        output = plan.policy.outputs[output_name]
+        names[f"fits{i}"] = fits_output(output)
+    names.update(constants)
+    return names
+
+
+def fits_output(output) -> Any:
+    """Whether a computed value has the output's declared type (validation checks this statically too)."""
+    kind = output.type
+
+    def fits(value: Any) -> bool:
+        if value is None:
+            return output.nullable
+        if kind == "number":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind == "date":
+            return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        return isinstance(value, {"bool": bool, "string": str}.get(kind, ()))
+
+    return fits
+
+
+def _region(bounds: tuple, value: Any) -> int:
+    i = bisect.bisect_left(bounds, value)
+    return 2 * i + 1 if i < len(bounds) and bounds[i] == value else 2 * i
