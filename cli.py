@@ -115,14 +115,16 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
                                  param_hint="--variant")
     case = _read_case(case_file, policy_set) if case_file else engine.Case("command-line", {})
     case = _apply_fact_options(case, facts, policy_set)
+    day = as_of.date() if as_of else None
+    report_wanted = output_format in ("markdown", "html")
+    # One decision serves everything: explanations, reports and the log read its trace.
+    traced = trace_level != "none" or explain or report_wanted or log_file is not None
     try:
-        decision, policy = engine.decide_in_set(policy_set, case, variant, trace=trace_level != "none",
-                                                as_of=as_of.date() if as_of else None)
+        decision, policy = engine.decide_in_set(policy_set, case, variant, trace=traced, as_of=day)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
-    day = as_of.date() if as_of else None
     if log_file is not None:
-        _log_decisions(log_file, policy_set, [case], variant, day)
+        _log_decision(log_file, decision, policy, variant, day)
 
     def decide_facts(changed: dict):
         # A counterfactual is decided the way the case was: variant and version chosen again.
@@ -131,14 +133,9 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         except engine.CaseError:
             return None
 
-    # Explanations and reports re-read the trace's events, so they need them even with --trace none.
-    report_wanted = output_format in ("markdown", "html")
-    traced = decision
-    if (explain or report_wanted) and not decision.events:
-        traced = engine.decide_in_set(policy_set, case, variant, as_of=day)[0]
-    explanations = explain_decision(policy, traced, decide_facts) if explain or report_wanted else None
+    explanations = explain_decision(policy, decision, decide_facts) if explain or report_wanted else None
     if report_wanted:
-        click.echo(report.render(report.decision_blocks(traced, policy, explanations), output_format), nl=False)
+        click.echo(report.render(report.decision_blocks(decision, policy, explanations), output_format), nl=False)
     elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
     else:
@@ -151,22 +148,17 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         sys.exit(EXIT_EVALUATION_ERROR)
 
 
-def _log_decisions(log_file: Path, policy_set: engine.PolicySet, cases: list, variant: str | None = None,
-                   as_of: dt.date | None = None) -> None:
-    """Append each case's decision, with its full trace whatever is printed, to the decision log."""
+def _log_decision(log_file: Path, decision: engine.Decision, policy: engine.Policy, variant: str | None = None,
+                  as_of: dt.date | None = None) -> None:
+    """Append a (traced) decision, with its full trace whatever is printed, to the decision log."""
     options = {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
+    sensitive = audit.sensitive_names(policy)
+    key = os.environ.get("VERDICT_LOG_KEY", "").encode()
+    if any(name in decision.facts for name in sensitive) and not key:
+        raise DiagnosticsError([], EXIT_USAGE, "the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
+                               "key, kept outside the log, to hash them with")
     try:
-        for case in cases:
-            try:
-                decision, policy = engine.decide_in_set(policy_set, case, variant, as_of=as_of)
-            except engine.CaseError:
-                continue  # refused: there is no decision to log
-            sensitive = audit.sensitive_names(policy)
-            key = os.environ.get("VERDICT_LOG_KEY", "").encode()
-            if any(name in case.facts for name in sensitive) and not key:
-                raise DiagnosticsError([], EXIT_USAGE, "the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
-                                       "key, kept outside the log, to hash them with")
-            decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options, key)
+        decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options, key)
     except OSError as exc:
         raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
 
@@ -274,15 +266,19 @@ def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, mi
     problems: list = []
     cache: dict = {}
     runs: list = []
+    # Each test's case is decided once; coverage and the log read that decision's trace.
+    traced = show_coverage or min_coverage is not None or log_file is not None
     for file in files:
         loaded, found = testing.load_test_file(file, cache)
         if loaded is None:
             problems.extend(found)
             continue
-        runs.append((loaded.policy, list(loaded.cases)))
+        results: list = []
+        runs.append((loaded.policy, results))
         click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.base.identity.version})")
         for case in loaded.cases:
-            result = testing.run_test(loaded.policy, case)
+            result = testing.run_test(loaded.policy, case, trace=traced)
+            results.append(result)
             if result.passed:
                 passed += 1
                 if verbose:
@@ -297,9 +293,10 @@ def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, mi
                                "invalid test file(s) or policy; no result for them")
     click.echo(f"{passed} passed, {failed} failed")
     if log_file is not None:
-        for policy_set, cases in runs:
-            for case in cases:
-                _log_decisions(log_file, policy_set, [engine.Case(case.name, case.facts)], case.variant)
+        for _, results in runs:
+            for result in results:
+                if result.decision is not None:  # a refused case has no decision to log
+                    _log_decision(log_file, result.decision, result.policy, result.case.variant)
     below = []
     if show_coverage or min_coverage is not None:
         coverages = measure_coverage(_merge_runs(runs))
@@ -314,10 +311,10 @@ def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, mi
 
 
 def _merge_runs(runs: list) -> list:
-    """One entry per policy set, with the tests of every file that uses it."""
+    """One entry per policy set, with the test results of every file that uses it."""
     merged: dict[int, tuple] = {}
-    for policy_set, cases in runs:
-        merged.setdefault(id(policy_set), (policy_set, []))[1].extend(cases)
+    for policy_set, results in runs:
+        merged.setdefault(id(policy_set), (policy_set, []))[1].extend(results)
     return list(merged.values())
 
 
@@ -462,10 +459,13 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     repeated = duplicate_ids(cases)
     if repeated:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(repeated[:5])}")
-    report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date)
-    if log_file is not None:
-        _log_decisions(log_file, before_set, cases, before_variant, before_date)
-        _log_decisions(log_file, after_set, cases, after_variant, after_date)
+    report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
+                    trace=log_file is not None)
+    if log_file is not None:  # every decision under A, then every one under B
+        for side, variant, day in ((0, before_variant, before_date), (1, after_variant, after_date)):
+            for decided in report.decisions:
+                if decided[side] is not None:
+                    _log_decision(log_file, *decided[side], variant, day)
     if output_format == "json":
         click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
@@ -521,7 +521,9 @@ def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | Non
         records, _ = decisionlog.read(log_file)
         for line, record in records:
             result = audit.replay(record, index)
-            if result.status != "reproduced":
+            if result.status == "engine_changed":
+                click.echo(f"{display_path(log_file)}:{line}: record {result.record}: engine changed: {result.detail}")
+            elif not result.reproduced:
                 replay_failures += 1
                 click.echo(f"{display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
     click.echo(f"{count} records, {len(problems)} chain problem(s)"
@@ -541,10 +543,10 @@ def replay_command(log_file: Path, number: int) -> None:
     if record is None:
         raise click.BadParameter(f"{log_file} has no record {number} (it has {len(records)})", param_hint="--record")
     result = audit.replay(record, audit.PolicyIndex(policy_roots()))
-    click.echo(f"record {number}: {result.status}" + (f": {result.detail}" if result.detail else ""))
+    click.echo(f"record {number}: {result.status.replace('_', ' ')}" + (f": {result.detail}" if result.detail else ""))
     for line in result.diff:
         click.echo(line)
-    if result.status != "reproduced":
+    if not result.reproduced:
         sys.exit(EXIT_TESTS_FAILED)
 
 

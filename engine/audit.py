@@ -14,14 +14,21 @@ from .decisionlog import record_digest
 from .errors import CaseError
 from .model import Policy, PolicySet
 from .render import decision_to_dict
+from .version import ENGINE_VERSION
 
 
 @dataclass(frozen=True)
 class ReplayResult:
     record: int
-    status: str  # reproduced, differs, unavailable, not_replayable, edited, malformed
+    # reproduced; engine_changed (made by another engine version: its outputs and deciding clauses
+    # are reproduced, the rest is not compared); differs, unavailable, not_replayable, edited, malformed
+    status: str
     detail: str = ""
     diff: tuple[str, ...] = ()
+
+    @property
+    def reproduced(self) -> bool:
+        return self.status in ("reproduced", "engine_changed")
 
 
 class PolicyIndex:
@@ -89,9 +96,22 @@ def _replay(record: dict, index: PolicyIndex) -> ReplayResult:
     except CaseError as error:
         return ReplayResult(number, "differs", f"the case is refused now: {error.diagnostics[0].message}")
     again = decision_to_dict(decision, policy, "full")
+    made_by = (logged.get("engine") or {}).get("version")
+    if made_by != ENGINE_VERSION:
+        # Another engine's trace has another format: what must not change is the decision itself.
+        logged = {key: logged.get(key) for key in _DECISION_KEYS}
+        again = {key: again[key] for key in _DECISION_KEYS}
     before = json.dumps(logged, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
     after = json.dumps(again, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
     if before == after:
+        if made_by != ENGINE_VERSION:
+            return ReplayResult(number, "engine_changed", f"made by engine {made_by}, replayed by {ENGINE_VERSION}: "
+                                "its outputs, their deciding clauses and the missing facts are the same (the trace is not compared)")
         return ReplayResult(number, "reproduced")
     diff = tuple(difflib.unified_diff(before, after, "logged", "replayed", lineterm="", n=1))
     return ReplayResult(number, "differs", "the decision made now differs from the logged one", diff)
+
+
+#: What a replay by another engine version compares: the outputs, and for each its status,
+#: deciding clauses and missing facts.
+_DECISION_KEYS = ("outputs", "decided_by", "missing_facts")

@@ -11,9 +11,6 @@ import ast
 import math
 from dataclasses import dataclass, field
 
-from .api import decide_in_set
-from .cases import Case
-from .errors import CaseError
 from .evaluator import part_outcomes
 from .expressions import conjuncts
 from .model import Policy, PolicySet
@@ -50,10 +47,13 @@ class PolicyCoverage:
 
 
 def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
-    """Decide every test case (with its policy set) and record what each clause and condition part did.
+    """What each clause and condition part did in the tests: `runs` pairs each policy set with the
+    results of its tests (`testing.run_test(..., trace=True)`), whose decisions are read, not made again.
 
     Each clause is counted where it is defined: the base policy's clauses in its table, each variant
     version's own clauses in that version's table, whichever policy (base or variant) decided the test.
+    A condition part's result comes from the trace when the decision reached it, and from the plan's
+    probe mode otherwise (`evaluator.part_outcomes`).
     """
     tables: dict[str, PolicyCoverage] = {}
 
@@ -65,25 +65,24 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
             item.conditions.setdefault(ast.unparse(part), set())
         return item
 
-    for policy_set, cases in runs:
+    for policy_set, results in runs:
         for policy in policy_set.compiled or (policy_set.base,):
             for clause in policy.clauses:
                 entry(policy, clause)
-        for case in cases:
-            try:
-                decision, policy = decide_in_set(policy_set, Case(case.name, case.facts), case.variant)
-            except CaseError:
+        for result in results:
+            decision, policy = result.decision, result.policy
+            if decision is None:  # refused: nothing was decided
                 continue
             for table in {id(t): t for t in (_table_of(tables, policy, c) for c in policy.clauses)}.values():
                 table.tests += 1
-            results = {e.subject: e.result for e in decision.events if e.op is Op.CLAUSE}
+            results_by_clause = {e.subject: e.result for e in decision.events if e.op is Op.CLAUSE}
             for clause in policy.clauses:
                 item = entry(policy, clause)
-                if results.get(clause.id) in RESULTS:
-                    item.results.add(results[clause.id])
-                for node, result, _, _ in part_outcomes(policy, decision, clause):
-                    if result in RESULTS:
-                        item.conditions[ast.unparse(node)].add(result)
+                if results_by_clause.get(clause.id) in RESULTS:
+                    item.results.add(results_by_clause[clause.id])
+                for node, outcome, _, _ in part_outcomes(policy, decision, clause):
+                    if outcome in RESULTS:
+                        item.conditions[ast.unparse(node)].add(outcome)
     return [tables[key] for key in sorted(tables, key=lambda k: (k != next(iter(tables)), k))]
 
 

@@ -44,6 +44,8 @@ class ImpactReport:
     changed_cases: int = 0
     changes: list[OutputChange] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # cases neither policy could decide (no version in force)
+    # With `replay(..., trace=True)`: per case, (decision, policy) under A and under B, or None if refused.
+    decisions: list[tuple] = field(default_factory=list)
 
     def per_output(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -112,11 +114,18 @@ def duplicate_ids(cases: list[Case]) -> list[str]:
 
 def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_variant: str | None = None,
            after_variant: str | None = None, before_date: dt.date | None = None,
-           after_date: dt.date | None = None) -> ImpactReport:
-    """Decide every case under both and list each output whose value changes."""
+           after_date: dt.date | None = None, trace: bool = False) -> ImpactReport:
+    """Decide every case under both and list each output whose value changes.
+
+    :param trace: record each decision's trace and keep the decisions in the report (for a decision log).
+    """
     report = ImpactReport(cases=len(cases))
     for case in cases:
-        old, new = _decide(before, case, before_variant, before_date), _decide(after, case, after_variant, after_date)
+        old = _decide(before, case, before_variant, before_date, trace)
+        new = _decide(after, case, after_variant, after_date, trace)
+        if trace:
+            report.decisions.append((old, new))
+        old, new = (old[0] if old else None), (new[0] if new else None)
         if old is None or new is None:  # refused: no version in force on the case's date
             if old is None and new is None:
                 report.refused.append(case.id)
@@ -138,9 +147,10 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
     return report
 
 
-def _decide(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None):
+def _decide(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None, trace: bool):
+    """(decision, the policy whose trace it carries), or None when the case is refused."""
     try:
-        return decide_in_set(policy_set, case, variant, trace=False, as_of=as_of)[0]
+        return decide_in_set(policy_set, case, variant, trace=trace, as_of=as_of)
     except CaseError:
         return None
 

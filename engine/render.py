@@ -14,9 +14,29 @@ from .trace import Op
 
 TRACE_LEVELS = ("full", "summary", "none")
 
+#: The version of the decision JSON's format (schemas/decision.schema.json). Version 1 (Verdict 0.1)
+#: had no `schema_version` key; 2 added it, the condition parts of each clause and locations.
+DECISION_SCHEMA_VERSION = 2
+
 
 def _value_json(value: Any) -> Any:
     return to_json_value(value)
+
+
+def _location_json(location) -> str:
+    """`policy.yaml:288:13`: only the file's name, so that the JSON does not depend on where it ran."""
+    name = location.file.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{name}:{location.line}:{location.column}"
+
+
+def _part_json(event) -> dict:
+    item = {"position": event.position, "condition": event.expression, "location": _location_json(event.location),
+            "reads": [_read_json(r) for r in event.reads], "result": event.result}
+    if event.missing:
+        item["missing_facts"] = list(event.missing)
+    if event.message:
+        item["error"] = event.message
+    return item
 
 
 def _read_json(read) -> dict:
@@ -39,6 +59,7 @@ def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") ->
         for name, result in decision.outputs.items()
     }
     return {
+        "schema_version": DECISION_SCHEMA_VERSION,
         "case": {"id": decision.case_id, "facts_sha256": decision.case_digest},
         "policy": {**decision.policy.to_dict(), **({"selection": decision.selection} if decision.selection else {})},
         "engine": {"name": "verdict", "version": decision.engine_version},
@@ -54,6 +75,10 @@ def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") ->
 
 def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    parts: dict[str, list] = {}
+    for event in decision.events:
+        if event.op is Op.PART:
+            parts.setdefault(event.subject, []).append(_part_json(event))
     clauses = []
     for event in decision.events:
         if event.op is not Op.CLAUSE:
@@ -69,6 +94,7 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             **({"source": clause.source.to_dict()} if clause.source else {}),
             **({"legal": clause.legal.to_dict()} if clause.legal else {}),
             "condition": event.expression,
+            "parts": parts.get(event.subject, []),
             "reads": [_read_json(r) for r in event.reads],
             "result": event.result,
             "value_reads": [_read_json(r) for r in event.value_reads],
@@ -92,7 +118,8 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     result: dict = {}
     if level == "full":
         result["derived"] = [
-            {"name": e.subject, "expression": e.expression, "reads": [_read_json(r) for r in e.reads], "result": e.result,
+            {"name": e.subject, "expression": e.expression, "location": _location_json(e.location),
+             "reads": [_read_json(r) for r in e.reads], "result": e.result,
              **({"value": _value_json(e.value)} if e.result == "value" else {}),
              **({"missing_facts": list(e.missing)} if e.missing else {}),
              **({"error": e.message} if e.message else {})}
@@ -300,6 +327,10 @@ _EFFECT_WORDS = {
 
 def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    parts: dict[str, list] = {}
+    for event in decision.events:
+        if event.op is Op.PART:
+            parts.setdefault(event.subject, []).append(event)
     lines = [f"  {'base' if d.origin in ('', policy.id) else d.origin} clause {d.clause} disabled by {d.variant} "
              f"({d.legal.short()}): {d.reason}" for d in policy.disabled]
     number = 0
@@ -329,8 +360,12 @@ def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
             lines.append(f"  [{number}] {_named(clause, policy)}: {words}")
         lines.extend(_quote_lines(clause, "      "))
         lines.extend(_wrap(f"when   {event.expression}", "      "))
-        for read in event.reads:
-            lines.append(f"      read   {_show_read(read)}  ({read.kind})")
+        for part in parts.get(event.subject, ()):
+            verdict = part.result + (f": {part.message}" if part.message else "")
+            lines.extend(_wrap(f"{part.position + 1}. {part.expression} → {verdict}  ({_location_json(part.location)})",
+                               "        "))
+            for read in part.reads:
+                lines.append(f"           read {_show_read(read)}  ({read.kind})")
         result = event.result + (f": {event.message}" if event.message else "")
         lines.append(f"      result {result}")
         for read in event.value_reads:

@@ -17,7 +17,7 @@ from .api import POLICY_FILE, decide_in_set, load_policy_set
 from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
-from .model import Output, PolicySet, to_json_value
+from .model import Decision, Output, Policy, PolicySet, to_json_value
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -50,6 +50,10 @@ class TestFile:
 class TestResult:
     case: TestCase
     differences: tuple[str, ...]
+    # The decision made (None when the case was refused), and the policy whose trace it carries,
+    # for coverage and the decision log: a test's case is decided once.
+    decision: Decision | None = field(default=None, compare=False)
+    policy: Policy | None = field(default=None, compare=False)
 
     __test__ = False
 
@@ -192,10 +196,13 @@ def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | 
     return None
 
 
-def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
-    """Decide the test's case and list every difference from what it expects."""
+def run_test(policy_set: PolicySet, case: TestCase, trace: bool = False) -> TestResult:
+    """Decide the test's case and list every difference from what it expects.
+
+    :param trace: record the decision's trace, for coverage or a decision log.
+    """
     try:
-        decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
+        decision, policy = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=trace)
     except CaseError as error:
         return TestResult(case, tuple(f"refused: {d.message}" for d in error.diagnostics))
     # A decision with run-time errors never passes, whatever the outputs happen to be.
@@ -213,16 +220,7 @@ def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
             differences.append(f"{output} decided by: expected {_show(list(expected_clauses))}, got {_show(actual_clauses)}")
     if case.expect_missing_facts is not None and list(decision.missing_facts) != list(case.expect_missing_facts):
         differences.append(f"missing facts: expected {_show(list(case.expect_missing_facts))}, got {_show(list(decision.missing_facts))}")
-    return TestResult(case, tuple(differences))
-
-
-def deciding_clauses(policy_set: PolicySet, case: TestCase) -> set[str]:
-    """The clauses that decided at least one output of the test's case (for clause coverage)."""
-    try:
-        decision, _ = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=False)
-    except CaseError:
-        return set()
-    return {clause_id for result in decision.outputs.values() for clause_id in result.clauses}
+    return TestResult(case, tuple(differences), decision, policy)
 
 
 def _equal(expected: Any, actual: Any) -> bool:

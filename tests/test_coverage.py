@@ -36,3 +36,18 @@ def test_min_coverage_fails_below_the_threshold(tmp_path, policy_copy):
     table = run("test", str(policy_copy.folder), "--coverage")
     assert table.exit_code == 0
     assert "  retailer-referral                  NO    yes    NO" in table.output
+
+
+def test_the_readme_coverage_table_is_what_the_tests_reach():
+    # The README's table is a regression test: coverage (per clause, and per condition part made
+    # true, false and unknown) must not move when the engine changes how it evaluates.
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\S+ \d+\.\d+\.\d+) \| (\d+) \| (\d+/\d+) \| (\d+/\d+) \| (\d+/\d+) \| (\d+/\d+) \|$", readme, re.M)
+    assert len(rows) == 5, rows
+    output = run("test", "--coverage").output
+    for label, tests, clauses, true, false, unknown in rows:
+        assert (f"coverage of the clauses of {label} ({tests} tests): clauses made true {clauses} (100 %); "
+                f"condition parts made true {true}, false {false}, unknown {unknown}") in output

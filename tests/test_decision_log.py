@@ -111,6 +111,34 @@ def test_replay_shows_what_differs_and_unavailable_versions(tmp_path):
     assert "record 3: unavailable: no policy on disk has content sha256 ffff" in result.output
 
 
+OLD_ENGINE = REPO / "tests" / "data" / "engine-0.1"
+
+
+def test_records_of_an_older_engine_replay_on_their_outputs_and_deciding_clauses(monkeypatch):
+    # A real log written by Verdict 0.1, whose trace had no condition parts: its decisions must
+    # still reproduce, and be reported as made by another engine, not as mismatches.
+    monkeypatch.setenv("VERDICT_POLICY_PATH", str(OLD_ENGINE / "policies"))
+    log = OLD_ENGINE / "decisions.jsonl"
+    assert all(json.loads(line)["engine"]["version"] == "0.1.0" for line in log.read_text(encoding="utf-8").splitlines())
+    result = run("log", "verify", str(log), "--replay")
+    assert result.exit_code == 0, result.stderr
+    assert result.output.count(": engine changed: made by engine 0.1.0, replayed by " + engine.ENGINE_VERSION) == 4
+    assert "4 records, 0 chain problem(s), 4 reproduced, 0 not" in result.output
+    one = run("replay", str(log), "--record", "2")
+    assert one.exit_code == 0 and one.output.startswith("record 2: engine changed: made by engine 0.1.0")
+
+
+def test_an_older_engines_record_whose_outputs_differ_is_a_mismatch(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERDICT_POLICY_PATH", str(OLD_ENGINE / "policies"))
+    record = json.loads((OLD_ENGINE / "decisions.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    record["decision"]["decided_by"]["eligibility"]["clauses"] = ["quality-warranty-service"]
+    record["sha256"] = decisionlog.record_digest(record)
+    (tmp_path / "old.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = run("replay", str(tmp_path / "old.jsonl"), "--record", "1")
+    assert result.exit_code == 1
+    assert "record 1: differs" in result.output and '-    "quality-warranty-service"' in result.output
+
+
 def test_a_torn_last_line_is_reported_and_the_chain_goes_on(tmp_path):
     log = _small_log(tmp_path, 3)
     with open(log, "ab") as handle:

@@ -39,7 +39,7 @@ ALLOWED = {
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
     "report": {"model", "render", "trace"},
-    "audit": {"api", "decisionlog", "errors", "model", "render"},
+    "audit": {"api", "decisionlog", "errors", "model", "render", "version"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
 

@@ -72,18 +72,21 @@ TRACE (clauses in evaluation order)
   [1] members-free: applied
       § all (line 2): “Members ship free.”
       when   member
-      read   member = true  (fact)
+        1. member → true  (policy.yaml:25:11)
+           read member = true  (fact)
       result true
   [2] large-orders-free: undecided because total is missing
       § all (line 2): “Orders over 50 ship free.”
       when   total > free_over
-      read   total = unknown (missing: total)  (fact)
-      read   free_over = 50  (parameter)
+        1. total > free_over → unknown  (policy.yaml:30:11)
+           read total = unknown (missing: total)  (fact)
+           read free_over = 50  (parameter)
       result unknown
   [3] others-pay: not applicable
       § all (line 2): “Others pay 5.”
       when   not member and total <= free_over
-      read   member = true  (fact)
+        1. not member → false  (policy.yaml:35:11)
+           read member = true  (fact)
       result false
 """
 
