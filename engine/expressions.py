@@ -1,9 +1,12 @@
-"""Policy expressions: parsed and whitelisted once, evaluated many times with three-valued logic.
+"""Policy expressions: parsed and whitelisted once, at load time; what their operators mean.
 
 Expressions use simpleeval's (Python-like) syntax. `compile_expression` parses the text once and
 walks *every* node against a whitelist, so a forbidden construct is refused at load time even in
-a branch that is never taken. `CompiledExpression.evaluate` runs the parsed tree through
-simpleeval with only the policy's names and the functions in `functions.FUNCTIONS`.
+a branch that is never taken. The whitelist admits only constructs that simpleeval itself can
+evaluate (its node table), with our stricter operators (`OPERATORS`) and only the functions of
+`functions.FUNCTIONS`. Expressions are then evaluated by the policy's plan (`engine/plan/`), as
+generated Python and as closures, never walked per case; the reference interpreter of the tests
+(tests/reference.py) walks them through simpleeval, as the specification.
 
 Missing facts are unknown, not false. Reading a name the case lacks raises `Unknown`; `and`,
 `or` and `x if c else y` follow Kleene's logic (`False and unknown` is False, `True or unknown`
@@ -15,9 +18,7 @@ from __future__ import annotations
 import ast
 import operator as op
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-
-import simpleeval
+from typing import Any, Callable
 
 from .errors import did_you_mean
 from .functions import FUNCTIONS, FunctionError, type_name
@@ -122,36 +123,11 @@ class CompiledExpression:
 
 
 
-class ExpressionEvaluator:
-    """Evaluates compiled expressions against one scope; make a fresh one per case.
-
-    simpleeval keeps per-call state (`self.expr`), so an evaluator is never shared between
-    cases or threads; within a case it is reused, so its dispatch tables are built once.
-    """
-
-    def __init__(self, scope: Mapping[str, Any]):
-        self._eval = _KleeneEval(scope)
-
-    def evaluate(self, expression: CompiledExpression) -> Any:
-        """The value of `expression`; raises `Unknown` (missing facts) or `EvaluationFailure`."""
-        try:
-            return self._eval.eval(expression.text, previously_parsed=expression.tree)
-        except Unknown:
-            raise
-        except (FunctionError, TypeError, ValueError, ArithmeticError, simpleeval.InvalidExpression) as exc:
-            raise EvaluationFailure(describe_failure(exc)) from None
-
-
 def conjuncts(node: ast.expr) -> list[ast.expr]:
     """The parts of a condition joined by `and` (the condition itself when it has none)."""
     if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
         return [part for value in node.values for part in conjuncts(value)]
     return [node]
-
-
-def part_of(node: ast.expr) -> CompiledExpression:
-    """A sub-expression of an already compiled one, to evaluate on its own (explanations, coverage)."""
-    return CompiledExpression(ast.unparse(node), node)
 
 
 #: The exceptions an expression may raise on bad values; anything else is a bug in Verdict.
@@ -198,12 +174,25 @@ def compile_expression(text: object) -> tuple[CompiledExpression | None, list[Ex
     return CompiledExpression(source.strip(), tree.body, frozenset(names), frozenset(functions)), []
 
 
+def _evaluable() -> frozenset[type]:
+    """The expression nodes simpleeval evaluates (plus the list literals our evaluators add)."""
+    global _EVALUABLE
+    if _EVALUABLE is None:
+        import simpleeval  # noqa: PLC0415 - only when an expression is compiled, never on a cached load
+
+        _EVALUABLE = frozenset(simpleeval.SimpleEval().nodes) | {ast.List, ast.Tuple}
+    return _EVALUABLE
+
+
+_EVALUABLE: frozenset[type] | None = None
+
+
 def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: set[str], functions: set[str]) -> None:
     offset = getattr(node, "col_offset", 0)
     if depth > MAX_EXPRESSION_DEPTH:
         problems.append(ExpressionProblem("expr_too_deep", f"expression nests deeper than {MAX_EXPRESSION_DEPTH}", offset))
         return
-    if not isinstance(node, _ALLOWED_NODES):
+    if not isinstance(node, _ALLOWED_NODES) or (isinstance(node, ast.expr) and type(node) not in _evaluable()):
         what = _NODE_WORDS.get(type(node), type(node).__name__)
         problems.append(ExpressionProblem("expr_not_allowed", f"{what} is not allowed in policy expressions", offset))
         return
@@ -241,77 +230,3 @@ def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: s
         return
     for child in ast.iter_child_nodes(node):
         _walk(child, depth + 1, problems, names, functions)
-
-
-class _KleeneEval(simpleeval.SimpleEval):
-    """simpleeval with our operators and functions, list literals, and Kleene logic for `and`/`or`/`if`."""
-
-    def __init__(self, scope: Mapping[str, Any]):
-        super().__init__(operators=OPERATORS, functions=FUNCTIONS, names=scope)
-        self.nodes[ast.List] = self._eval_sequence
-        self.nodes[ast.Tuple] = self._eval_sequence
-
-    def _eval_all(self, nodes: list[ast.expr]) -> list[Any]:
-        """Every operand's value; if some are unknown, one `Unknown` naming the facts of all of them,
-        so that `missing_facts` is complete rather than stopping at the first."""
-        values, missing = [], set()
-        for node in nodes:
-            try:
-                values.append(self._eval(node))
-            except Unknown as unknown:
-                missing |= unknown.missing
-        if missing:
-            raise Unknown(frozenset(missing))
-        return values
-
-    def _eval_sequence(self, node: ast.List | ast.Tuple) -> list:
-        return self._eval_all(node.elts)
-
-    def _eval_binop(self, node: ast.BinOp) -> Any:
-        left, right = self._eval_all([node.left, node.right])
-        return self.operators[type(node.op)](left, right)
-
-    def _eval_compare(self, node: ast.Compare) -> Any:
-        values = self._eval_all([node.left, *node.comparators])
-        for operation, left, right in zip(node.ops, values, values[1:]):
-            if not self.operators[type(operation)](left, right):
-                return False
-        return True
-
-    def _eval_call(self, node: ast.Call) -> Any:
-        return self.functions[node.func.id](*self._eval_all(node.args))
-
-    def _eval_boolop(self, node: ast.BoolOp) -> Any:
-        # A deciding operand (False for `and`, True for `or`) wins even when another one is unknown,
-        # but only a true boolean can: `unknown or 30` is unknown, since the unknown might be the value.
-        deciding = isinstance(node.op, ast.Or)
-        missing: set[str] = set()
-        value: Any = not deciding
-        for operand in node.values:
-            try:
-                value = self._eval(operand)
-            except Unknown as unknown:
-                missing |= unknown.missing
-                continue
-            if bool(value) is deciding and (not missing or isinstance(value, bool)):
-                return value
-        if missing:
-            raise Unknown(frozenset(missing))
-        return value
-
-    def _eval_ifexp(self, node: ast.IfExp) -> Any:
-        try:
-            test = self._eval(node.test)
-        except Unknown as unknown:
-            # Either branch might be taken: the value is known only when both branches agree.
-            missing = set(unknown.missing)
-            branches = []
-            for branch in (node.body, node.orelse):
-                try:
-                    branches.append(self._eval(branch))
-                except Unknown as inner:
-                    missing |= inner.missing
-            if len(branches) == 2 and branches[0] == branches[1] and type(branches[0]) is type(branches[1]):
-                return branches[0]
-            raise Unknown(frozenset(missing)) from None
-        return self._eval(node.body) if test else self._eval(node.orelse)
