@@ -234,7 +234,9 @@ def test_list_outputs_are_read_as_lists(tiny_policy):
      "the condition must be true/false, not a number"),
     ("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end",
      "cannot order a datetime against a date"),
-], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime"])
+    ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: {expression: 'max(warranty_end, product_price)'}",
+     "`max` cannot compare a date with a number"),
+], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime", "max-of-mixed-kinds"])
 def test_type_errors(policy_copy, old, new, words):
     policy_copy.replace(old, new)
     problem = only_problem(policy_copy, "type_error")
