@@ -7,7 +7,7 @@ Results are data; the CLI and pytest present them.
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,7 @@ from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
 from .model import Output, PolicySet, to_json_value
-
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from .values import read_value
 
 
 @dataclass(frozen=True)
@@ -173,23 +171,20 @@ def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | 
     it is how an undetermined output shows."""
     if expected is None:
         return None
-    values = tuple(output.values)
-    if output.type == "enum":
-        if expected not in values:
-            return f"`{expected}` is not a value of `{output.name}`", did_you_mean(str(expected), values)
-    elif output.type == "list":
-        if not isinstance(expected, list):
-            return f"`{output.name}` is a list: write `[{expected}]`", ""
-        for item in expected:
-            if item not in values:
-                return f"`{item}` is not a value of `{output.name}`", did_you_mean(str(item), values)
-    elif output.type == "number" and (isinstance(expected, bool) or not isinstance(expected, (int, float))):
-        return f"`{output.name}` is a number, not `{expected}`", "write it without quotes"
-    elif output.type == "date" and not (isinstance(expected, str) and _DATE.match(expected)):
-        return f"`{output.name}` is a date written YYYY-MM-DD, not `{expected}`", ""
-    elif output.type == "bool" and not isinstance(expected, bool):
-        return f"`{output.name}` is true or false, not `{expected}`", ""
-    return None
+    _, problem = read_value(output.name, output.type, expected, output.values)
+    if problem and isinstance(expected, str):
+        # `refund_amount: "59.99"`: the value is right, the quotes make it text.
+        unquoted = _unquoted(expected)
+        if unquoted is not None and not read_value(output.name, output.type, unquoted, output.values)[1]:
+            return problem[0], "write it without quotes"
+    return problem
+
+
+def _unquoted(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:

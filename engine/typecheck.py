@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from .functions import REGISTRY, Function
-from .kinds import ANY, BOOL, DATE, DATETIME, LIST, NULL, NUMBER, TEXT, Type, describe
+from .kinds import ANY, BOOL, LIST, NULL, NUMBER, TEXT, Type, describe
 
 
 @dataclass(frozen=True)
@@ -141,13 +141,6 @@ def _known(kinds: Type) -> bool:
 
 def _may_be(kinds: Type, wanted: Type) -> bool:
     return not _known(kinds) or bool(kinds & wanted)
-
-
-def value_type(kind: str, nullable: bool) -> Type:
-    """The type of a fact or output declared as `kind` (bool, int, number, string, enum, date, datetime, list)."""
-    base = {"bool": BOOL, "int": NUMBER, "number": NUMBER, "string": TEXT, "enum": TEXT, "date": DATE,
-            "datetime": DATETIME, "list": LIST}.get(kind, ANY)
-    return base | NULL if nullable else base
 
 
 def literal_type(value: object) -> Type:

@@ -12,24 +12,26 @@ ALLOWED = {
     "version": set(),
     "kinds": set(),
     "functions": {"kinds"},
+    "values": {"errors", "kinds"},
     "expressions": {"errors", "functions"},
     "loader": {"errors"},
-    "model": {"errors", "expressions"},
+    "model": {"errors", "expressions", "values"},
     "trace": set(),
     "analysis": set(),
     "typecheck": {"functions", "kinds"},
     "sourcetext": {"model"},
     "schema": {"errors", "loader"},
     "variants": {"errors", "loader"},
-    "cases": {"errors", "loader", "model"},
-    "compiler": {"analysis", "cases", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
+    "cases": {"errors", "loader", "model", "values"},
+    "compiler": {"analysis", "cases", "errors", "expressions", "kinds", "loader", "model", "sourcetext", "typecheck",
+                 "values"},
     "evaluator": {"errors", "expressions", "functions", "model", "trace"},
-    "render": {"model", "trace"},
-    "diff": {"model"},
+    "render": {"model", "trace", "values"},
+    "diff": {"model", "values"},
     "explain": {"evaluator", "expressions", "model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
-    "testing": {"schema", "api", "cases", "errors", "loader", "model"},
-    "impact": {"api", "cases", "errors", "loader", "model"},
+    "testing": {"schema", "api", "cases", "errors", "loader", "model", "values"},
+    "impact": {"api", "cases", "errors", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
     "report": {"model", "render", "trace"},
@@ -61,7 +63,7 @@ def test_imports_follow_the_table():
 
 
 def test_the_evaluator_does_no_io_and_reads_no_clock():
-    for name in ("evaluator", "expressions", "functions", "kinds", "model", "trace", "analysis", "render"):
+    for name in ("evaluator", "expressions", "functions", "kinds", "values", "model", "trace", "analysis", "render"):
         source = (ENGINE / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("open(", "datetime.now", "date.today", "time.time", "import os", "print("):
             assert forbidden not in source, f"engine/{name}.py uses {forbidden}"
