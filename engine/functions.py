@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Callable, TypeVar
 
-from .kinds import DATE, DATETIME, KINDS, MOMENT, NULL, NUMBER, TEXT, Type
+from .kinds import DATE, DATETIME, KINDS, MOMENT, NUMBER, TEXT, Type
 
 
 class FunctionError(Exception):
