@@ -18,7 +18,7 @@ from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
 from .model import Output, PolicySet, to_json_value
-from .values import read_value
+from .values import read_value, show_value
 
 
 @dataclass(frozen=True)
@@ -201,13 +201,13 @@ def run_test(policy_set: PolicySet, case: TestCase) -> TestResult:
         if not _equal(expected, actual):
             why = (f"decided by {', '.join(result.clauses)}" if result.status == "decided" else
                    f"undetermined, needs {', '.join(result.missing)}" if result.status == "undetermined" else result.status)
-            differences.append(f"{output}: expected {_show(expected)}, got {_show(actual)} ({why})")
+            differences.append(f"{output}: expected {show_value(expected)}, got {show_value(actual)} ({why})")
     for output, expected_clauses in case.expect_decided_by.items():
         actual_clauses = list(decision.outputs[output].clauses)
         if actual_clauses != list(expected_clauses):
-            differences.append(f"{output} decided by: expected {_show(list(expected_clauses))}, got {_show(actual_clauses)}")
+            differences.append(f"{output} decided by: expected {show_value(list(expected_clauses))}, got {show_value(actual_clauses)}")
     if case.expect_missing_facts is not None and list(decision.missing_facts) != list(case.expect_missing_facts):
-        differences.append(f"missing facts: expected {_show(list(case.expect_missing_facts))}, got {_show(list(decision.missing_facts))}")
+        differences.append(f"missing facts: expected {show_value(list(case.expect_missing_facts))}, got {show_value(list(decision.missing_facts))}")
     return TestResult(case, tuple(differences))
 
 
@@ -226,13 +226,3 @@ def _equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return abs(expected - actual) < 1e-9
     return expected == actual
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

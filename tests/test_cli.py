@@ -174,12 +174,13 @@ def test_test_command_shows_a_diff_and_fails(run, tmp_path):
     (tests / "wrong.yaml").write_text(
         f"policy: {REPO / 'policies' / 'aqara-returns' / 'policy.yaml'}\n"
         "base_facts:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in BASE_FACTS.items()) +
-        "tests:\n  - name: day 10 is wrongly expected to be refused\n    expect: {eligibility: not_eligible}\n",
+        "tests:\n  - name: day 10 is wrongly expected to be refused\n    expect: {eligibility: not_eligible, remedies: []}\n",
         encoding="utf-8")
     result = run("test", str(tmp_path))
     assert result.exit_code == 1
     assert "FAIL  day 10 is wrongly expected to be refused" in result.output
     assert "eligibility: expected not_eligible, got eligible (decided by money-back-guarantee)" in result.output
+    assert "remedies: expected [], got [full_refund] (decided by money-back-guarantee)" in result.output
     assert "0 passed, 1 failed" in result.output
 
 

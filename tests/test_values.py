@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.kinds import ANY, BOOL, DATE, DATETIME, LIST, NULL, NUMBER, TEXT
-from engine.values import VALUE_TYPES, fits, read_value, static_type
+from engine.values import VALUE_TYPES, fits, read_value, show_value, static_type
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 UTC = dt.timezone.utc
@@ -107,3 +107,32 @@ def test_a_written_value_becomes_an_engine_value(declared, raw, value):
 ])
 def test_a_written_value_of_the_wrong_type_says_why(declared, raw, problem):
     assert read_value("out", declared, raw, ("eligible", "repair")) == (None, problem)
+
+
+@pytest.mark.parametrize("value, shown", [
+    (None, "null"),
+    (True, "true"),
+    (False, "false"),
+    (0, "0"),
+    (59.99, "59.99"),
+    (-2.5e-07, "-2.5e-07"),
+    (10.0, "10.0"),
+    ("non_quality", "non_quality"),
+    ("", ""),
+    (dt.date(2026, 3, 1), "2026-03-01"),
+    (AWARE, "2026-03-01T10:00:00Z"),
+    (dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1))), "2026-03-01T10:00:00+01:00"),
+    (("repair", "replacement"), "[repair, replacement]"),
+    (["a"], "[a]"),
+    ((), "[]"),
+    ([True, None, 1.5, dt.date(2026, 3, 1)], "[true, null, 1.5, 2026-03-01]"),
+    ({"kind": "return", "units": [1, 2]}, "{kind: return, units: [1, 2]}"),
+])
+def test_show_value_writes_every_kind_of_value_one_way(value, shown):
+    assert show_value(value) == shown
+
+
+def test_show_value_stays_importable_from_render():
+    from engine import render, report
+
+    assert render.show_value is show_value and report.show_value is show_value
