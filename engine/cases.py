@@ -11,15 +11,14 @@ from typing import Any
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap
 from .model import Fact, Policy, facts_digest, to_json_value
+from .values import DATE_PATTERN, DATETIME_PATTERN, VALUE_TYPES, show_value
 
 # Explicit limits on case values.
 MAX_TEXT_LENGTH = 500
 MAX_NUMBER = 1e12
 
-_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
-_DATE = re.compile(_DATE_PATTERN)
-_DATETIME = re.compile(_DATETIME_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_DATETIME = re.compile(DATETIME_PATTERN)
 _CASE_KEYS = ("id", "description", "facts")
 
 
@@ -108,19 +107,19 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
             return None, None
         return None, "null is not allowed for this fact; leave the fact out if it is unknown"
     kind = fact.type
+    if kind in ("bool", "int", "number") and not VALUE_TYPES[kind].holds(value):
+        return None, f"expected {_expected(fact)}, got {_show(value)}"
     if kind == "bool":
-        return (value, None) if isinstance(value, bool) else (None, f"expected true or false, got {_show(value)}")
+        return value, None
     if kind in ("int", "number"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
-            return None, f"expected {'a whole number' if kind == 'int' else 'a number'}, got {_show(value)}"
         if isinstance(value, float) and not math.isfinite(value):
             return None, f"expected a finite number, got {_show(value)}"
         if abs(value) > MAX_NUMBER:
             return None, f"{_show(value)} is beyond the limit of {MAX_NUMBER:.0e}"
         if fact.minimum is not None and value < fact.minimum:
-            return None, f"must be at least {_number(fact.minimum)}, got {_show(value)}"
+            return None, f"must be at least {show_value(fact.minimum)}, got {_show(value)}"
         if fact.maximum is not None and value > fact.maximum:
-            return None, f"must be at most {_number(fact.maximum)}, got {_show(value)}"
+            return None, f"must be at most {show_value(fact.maximum)}, got {_show(value)}"
         return value, None
     if kind == "datetime" and isinstance(value, dt.datetime):  # from code that imports the engine
         if value.tzinfo is None or value.utcoffset() is None:
@@ -161,8 +160,7 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
 
 
 def _expected(fact: Fact) -> str:
-    return {"string": "text", "enum": "one of " + ", ".join(fact.values), "date": "a date (YYYY-MM-DD)",
-            "datetime": "an ISO 8601 datetime"}.get(fact.type, fact.type)
+    return "one of " + ", ".join(fact.values) if fact.type == "enum" else VALUE_TYPES[fact.type].words
 
 
 def _help_for(fact: Fact) -> str:
@@ -170,17 +168,8 @@ def _help_for(fact: Fact) -> str:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "`true`" if value else "`false`"
-    if isinstance(value, str):
-        return f"the text `{value}`"
-    if isinstance(value, (dict, list)):
-        return "a " + ("mapping" if isinstance(value, dict) else "list")
-    return f"`{value}`"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+    """A value given for a fact, in a message: text is called so, because `5` and the text `5` look alike."""
+    return f"the text `{value}`" if isinstance(value, str) else f"`{show_value(value)}`"
 
 
 
@@ -206,9 +195,9 @@ def case_schema(facts: dict[str, Fact], title: str) -> dict:
                 if fact.pattern:
                     spec["pattern"] = fact.pattern
             elif fact.type == "date":
-                spec.update(format="date", pattern=_DATE_PATTERN)
+                spec.update(format="date", pattern=DATE_PATTERN)
             else:
-                spec.update(format="date-time", pattern=_DATETIME_PATTERN)
+                spec.update(format="date-time", pattern=DATETIME_PATTERN)
         if fact.nullable:
             spec = {"description": spec.pop("description"), "anyOf": [spec, {"type": "null"}]}
         if fact.examples:

@@ -20,14 +20,13 @@ from .analysis import ConditionAnalyzer
 from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import CompiledExpression, compile_expression, conjuncts
+from .kinds import ANY, BOOL, Type, describe
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
                     PolicyIdentity, Quote, SourceRef)
 from .sourcetext import SourceText
-from .typecheck import ANY, BOOL, Type, TypeChecker, TypeProblem, describe, literal_type, value_type
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
+from .typecheck import TypeChecker, TypeProblem, literal_type
+from .values import VALUE_TYPES, read_value, static_type
 
 @dataclass(frozen=True)
 class SourceDocument:
@@ -282,7 +281,7 @@ class _Compiler:
         if isinstance(raw, dict):
             expression = self._expression(raw["expression"], path + ("expression",), subject,
                                           allowed=("fact", "parameter", "derived value", "output"),
-                                          expect=(value_type(output.type, output.nullable), f"`{output.name}`"))
+                                          expect=(static_type(output.type, output.nullable), f"`{output.name}`"))
             if output.type in ("enum", "list"):
                 self.error("output_value", f"`{output.name}` takes literal values only, so they can be checked", path, subject)
                 return None
@@ -292,41 +291,21 @@ class _Compiler:
 
     def _literal_for(self, output: Output, raw: Any, path: tuple, subject: str) -> Any:
         """Check a literal against the output's declared type and values."""
-        def bad(message: str, help: str = "") -> Any:
-            self.error("output_value", message, path, subject, help)
-            return _INVALID
-
         if raw is None:
             if output.nullable:
                 return None
-            return bad(f"`{output.name}` cannot be null", "declare `nullable: true` on the output")
-        if output.type == "enum":
-            if raw not in output.values:
-                return bad(f"`{raw}` is not a value of `{output.name}`",
-                           did_you_mean(str(raw), output.values) or f"values: {', '.join(output.values)}")
-            return raw
-        if output.type == "list":
-            if not isinstance(raw, list):
-                return bad(f"`{output.name}` is a list: write `[{raw}]`")
-            for item in raw:
-                if item not in output.values:
-                    return bad(f"`{item}` is not a value of `{output.name}`",
-                               did_you_mean(str(item), output.values) or f"values: {', '.join(output.values)}")
-            return tuple(raw)
-        if output.type == "number":
-            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                return bad(f"`{output.name}` is a number; to compute it write `{{expression: {raw}}}`")
-            return raw
-        if output.type == "date":
-            if not isinstance(raw, str) or not _DATE.match(raw):
-                return bad(f"`{output.name}` is a date (YYYY-MM-DD); to compute it write `{{expression: ...}}`")
-            try:
-                return dt.date.fromisoformat(raw)
-            except ValueError:
-                return bad(f"`{raw}` is not a real date")
-        if output.type == "bool":
-            return raw if isinstance(raw, bool) else bad(f"`{output.name}` is true or false")
-        return raw if isinstance(raw, str) else bad(f"`{output.name}` is text")
+            self.error("output_value", f"`{output.name}` cannot be null", path, subject, "declare `nullable: true` on the output")
+            return _INVALID
+        value, problem = read_value(output.name, output.type, raw, output.values)
+        if problem:
+            message, help_text = problem
+            computable = output.type not in ("enum", "list") and isinstance(raw, str)
+            if computable and set(re.findall(r"[A-Za-z_]\w*", raw)) & set(self.kinds):
+                # It names a fact or a value of the policy: an expression written without its `expression:` key.
+                help_text = f"to compute it, write `{{expression: {raw}}}`"
+            self.error("output_value", message, path, subject, help_text)
+            return _INVALID
+        return value
 
     # -- expressions --------------------------------------------------------------------------
 
@@ -385,9 +364,9 @@ class _Compiler:
     def _name_type(self, name: str) -> Type:
         kind = self.kinds.get(name)
         if kind == "fact":
-            return value_type(self.facts[name].type, self.facts[name].nullable)
+            return static_type(self.facts[name].type, self.facts[name].nullable)
         if kind == "output":
-            return value_type(self.outputs[name].type, self.outputs[name].nullable)
+            return static_type(self.outputs[name].type, self.outputs[name].nullable)
         if kind == "parameter":
             return literal_type(self.parameters[name].value)
         if name in self.derived and name not in self._typing:
@@ -440,14 +419,10 @@ class _Compiler:
             if value not in values:
                 return (f"`{value!r}` is not a value of `{name}`",
                         did_you_mean(str(value), values) or f"values: {', '.join(values)}")
-        elif kind == "bool" and not isinstance(value, bool):
-            return f"`{name}` is true or false, not `{value!r}`", ""
-        elif kind in ("int", "number") and (isinstance(value, (bool, str))):
-            return f"`{name}` is a number, not `{value!r}`", ""
-        elif kind in ("date", "datetime") and not isinstance(value, type(None)):
+        elif kind in ("date", "datetime"):
             return f"`{name}` is a {kind}; compare it with `date('YYYY-MM-DD')` or a date function, not `{value!r}`", ""
-        elif kind == "string" and not isinstance(value, str):
-            return f"`{name}` is text, not `{value!r}`", ""
+        elif kind in VALUE_TYPES and not literal_type(value) & VALUE_TYPES[kind].static:
+            return f"`{name}` is {VALUE_TYPES[kind].words}, not `{value!r}`", ""
         return None
 
     # -- graphs -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import Clause, Policy, to_json_value
+from .values import show_value
 
 
 @dataclass(frozen=True)
@@ -182,13 +183,13 @@ def diff_to_text(result: PolicyDiff) -> str:
         if change.kind in ("parameter_changed", "derived_changed", "condition_changed", "outcome_changed",
                            "fact_changed", "output_changed", "citation_changed", "clause_moved"):
             inline = change.detail.startswith(("output", "`"))
-            head += f"{' ' + change.detail if inline else ''}: {_show(change.before)} → {_show(change.after)}"
+            head += f"{' ' + change.detail if inline else ''}: {_show(change, change.before)} → {_show(change, change.after)}"
             if change.detail and not inline:
                 head += f"  ({change.detail})"
         elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added"):
-            head += f" = {_show(change.after)}"
+            head += f" = {_show(change, change.after)}"
         elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed"):
-            head += f" (was {_show(change.before)})"
+            head += f" (was {_show(change, change.before)})"
         elif change.kind == "clause_added":
             head += f", {change.detail}: when {change.after}"
         elif change.detail:
@@ -197,6 +198,12 @@ def diff_to_text(result: PolicyDiff) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _show(value: Any) -> str:
-    value = to_json_value(value)
-    return "null" if value is None else str(value)
+def _show(change: Change, value: Any) -> str:
+    if change.kind == "outcome_changed" and value is not None:
+        # An outcome is compared as expression text, with a literal written as Python (`['full_refund']`,
+        # kept so in JSON); show a literal as the value it is, like every other value.
+        try:
+            return show_value(ast.literal_eval(value))
+        except (ValueError, SyntaxError):
+            return value
+    return show_value(value)

@@ -1,4 +1,8 @@
-"""The functions a policy expression may call, with their exact semantics.
+"""The functions a policy expression may call, each declared once with its exact semantics.
+
+A declaration (`@declare`) gives the name used in expressions, the signature the type checker
+enforces and the one-line description the README's function table shows; `REGISTRY` holds them
+and `FUNCTIONS` the implementations by name. A declaration without a signature fails at import.
 
 Every function is pure and deterministic: none reads the clock. Dates are `datetime.date`;
 datetimes are timezone-aware `datetime.datetime`. A null (`None`) argument is an error, never
@@ -9,15 +13,100 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import inspect
 import math
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, TypeVar
+
+from .kinds import DATE, DATETIME, KINDS, MOMENT, NUMBER, TEXT, Type
 
 
 class FunctionError(Exception):
     """A function was called with arguments it cannot accept."""
+
+
+class DeclarationError(TypeError):
+    """A function is declared wrongly: a mistake in the engine itself, raised when this module is imported."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a function takes and gives, in the type checker's kinds (`kinds`).
+
+    With `one_or_more`, the function takes one argument or more, each of `arguments[0]` and all of
+    one kind, and gives that same kind (`max` of dates is a date); `result` is then `arguments[0]`.
+    """
+
+    arguments: tuple[Type, ...]
+    result: Type
+    one_or_more: bool = False
+
+
+def takes(*arguments: Type, gives: Type) -> Signature:
+    return Signature(tuple(arguments), gives)
+
+
+def takes_one_or_more(kinds: Type) -> Signature:
+    return Signature((kinds,), kinds, one_or_more=True)
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function as policies see it: `name(...)` in expressions, its signature and its description."""
+
+    name: str
+    implementation: Callable[..., object]
+    signature: Signature
+    description: str
+
+    def __post_init__(self) -> None:
+        signature = self.signature
+        if not isinstance(signature, Signature):
+            # Without one the type checker could only say "anything", and would miss every mistake.
+            raise DeclarationError(f"function `{self.name}` has no signature")
+        for kinds in (*signature.arguments, signature.result):
+            if not isinstance(kinds, frozenset) or not kinds or not kinds <= KINDS - {"any", "null"}:
+                raise DeclarationError(f"function `{self.name}`: `{kinds}` is not a type of the type checker "
+                                       "(a set of kinds, without `any` or `null`)")
+        if signature.one_or_more and (len(signature.arguments) != 1 or signature.result != signature.arguments[0]):
+            raise DeclarationError(f"function `{self.name}`: a one-or-more signature has one argument type, "
+                                   "which is also its result")
+        parameters = inspect.signature(self.implementation).parameters.values()
+        variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+        positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if signature.one_or_more != variadic or (not variadic and len(positional) != len(signature.arguments)):
+            raise DeclarationError(f"function `{self.name}`: the signature does not match the parameters of "
+                                   f"`{self.implementation.__name__}`")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise DeclarationError(f"function `{self.name}` needs a one-line description")
+
+    def usage(self) -> str:
+        """How a policy calls it: `days_between(start, end)`, or `max(value, ...)` for one or more."""
+        if self.signature.one_or_more:
+            return f"{self.name}(value, ...)"
+        return f"{self.name}({', '.join(inspect.signature(self.implementation).parameters)})"
+
+
+#: Every function a policy may call, by the name used in expressions, in declaration order.
+REGISTRY: dict[str, Function] = {}
+
+_Implementation = TypeVar("_Implementation", bound=Callable[..., object])
+
+
+def declare(name: str, signature: Signature, description: str) -> Callable[[_Implementation], _Implementation]:
+    """Add the decorated implementation to `REGISTRY` as `name`, checking the declaration first."""
+
+    def register(implementation: _Implementation) -> _Implementation:
+        function = Function(name, implementation, signature, description)
+        if name in REGISTRY:
+            raise DeclarationError(f"function `{name}` is declared twice")
+        REGISTRY[name] = function
+        return implementation
+
+    return register
 
 
 def _as_utc_date(name: str, position: int, value: object) -> dt.date:
@@ -53,6 +142,9 @@ def type_name(value: object) -> str:
             dt.datetime: "a datetime", dt.date: "a date"}.get(type(value), type(value).__name__)
 
 
+@declare("days_between", takes(MOMENT, MOMENT, gives=NUMBER),
+         "calendar days from the UTC date of `start` to the UTC date of `end` (negative if `end` is earlier); "
+         "times of day are ignored once in UTC")
 def days_between(start: object, end: object) -> int:
     """Calendar days from the UTC date of `start` to the UTC date of `end` (negative if `end` is earlier).
 
@@ -62,6 +154,9 @@ def days_between(start: object, end: object) -> int:
     return (_as_utc_date("days_between", 2, end) - _as_utc_date("days_between", 1, start)).days
 
 
+@declare("local_days_between", takes(MOMENT, MOMENT, gives=NUMBER),
+         "calendar days from the date of `start` to the date of `end`, each read in its own time zone "
+         "(the consumer's own calendar day, as statutory periods count it)")
 def local_days_between(start: object, end: object) -> int:
     """Calendar days from the date of `start` to the date of `end`, each read in its own time zone
     (the date as the person there would write it). For statutory periods counted in the consumer's
@@ -77,27 +172,34 @@ def _as_local_date(name: str, position: int, value: object) -> dt.date:
     raise FunctionError(f"argument {position} of `{name}` must be a date or datetime, not {type_name(value)}")
 
 
+@declare("local_date", takes(MOMENT, gives=DATE),
+         "the calendar date of a datetime in its own time zone (a date is returned unchanged)")
 def local_date(value: object) -> dt.date:
-    """The calendar date of a datetime in its own time zone (a date is returned unchanged)."""
     return _as_local_date("local_date", 1, value)
 
 
+@declare("hours_between", takes(DATETIME, DATETIME, gives=NUMBER),
+         "exact elapsed hours from datetime `start` to datetime `end`, with fractions")
 def hours_between(start: object, end: object) -> float:
-    """Exact elapsed hours from `start` to `end` (both datetimes), as a number with fractions."""
     delta = _as_datetime("hours_between", 2, end) - _as_datetime("hours_between", 1, start)
     return delta.total_seconds() / 3600
 
 
+@declare("utc_date", takes(MOMENT, gives=DATE),
+         "the UTC calendar date of a datetime (a date is returned unchanged)")
 def utc_date(value: object) -> dt.date:
-    """The calendar date in UTC of a datetime (a date is returned unchanged)."""
     return _as_utc_date("utc_date", 1, value)
 
 
+@declare("add_days", takes(MOMENT, NUMBER, gives=DATE),
+         "the UTC date of `value` plus a whole number of `days`")
 def add_days(value: object, days: object) -> dt.date:
-    """The UTC date of `value` plus a whole number of days."""
     return _as_utc_date("add_days", 1, value) + dt.timedelta(days=_as_int("add_days", 2, days))
 
 
+@declare("add_months", takes(MOMENT, NUMBER, gives=DATE),
+         "the UTC date of `value` plus whole calendar `months`, clamped to the end of a shorter month "
+         "(31 Jan + 1 month = 28 Feb; 29 Feb 2024 + 12 months = 28 Feb 2025)")
 def add_months(value: object, months: object) -> dt.date:
     """The UTC date of `value` plus whole calendar months, clamped to the end of a shorter month.
 
@@ -116,6 +218,8 @@ def add_months(value: object, months: object) -> dt.date:
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+@declare("date", takes(TEXT, gives=DATE),
+         "a date from `YYYY-MM-DD` text, for date literals: `date('2026-07-31')`")
 def date(text: object) -> dt.date:
     """A date from `YYYY-MM-DD` text, for writing date literals in expressions."""
     if not isinstance(text, str) or not _DATE_TEXT.match(text):
@@ -126,12 +230,17 @@ def date(text: object) -> dt.date:
         raise FunctionError(f"`date`: `{text}` is not a real date ({exc})") from None
 
 
+@declare("round_money", takes(NUMBER, gives=NUMBER),
+         "`value` rounded half-up to cents, computed in decimal")
 def round_money(value: object) -> float:
     """The amount rounded half-up to cents (2.345 becomes 2.35), computed in decimal, not binary."""
     number = _as_number("round_money", 1, value)
     return float(Decimal(repr(number)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+@declare("prorate", takes(NUMBER, NUMBER, NUMBER, gives=NUMBER),
+         "`amount × part ÷ whole`, computed exactly (no binary floating point) and rounded half-up to cents: "
+         "`prorate(12.35, 183, 366)` is 6.18")
 def prorate(amount: object, part: object, whole: object) -> float:
     """`amount` × `part` ÷ `whole`, computed exactly (no binary rounding) and rounded half-up to cents.
 
@@ -157,34 +266,23 @@ def _comparable(name: str, values: tuple) -> tuple:
     return values
 
 
+@declare("max", takes_one_or_more(NUMBER | DATE | DATETIME),
+         "the largest of numbers, or the latest of dates, or of datetimes")
 def latest(*values: object) -> object:
-    """The largest of numbers, or the latest of dates (`max`)."""
     return max(_comparable("max", values))
 
 
+@declare("min", takes_one_or_more(NUMBER | DATE | DATETIME),
+         "the smallest of numbers, or the earliest of dates, or of datetimes")
 def earliest(*values: object) -> object:
-    """The smallest of numbers, or the earliest of dates (`min`)."""
     return min(_comparable("min", values))
 
 
+@declare("abs", takes(NUMBER, gives=NUMBER),
+         "the absolute value of a number")
 def absolute(value: object) -> int | float:
-    """The absolute value of a number (`abs`)."""
     return abs(_as_number("abs", 1, value))
 
 
-#: The functions available to every policy, by the name used in expressions.
-FUNCTIONS: dict[str, Callable[..., object]] = {
-    "days_between": days_between,
-    "local_days_between": local_days_between,
-    "local_date": local_date,
-    "hours_between": hours_between,
-    "utc_date": utc_date,
-    "add_days": add_days,
-    "add_months": add_months,
-    "date": date,
-    "round_money": round_money,
-    "prorate": prorate,
-    "max": latest,
-    "min": earliest,
-    "abs": absolute,
-}
+#: The implementations by the name used in expressions (what simpleeval calls).
+FUNCTIONS: dict[str, Callable[..., object]] = {name: f.implementation for name, f in REGISTRY.items()}

@@ -17,6 +17,7 @@ from .cases import Case, case_from_document
 from .errors import CaseError, Diagnostic, SourceLocation
 from .loader import display_path, parse_yaml, read_bytes
 from .model import PolicySet, to_json_value
+from .values import show_value
 
 MAX_CASES = 100_000
 
@@ -158,8 +159,8 @@ def _decide(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.da
 def report_to_text(report: ImpactReport, before: str, after: str) -> str:
     lines = [f"impact of {before} → {after}: {report.changed_cases} of {report.cases} cases change"]
     for change in report.changes:
-        before_value = "undetermined" if change.status_before == "undetermined" else _show(change.before)
-        after_value = "undetermined" if change.status_after == "undetermined" else _show(change.after)
+        before_value = "undetermined" if change.status_before == "undetermined" else show_value(change.before)
+        after_value = "undetermined" if change.status_after == "undetermined" else show_value(change.after)
         lines.append(f"  {change.case_id}: {change.output}: {before_value} → {after_value}"
                      f"  (by {_by(change.decided_by_before, change.status_before)} → {_by(change.decided_by_after, change.status_after)})")
     if report.changes:
@@ -169,10 +170,3 @@ def report_to_text(report: ImpactReport, before: str, after: str) -> str:
 
 def _by(clauses: tuple[str, ...], status: str) -> str:
     return ", ".join(clauses) or (status if status in ("undetermined", "error") else "default")
-
-
-def _show(value: object) -> str:
-    value = to_json_value(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(map(str, value)) + "]"
-    return "null" if value is None else str(value)

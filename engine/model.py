@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import SourceLocation
 from .expressions import CompiledExpression
+from .values import to_json_value as to_json_value  # its home is `values`; decisions and renderers import it here
 
 
 @dataclass(frozen=True)
@@ -235,20 +236,6 @@ class Policy:
 
     def clause(self, clause_id: str) -> Clause | None:
         return self._by_id.get(clause_id)
-
-
-def to_json_value(value: Any) -> Any:
-    """The JSON form of an engine value: dates as YYYY-MM-DD, UTC datetimes with `Z`, tuples as lists."""
-    if isinstance(value, dt.datetime):
-        text = value.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .model import Clause, Decision, Policy, to_json_value
 from .trace import Op
+from .values import show_value  # the one formatter for people; also imported from here by other modules
 
 TRACE_LEVELS = ("full", "summary", "none")
 
@@ -186,25 +187,10 @@ def explanation_lines(explanations: list) -> list[str]:
 # -- text ----------------------------------------------------------------------------------------
 
 
-def show_value(value: Any) -> str:
-    value = to_json_value(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(show_value(v) for v in value) if value else "(none)"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
 def _show_read(read) -> str:
     if not read.known:
         return f"{read.name} = unknown (missing: {', '.join(read.missing)})"
-    value = to_json_value(read.value)
-    shown = f"'{value}'" if isinstance(value, str) and read.kind in ("fact", "output") else show_value(read.value)
-    return f"{read.name} = {shown}" + (" (default)" if read.from_default else "")
+    return f"{read.name} = {show_value(read.value)}" + (" (default)" if read.from_default else "")
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:

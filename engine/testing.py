@@ -7,7 +7,7 @@ Results are data; the CLI and pytest present them.
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,7 @@ from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
 from .model import Decision, Output, Policy, PolicySet, to_json_value
-
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from .values import read_value, show_value
 
 
 @dataclass(frozen=True)
@@ -177,23 +175,20 @@ def _expected_value_problem(output: Output, expected: Any) -> tuple[str, str] | 
     it is how an undetermined output shows."""
     if expected is None:
         return None
-    values = tuple(output.values)
-    if output.type == "enum":
-        if expected not in values:
-            return f"`{expected}` is not a value of `{output.name}`", did_you_mean(str(expected), values)
-    elif output.type == "list":
-        if not isinstance(expected, list):
-            return f"`{output.name}` is a list: write `[{expected}]`", ""
-        for item in expected:
-            if item not in values:
-                return f"`{item}` is not a value of `{output.name}`", did_you_mean(str(item), values)
-    elif output.type == "number" and (isinstance(expected, bool) or not isinstance(expected, (int, float))):
-        return f"`{output.name}` is a number, not `{expected}`", "write it without quotes"
-    elif output.type == "date" and not (isinstance(expected, str) and _DATE.match(expected)):
-        return f"`{output.name}` is a date written YYYY-MM-DD, not `{expected}`", ""
-    elif output.type == "bool" and not isinstance(expected, bool):
-        return f"`{output.name}` is true or false, not `{expected}`", ""
-    return None
+    _, problem = read_value(output.name, output.type, expected, output.values)
+    if problem and isinstance(expected, str):
+        # `refund_amount: "59.99"`: the value is right, the quotes make it text.
+        unquoted = _unquoted(expected)
+        if unquoted is not None and not read_value(output.name, output.type, unquoted, output.values)[1]:
+            return problem[0], "write it without quotes"
+    return problem
+
+
+def _unquoted(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def run_test(policy_set: PolicySet, case: TestCase, trace: bool = False) -> TestResult:
@@ -213,13 +208,13 @@ def run_test(policy_set: PolicySet, case: TestCase, trace: bool = False) -> Test
         if not _equal(expected, actual):
             why = (f"decided by {', '.join(result.clauses)}" if result.status == "decided" else
                    f"undetermined, needs {', '.join(result.missing)}" if result.status == "undetermined" else result.status)
-            differences.append(f"{output}: expected {_show(expected)}, got {_show(actual)} ({why})")
+            differences.append(f"{output}: expected {show_value(expected)}, got {show_value(actual)} ({why})")
     for output, expected_clauses in case.expect_decided_by.items():
         actual_clauses = list(decision.outputs[output].clauses)
         if actual_clauses != list(expected_clauses):
-            differences.append(f"{output} decided by: expected {_show(list(expected_clauses))}, got {_show(actual_clauses)}")
+            differences.append(f"{output} decided by: expected {show_value(list(expected_clauses))}, got {show_value(actual_clauses)}")
     if case.expect_missing_facts is not None and list(decision.missing_facts) != list(case.expect_missing_facts):
-        differences.append(f"missing facts: expected {_show(list(case.expect_missing_facts))}, got {_show(list(decision.missing_facts))}")
+        differences.append(f"missing facts: expected {show_value(list(case.expect_missing_facts))}, got {show_value(list(decision.missing_facts))}")
     return TestResult(case, tuple(differences), decision, policy)
 
 
@@ -229,13 +224,3 @@ def _equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return abs(expected - actual) < 1e-9
     return expected == actual
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -1,7 +1,8 @@
 """Static types of expressions: what each part can be, and the mistakes that are sure to fail.
 
-A type is a set of kinds: bool, number, text, date, datetime, list, null, or `any` when it cannot
-be known (a derived value defined by a cycle, say). Only definite mistakes are reported: comparing
+A type is a set of kinds (`kinds`): bool, number, text, date, datetime, list, null, or `any` when it
+cannot be known (a derived value defined by a cycle, say). A call is checked against the signature
+its function declares (`functions.REGISTRY`). Only definite mistakes are reported: comparing
 a date with a number, adding texts and numbers, calling `days_between` on a number. Null is left to
 run time, because conditions guard it (`shipped_at != None and ...`) in ways types do not follow.
 """
@@ -10,37 +11,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
-Type = frozenset
-ANY: Type = frozenset({"any"})
-BOOL, NUMBER, TEXT = frozenset({"bool"}), frozenset({"number"}), frozenset({"text"})
-DATE, DATETIME, LIST, NULL = frozenset({"date"}), frozenset({"datetime"}), frozenset({"list"}), frozenset({"null"})
-MOMENT = DATE | DATETIME
-
-_WORDS = {"bool": "true/false", "number": "a number", "text": "text", "date": "a date", "datetime": "a datetime",
-          "list": "a list", "null": "null", "any": "anything"}
-
-# name: (argument types, result type); None as the argument list means "one or more of the first".
-_SIGNATURES: dict[str, tuple[tuple[Type, ...] | None, Type | None]] = {
-    "days_between": ((MOMENT, MOMENT), NUMBER),
-    "local_days_between": ((MOMENT, MOMENT), NUMBER),
-    "local_date": ((MOMENT,), DATE),
-    "hours_between": ((DATETIME, DATETIME), NUMBER),
-    "utc_date": ((MOMENT,), DATE),
-    "add_days": ((MOMENT, NUMBER), DATE),
-    "add_months": ((MOMENT, NUMBER), DATE),
-    "date": ((TEXT,), DATE),
-    "round_money": ((NUMBER,), NUMBER),
-    "prorate": ((NUMBER, NUMBER, NUMBER), NUMBER),
-    "abs": ((NUMBER,), NUMBER),
-    "max": (None, None),
-    "min": (None, None),
-}
-
-
-def describe(kinds: Type) -> str:
-    return " or ".join(_WORDS[k] for k in sorted(kinds))
+from .functions import REGISTRY, Function
+from .kinds import ANY, BOOL, LIST, NULL, NUMBER, TEXT, Type, describe
 
 
 @dataclass(frozen=True)
@@ -51,10 +25,12 @@ class TypeProblem:
 
 class TypeChecker:
     """Infers types over a policy's names; `name_type` gives the type of a fact, parameter, derived
-    value or output (it may call back into `infer` for derived values)."""
+    value or output (it may call back into `infer` for derived values). Calls are checked against
+    the signatures of `functions` (every declared function, unless a test passes its own)."""
 
-    def __init__(self, name_type: Callable[[str], Type]):
+    def __init__(self, name_type: Callable[[str], Type], functions: Mapping[str, Function] = REGISTRY):
         self._name_type = name_type
+        self._functions = functions
 
     def infer(self, node: ast.expr, problems: list[TypeProblem]) -> Type:
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -123,21 +99,33 @@ class TypeChecker:
     def _Call(self, node: ast.Call, problems) -> Type:
         name = node.func.id if isinstance(node.func, ast.Name) else ""
         args = [self.infer(a, problems) for a in node.args]
-        if name not in _SIGNATURES:
-            return ANY
-        expected, result = _SIGNATURES[name]
-        if expected is None:  # max / min: numbers, or dates, or datetimes, at least one
-            if not args:
-                problems.append(TypeProblem(node.col_offset, f"`{name}` needs at least one argument"))
-            for arg_node, kinds in zip(node.args, args):
-                self._expect(kinds, NUMBER | MOMENT, arg_node, problems, f"`{name}` compares numbers or dates")
-            return frozenset().union(*args) - NULL if args else ANY
+        if name not in self._functions:
+            return ANY  # not a function at all: compiling the expression already reported it
+        signature = self._functions[name].signature
+        if signature.one_or_more:
+            return self._one_or_more(name, signature.result, node, args, problems)
+        expected = signature.arguments
         if len(args) != len(expected):
             problems.append(TypeProblem(node.col_offset, f"`{name}` takes {len(expected)} argument(s), not {len(args)}"))
-            return result or ANY
+            return signature.result
         for position, (arg_node, kinds, wanted) in enumerate(zip(node.args, args, expected), start=1):
             self._expect(kinds, wanted, arg_node, problems, f"argument {position} of `{name}` must be {describe(wanted)}")
-        return result or ANY
+        return signature.result
+
+    def _one_or_more(self, name: str, accepted: Type, node: ast.Call, args: list[Type], problems) -> Type:
+        """`max` and `min`: one argument or more, all of one accepted kind, which is also the result's."""
+        if not args:
+            problems.append(TypeProblem(node.col_offset, f"`{name}` needs at least one argument"))
+        result = accepted
+        for position, (arg_node, kinds) in enumerate(zip(node.args, args), start=1):
+            self._expect(kinds, accepted, arg_node, problems, f"argument {position} of `{name}` must be {describe(accepted)}")
+            if _known(kinds) and kinds - NULL and kinds & accepted:
+                if not result & kinds:  # no kind left that every argument so far may have
+                    problems.append(TypeProblem(arg_node.col_offset,
+                                                f"`{name}` cannot compare {describe(result)} with {describe(kinds - NULL)}"))
+                    return accepted
+                result &= kinds
+        return result
 
     @staticmethod
     def _expect(kinds: Type, wanted: Type, node: ast.expr, problems: list[TypeProblem], message: str) -> None:
@@ -153,13 +141,6 @@ def _known(kinds: Type) -> bool:
 
 def _may_be(kinds: Type, wanted: Type) -> bool:
     return not _known(kinds) or bool(kinds & wanted)
-
-
-def value_type(kind: str, nullable: bool) -> Type:
-    """The type of a fact or output declared as `kind` (bool, int, number, string, enum, date, datetime, list)."""
-    base = {"bool": BOOL, "int": NUMBER, "number": NUMBER, "string": TEXT, "enum": TEXT, "date": DATE,
-            "datetime": DATETIME, "list": LIST}.get(kind, ANY)
-    return base | NULL if nullable else base
 
 
 def literal_type(value: object) -> Type:

@@ -20,7 +20,7 @@ def refused(aqara, **changes):
     ({"reqest": "return"}, "reqest", "`reqest` is not a fact of policy `aqara-returns`"),
     ({"units_of_product": "3"}, "units_of_product", "expected a whole number, got the text `3`"),
     ({"units_of_product": 2.5}, "units_of_product", "expected a whole number"),
-    ({"units_of_product": 0}, "units_of_product", "must be at least 1"),
+    ({"units_of_product": 0}, "units_of_product", "must be at least 1, got `0`"),
     ({"product_damaged": "no"}, "product_damaged", "expected true or false"),
     ({"request": "retrun"}, "request", "`retrun` is not one of return, warranty_claim, cancel_order, modify_order (did you mean `return`?)"),
     ({"order_placed_at": "2026-02-30T10:00:00Z"}, "order_placed_at", "is not a real datetime"),
@@ -29,8 +29,11 @@ def refused(aqara, **changes):
     ({"replaced_at": "2026-13-01"}, "replaced_at", "is not a real date"),
     ({"country_of_purchase": "USA"}, "country_of_purchase", "does not match the pattern"),
     ({"corporate_purchase": None}, "corporate_purchase", "null is not allowed"),
-    ({"product_price": float("nan")}, "product_price", "finite number"),
+    ({"product_price": float("nan")}, "product_price", "expected a finite number, got `NaN`"),
     ({"product_price": True}, "product_price", "expected a number, got `true`"),
+    ({"product_price": [59, 99]}, "product_price", "expected a number, got `[59, 99]`"),
+    ({"request": {"kind": "return"}}, "request", "expected one of return, warranty_claim, cancel_order, modify_order, "
+                                                 "got `{kind: return}`"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_bad_facts_are_refused_naming_the_fact(aqara, changes, subject, words):
     problems = refused(aqara, **changes)

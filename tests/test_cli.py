@@ -174,12 +174,13 @@ def test_test_command_shows_a_diff_and_fails(run, tmp_path):
     (tests / "wrong.yaml").write_text(
         f"policy: {REPO / 'policies' / 'aqara-returns' / 'policy.yaml'}\n"
         "base_facts:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in BASE_FACTS.items()) +
-        "tests:\n  - name: day 10 is wrongly expected to be refused\n    expect: {eligibility: not_eligible}\n",
+        "tests:\n  - name: day 10 is wrongly expected to be refused\n    expect: {eligibility: not_eligible, remedies: []}\n",
         encoding="utf-8")
     result = run("test", str(tmp_path))
     assert result.exit_code == 1
     assert "FAIL  day 10 is wrongly expected to be refused" in result.output
     assert "eligibility: expected not_eligible, got eligible (decided by money-back-guarantee)" in result.output
+    assert "remedies: expected [], got [full_refund] (decided by money-back-guarantee)" in result.output
     assert "0 passed, 1 failed" in result.output
 
 
@@ -228,13 +229,22 @@ def test_expected_values_are_checked_when_the_test_file_loads(run, tmp_path):
         f"policy: {REPO / 'policies' / 'aqara-returns' / 'policy.yaml'}\n"
         "tests:\n  - name: typos in the expectations\n"
         "    facts: {request: return}\n"
-        "    expect: {eligibility: eligble, remedies: full_refund, refund_amount: '59.99'}\n", encoding="utf-8")
+        "    expect: {eligibility: eligble, remedies: full_refund, refund_amount: '59.99', warranty_ends_on: '2026-02-30'}\n"
+        "  - name: words where a number goes\n"
+        "    facts: {request: return}\n"
+        "    expect: {refund_amount: 'all of it', next_steps: [contact_suport]}\n", encoding="utf-8")
     result = run("test", str(tmp_path))
     assert result.exit_code == 4
     lines = result.stderr.splitlines()
     assert any("typos in the expectations: `eligble` is not a value of `eligibility`; did you mean `eligible`?" in l for l in lines)
-    assert any("`remedies` is a list: write `[full_refund]`" in l for l in lines)
-    assert any("`refund_amount` is a number, not `59.99`" in l for l in lines)
+    assert any(l.endswith("typos in the expectations: `remedies` is a list, not `full_refund`; write `[full_refund]`")
+               for l in lines)
+    assert any(l.endswith("typos in the expectations: `refund_amount` is a number, not `59.99`; write it without quotes")
+               for l in lines)
+    assert any(l.endswith("typos in the expectations: `2026-02-30` is not a real date") for l in lines)
+    assert any(l.endswith("words where a number goes: `refund_amount` is a number, not `all of it`") for l in lines)
+    assert any("words where a number goes: `contact_suport` is not a value of `next_steps`; did you mean `contact_support`?"
+               in l for l in lines)
 
 
 def test_test_command_takes_a_policy_file(run):

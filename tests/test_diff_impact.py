@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import cli
 import engine
 from conftest import REPO
-from engine.diff import diff_policies
+from engine.diff import diff_policies, diff_to_text
 
 DRAFT = str(REPO / "examples" / "impact" / "draft-thresholds")
 CORPUS = str(REPO / "examples" / "impact" / "corpus.jsonl")
@@ -53,6 +53,8 @@ def test_diff_finds_changed_conditions_and_outcomes(policy_copy):
     changes = [(c.kind, c.subject, c.detail) for c in diff_policies(base, changed).changes]
     assert ("condition_changed", "warranty-void-abroad", "") in changes
     assert ("outcome_changed", "retailer-referral", "output `eligibility`") in changes
+    assert "outcome changed: retailer-referral output `eligibility`: refer_to_retailer → not_eligible" in \
+        diff_to_text(diff_policies(base, changed)).splitlines()
     assert not any(subject == "warranty-void-after-refund" for _, subject, _ in changes)  # brackets change nothing
 
 
@@ -62,6 +64,8 @@ def test_impact_of_the_draft_reports_changes_and_exits_1():
     first = result.output.splitlines()[0]
     assert first.startswith("impact of aqara-returns → ") and first.endswith("cases change") and " of 300 " in first
     assert "changes per output: eligibility " in result.output
+    assert ("  case-0013: remedies: [repair, replacement] → [full_refund, repair, replacement]  "
+            "(by eu-legal-guarantee → quality-return-in-window, eu-legal-guarantee)") in result.output.splitlines()
 
 
 def test_impact_json_counts_per_output():
@@ -122,9 +126,14 @@ def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     third = text.index("  - id: procedure-refund-after-inspection")
     policy_copy.file.write_text(text[:first] + text[second:third] + text[first:second] + text[third:], encoding="utf-8")
     base = engine.require_policy(REPO / "policies" / "aqara-returns")
-    changes = {(c.kind, c.subject, c.detail) for c in diff_policies(base, engine.require_policy(policy_copy.folder)).changes}
+    result = diff_policies(base, engine.require_policy(policy_copy.folder))
+    changes = {(c.kind, c.subject, c.detail) for c in result.changes}
     assert ("fact_changed", "request", "`values`") in changes
     assert ("output_changed", "refund_amount", "`default`") in changes
+    lines = diff_to_text(result).splitlines()
+    assert ("fact changed: request `values`: [return, warranty_claim, cancel_order, modify_order] → "
+            "[return, warranty_claim, cancel_order, modify_order, exchange]") in lines
+    assert "output changed: refund_amount `default`: null → 0" in lines
     assert ("clause_moved", "procedure-tracking-number", "list outputs collect items in clause order") in changes
 
 

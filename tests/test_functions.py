@@ -1,12 +1,18 @@
-"""The date and money functions have exact, documented semantics."""
+"""The date and money functions have exact, documented semantics, and each is declared once with the
+signature the type checker enforces and the description the README shows."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib
+from pathlib import Path
 
 import pytest
 
 from engine import functions as f
+from engine.kinds import ANY, DATE, DATETIME, NULL, NUMBER
+from engine.typecheck import TypeChecker
 
 UTC = dt.timezone.utc
 
@@ -64,3 +70,96 @@ def test_date_literal_and_max():
     assert f.latest(dt.date(2026, 1, 1), dt.date(2026, 5, 1)) == dt.date(2026, 5, 1)
     with pytest.raises(f.FunctionError, match="cannot compare"):
         f.latest(dt.date(2026, 1, 1), 3)
+
+
+# -- the registry: each function declared once, with the signature the type checker enforces ------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_a_function_declared_without_a_signature_fails_at_import(tmp_path, monkeypatch):
+    (tmp_path / "unsigned_functions.py").write_text(
+        "from engine.functions import declare\n\n"
+        "@declare('twice', None, 'twice a number')\n"
+        "def twice(value):\n"
+        "    return 2 * value\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(f.DeclarationError, match="^function `twice` has no signature$"):
+        importlib.import_module("unsigned_functions")
+    assert "twice" not in f.REGISTRY and "twice" not in f.FUNCTIONS
+
+
+@pytest.mark.parametrize("signature, description, words", [
+    (f.takes(NUMBER, NUMBER, gives=NUMBER), "twice a number", "does not match the parameters of `twice`"),
+    (f.takes(ANY, gives=NUMBER), "twice a number", "is not a type of the type checker"),
+    (f.takes(NUMBER | NULL, gives=NUMBER), "twice a number", "is not a type of the type checker"),
+    (f.takes_one_or_more(NUMBER), "twice a number", "does not match the parameters of `twice`"),
+    (f.takes(NUMBER, gives=NUMBER), "", "needs a one-line description"),
+    (f.takes(NUMBER, gives=NUMBER), "twice\na number", "needs a one-line description"),
+], ids=["arity", "any", "null", "one-or-more", "no-description", "two-lines"])
+def test_a_declaration_must_describe_the_function_truthfully(signature, description, words):
+    def twice(value):
+        return 2 * value
+
+    with pytest.raises(f.DeclarationError, match=words):
+        f.declare("twice", signature, description)(twice)
+    assert "twice" not in f.REGISTRY
+
+
+def test_a_function_cannot_be_declared_twice():
+    with pytest.raises(f.DeclarationError, match="^function `abs` is declared twice$"):
+        f.declare("abs", f.takes(NUMBER, gives=NUMBER), "again")(lambda value: value)
+    assert f.FUNCTIONS["abs"] is f.absolute
+
+
+def _check(expression: str, functions=f.REGISTRY, **names) -> tuple:
+    """The type of `expression` and the problems the type checker finds, with `names` typed as given."""
+    checker = TypeChecker(lambda name: names.get(name, ANY), functions)
+    problems: list = []
+    kinds = checker.infer(ast.parse(expression, mode="eval").body, problems)
+    return kinds, [p.message for p in problems]
+
+
+def test_a_new_function_is_checked_by_its_signature():
+    def twice(value):
+        return 2 * value
+
+    functions = {**f.REGISTRY, "twice": f.Function("twice", twice, f.takes(NUMBER, gives=NUMBER), "twice a number")}
+    assert _check("twice(price)", functions, price=NUMBER) == (NUMBER, [])
+    assert _check("twice(ordered)", functions, ordered=DATE)[1] == ["argument 1 of `twice` must be a number, not a date"]
+    assert _check("twice(1, 2)", functions)[1] == ["`twice` takes 1 argument(s), not 2"]
+    assert _check("twice(1) == 'x'", functions)[1] == ["a number is never equal to text, so this is always the same"]
+
+
+@pytest.mark.parametrize("expression, kinds, problems", [
+    ("max(a, b)", DATE, []),
+    ("min(price, shipping)", NUMBER, []),
+    ("max(a, unknown)", DATE, []),
+    ("max(unknown)", NUMBER | DATE | DATETIME, []),
+    ("max(a, price)", NUMBER | DATE | DATETIME, ["`max` cannot compare a date with a number"]),
+    ("min(a, at)", NUMBER | DATE | DATETIME, ["`min` cannot compare a date with a datetime"]),
+    ("max(price, 'x')", NUMBER, ["argument 2 of `max` must be a date or a datetime or a number, not text"]),
+    ("max()", NUMBER | DATE | DATETIME, ["`max` needs at least one argument"]),
+], ids=["dates", "numbers-and-null", "unknown-argument", "only-unknown", "date-and-number", "date-and-datetime",
+        "text", "none"])
+def test_max_and_min_take_one_kind_and_give_it(expression, kinds, problems):
+    assert _check(expression, a=DATE, b=DATE, at=DATETIME, price=NUMBER, shipping=NUMBER | NULL) == (kinds, problems)
+
+
+def _readme_row(function: f.Function) -> str:
+    def words(kinds) -> str:
+        return " or ".join(sorted(kinds))
+
+    signature = function.signature
+    if signature.one_or_more:
+        types = f"{words(signature.arguments[0])}, one or more, all alike → the same"
+    else:
+        types = f"{', '.join(words(k) for k in signature.arguments)} → {words(signature.result)}"
+    return f"| `{function.usage()}` | {types} | {function.description} |"
+
+
+def test_the_readme_function_table_is_the_registry():
+    expected = ["| function | takes → gives | meaning |", "|---|---|---|", *map(_readme_row, f.REGISTRY.values())]
+    text = README.read_text(encoding="utf-8")
+    actual = text[text.index("| function |"):].split("\n\n")[0].splitlines()
+    assert actual == expected, "README.md's function table should read:\n" + "\n".join(expected)

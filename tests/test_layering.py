@@ -10,18 +10,21 @@ ENGINE = Path(__file__).resolve().parent.parent / "engine"
 ALLOWED = {
     "errors": set(),
     "version": set(),
-    "functions": set(),
+    "kinds": set(),
+    "functions": {"kinds"},
+    "values": {"errors", "kinds"},
     "expressions": {"errors", "functions"},
     "loader": {"errors"},
-    "model": {"errors", "expressions"},
+    "model": {"errors", "expressions", "values"},
     "trace": set(),
     "analysis": set(),
-    "typecheck": set(),
+    "typecheck": {"functions", "kinds"},
     "sourcetext": {"model"},
     "schema": {"errors", "loader"},
     "variants": {"errors", "loader"},
-    "cases": {"errors", "loader", "model"},
-    "compiler": {"analysis", "cases", "errors", "expressions", "loader", "model", "sourcetext", "typecheck"},
+    "cases": {"errors", "loader", "model", "values"},
+    "compiler": {"analysis", "cases", "errors", "expressions", "kinds", "loader", "model", "sourcetext", "typecheck",
+                 "values"},
     "evaluator": {"errors", "expressions", "functions", "model", "plan.__init__", "plan.build", "plan.record", "trace"},
     # The plan package: tables, generated code, closures and the trace record; below the evaluator.
     "plan.index": set(),
@@ -30,12 +33,12 @@ ALLOWED = {
     "plan.codegen": {"expressions", "functions", "plan.build"},
     "plan.record": {"trace", "plan.build"},
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene"},
-    "render": {"model", "trace"},
-    "diff": {"model"},
+    "render": {"model", "trace", "values"},
+    "diff": {"model", "values"},
     "explain": {"evaluator", "model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
-    "testing": {"schema", "api", "cases", "errors", "loader", "model"},
-    "impact": {"api", "cases", "errors", "loader", "model"},
+    "testing": {"schema", "api", "cases", "errors", "loader", "model", "values"},
+    "impact": {"api", "cases", "errors", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
     "report": {"model", "render", "trace"},
@@ -83,8 +86,8 @@ def test_imports_follow_the_table():
 
 
 def test_the_evaluator_does_no_io_and_reads_no_clock():
-    for name in ("evaluator", "expressions", "functions", "model", "trace", "analysis", "render", "plan/build",
-                 "plan/codegen", "plan/kleene", "plan/record", "plan/index", "plan/__init__"):
+    for name in ("evaluator", "expressions", "functions", "kinds", "values", "model", "trace", "analysis", "render",
+                 "plan/build", "plan/codegen", "plan/kleene", "plan/record", "plan/index", "plan/__init__"):
         source = (ENGINE / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("open(", "datetime.now", "date.today", "time.time", "import os", "print("):
             assert forbidden not in source, f"engine/{name}.py uses {forbidden}"

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 import engine
+from engine.report import decision_blocks, to_markdown
 
 SOURCE = "Shipping.\nMembers ship free. Orders over 50 ship free. Others pay 5.\n"
 
@@ -96,6 +97,21 @@ def test_golden_text_trace(tiny):
     assert text.startswith("DECISION  fee = 0\ncase      c1  facts sha256 ")
     assert "  fee     0\n  reason  (undetermined: needs total)" in text.replace("null  (undetermined", "(undetermined")
     assert text.endswith(GOLDEN_TRACE)
+
+
+def decision_to_markdown(decision, policy) -> str:
+    return to_markdown(decision_blocks(decision, policy))
+
+
+def test_values_read_the_same_in_every_renderer(tiny):
+    both = decide(tiny, member=True, total=60)
+    neither = decide(tiny, member=False, total=10)
+    assert "  reason  [member, large_order]\n" in engine.decision_to_text(both, tiny)
+    assert "  reason  []  (default)\n" in engine.decision_to_text(neither, tiny)
+    assert "because member = false; total = 10; free_over = 50" in engine.decision_to_text(neither, tiny)
+    assert "| reason | [member, large_order] | decided |" in decision_to_markdown(both, tiny)
+    assert "| reason | [] | default |" in decision_to_markdown(neither, tiny)
+    assert "then   reason = [member]" in engine.clause_to_text(tiny.clause("members-free"), tiny)
 
 
 def test_known_clauses_decide_even_when_another_is_unknown(tiny):

@@ -118,6 +118,20 @@ def test_output_set_to_an_undeclared_value(policy_copy):
     assert problem.help == "did you mean `refer_to_retailer`?"
 
 
+@pytest.mark.parametrize("old, new, message, help_text", [
+    ("refund_amount: {expression: product_price}", "refund_amount: product_price",
+     "`refund_amount` is a number, not `product_price`", "to compute it, write `{expression: product_price}`"),
+    ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: 2026-02-30",
+     "`2026-02-30` is not a real date", ""),
+    ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: 20260230",
+     "`warranty_ends_on` is a date (YYYY-MM-DD), not `20260230`", ""),
+], ids=["expression-without-its-key", "unreal-date", "number-for-a-date"])
+def test_output_literal_of_the_wrong_type(policy_copy, old, new, message, help_text):
+    policy_copy.replace(old, new)
+    problem = only_problem(policy_copy, "output_value")
+    assert (problem.message, problem.help) == (message, help_text)
+
+
 def test_duplicate_clause_id(policy_copy):
     policy_copy.replace("  - id: procedure-return-address\n", "  - id: procedure-contact-support\n")
     problem = only_problem(policy_copy, "duplicate_clause")
@@ -234,7 +248,9 @@ def test_list_outputs_are_read_as_lists(tiny_policy):
      "the condition must be true/false, not a number"),
     ("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end",
      "cannot order a datetime against a date"),
-], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime"])
+    ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: {expression: 'max(warranty_end, product_price)'}",
+     "`max` cannot compare a date with a number"),
+], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime", "max-of-mixed-kinds"])
 def test_type_errors(policy_copy, old, new, words):
     policy_copy.replace(old, new)
     problem = only_problem(policy_copy, "type_error")
