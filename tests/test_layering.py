@@ -30,7 +30,7 @@ ALLOWED = {
     "plan.index": set(),
     "plan.build": {"errors", "expressions", "model", "plan.index"},
     "plan.kleene": {"expressions", "functions"},
-    "plan.codegen": {"expressions", "functions", "plan.build"},
+    "plan.codegen": {"expressions", "functions", "plan.build", "values"},
     "plan.record": {"trace", "plan.build"},
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene"},
     "render": {"model", "trace", "values"},

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import ast
 import bisect
-import datetime as dt
+import functools
 import math
 from typing import Any
 
 from ..expressions import OPERATORS
 from ..functions import FUNCTIONS
+from ..values import fits
 from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
 
 _NATIVE_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
@@ -302,18 +303,7 @@ def namespace(plan: Plan, constants: dict[str, Any]) -> dict[str, Any]:
 
 def fits_output(output) -> Any:
     """Whether a computed value has the output's declared type (validation checks this statically too)."""
-    kind = output.type
-
-    def fits(value: Any) -> bool:
-        if value is None:
-            return output.nullable
-        if kind == "number":
-            return isinstance(value, (int, float)) and not isinstance(value, bool)
-        if kind == "date":
-            return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-        return isinstance(value, {"bool": bool, "string": str}.get(kind, ()))
-
-    return fits
+    return functools.partial(fits, output.type, output.nullable)
 
 
 def _region(bounds: tuple, value: Any) -> int:
