@@ -25,8 +25,17 @@ test: setup browser
 	$(BIN)/verdict test --coverage --min-coverage 100
 	$(BIN)/pytest
 
-bench: setup
+# The benchmarks also need zen-engine (the `bench` extra), which `make test` never installs.
+# About 5 minutes on 2 cores; see bench/README.md for each script's options.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+bench: setup $(VENV)/.bench-installed
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/core_return/run.py
+	$(BIN)/python bench/scaling.py --sizes 10,100,1000
+	$(BIN)/python bench/coldstart.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
