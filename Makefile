@@ -26,16 +26,17 @@ test: setup browser
 	$(BIN)/pytest
 
 # The benchmarks also need zen-engine (the `bench` extra), which `make test` never installs.
-# About 5 minutes on 2 cores; see bench/README.md for each script's options.
+# About 5 minutes on 2 cores; every figure also goes to bench/results/*.json (not committed).
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
 bench: setup $(VENV)/.bench-installed
-	$(BIN)/python bench/bench.py
-	$(BIN)/python bench/core_return/run.py
-	$(BIN)/python bench/scaling.py --sizes 10,100,1000
-	$(BIN)/python bench/coldstart.py
+	mkdir -p bench/results
+	$(BIN)/python bench/bench.py --json bench/results/aqara.json
+	$(BIN)/python bench/core_return/run.py --json bench/results/core-return.json
+	$(BIN)/python bench/scaling.py --sizes 10,100,1000 --json bench/results/scaling.json
+	$(BIN)/python bench/coldstart.py --json bench/results/coldstart.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

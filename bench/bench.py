@@ -5,14 +5,18 @@ Run from the repository root:
     .venv/bin/python bench/bench.py [--cases N] [--seed S] [--repeats R] [--json OUT]
 
 It measures
-  1. decisions per second of `engine.decide` with the trace on and off, on generated cases;
-  2. the same for `bench/handwritten.py`, the policy written by hand in plain Python, after
-     checking that it agrees with the engine on every output of every case (exit 1 if not);
+  1. decisions per second of `engine.decide` with the trace on and off, on generated cases
+     (`aqara.py`), in interleaved rounds with `bench/handwritten.py`, the policy written by hand in
+     plain Python, after checking that it agrees with the engine on every output of every case
+     (exit 1 if not; `tests/test_bench_agreement.py` runs the same check);
+  2. the medians of the per-round ratios between the three;
   3. wall times of whole `verdict` processes (`eval` of the example case, `validate` of the
      policy) and of loading + compiling the policy in-process.
 
 There are no pass/fail thresholds on speed: the figures are for comparison between runs on the
-same machine. Other work on the machine shows up in them; medians make them steadier.
+same machine. Other work on the machine shows up in them; medians of per-round ratios make them
+steadier. The other benchmarks (the core return procedure, scaling, cold start) are beside this
+file; see README.md.
 """
 
 from __future__ import annotations
