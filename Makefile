@@ -26,7 +26,7 @@ test: setup browser
 	$(BIN)/pytest
 
 # The benchmarks also need zen-engine (the `bench` extra), which `make test` never installs.
-# About 5 minutes on 2 cores; every figure also goes to bench/results/*.json (not committed).
+# 4 to 8 minutes on 2 cores, with other load; every figure also goes to bench/results/*.json (not committed).
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
