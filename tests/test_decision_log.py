@@ -16,7 +16,7 @@ from conftest import REPO
 from engine import decisionlog
 
 sys.path.insert(0, str(REPO / "bench"))
-from bench import generate_facts  # noqa: E402  (the benchmark's seeded case generator)
+from aqara import generate_facts  # noqa: E402  (the benchmark's seeded case generator)
 
 AQARA = REPO / "policies" / "aqara-returns"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench import generate_facts  # noqa: E402  (the generator lives with the benchmark)
+from aqara import generate_facts  # noqa: E402  (the generator lives with the benchmark)
 
 
 def main() -> None:
