@@ -19,7 +19,7 @@ from .compiler import SourceDocument, compile_policy
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate
 from .loader import document_from_bytes, load_document, read_bytes
-from .model import Decision, OutputResult, Policy, PolicySet, to_json_value
+from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
 from .variants import overlay
 from .version import ENGINE_VERSION
 
@@ -395,7 +395,7 @@ def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None,
             outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), tuple(missing))
     missing_facts = tuple(sorted({m for r in outputs.values() if r.status == "undetermined" for m in r.missing}))
     why += f"; the outputs shown are those all {len(pool)} candidate policies agree on (the trace is the first's)"
-    return dataclasses.replace(first, outputs=outputs, missing_facts=missing_facts, selection=why), pool[0]
+    return dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why), pool[0]
 
 
 def _no_version(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None) -> Diagnostic:

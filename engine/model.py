@@ -337,6 +337,20 @@ class OutputResult:
         return result
 
 
+class Outputs(dict):
+    """A decision's outputs: a mapping that cannot be changed, so that decisions may share one."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a decision's outputs cannot be changed")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (Outputs, (dict(self),))
+
+
 def facts_digest(facts: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
     canonical = json.dumps(to_json_value(facts), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -357,7 +371,7 @@ class Decision:
     case_id: str
     facts: dict[str, Any]
     outputs: dict[str, OutputResult]
-    missing_facts: tuple[str, ...]
+    missing_facts: tuple[str, ...] = ()
     errors: tuple = ()
     engine_version: str = ""
     selection: str = ""  # why this policy or variant was chosen

@@ -17,7 +17,6 @@ import engine
 import aqara as aqara_bench
 from core_return import agreement, cases
 from core_return import handwritten as core_handwritten
-from engine.functions import round_money
 
 CORE_RETURN = Path(__file__).resolve().parent.parent / "bench" / "core_return"
 
@@ -47,14 +46,6 @@ def test_every_rule_decides_at_least_200_of_the_benchmark_cases():
     counts = Counter(core_handwritten.decide(f)["rule"] for f in cases.generate(20000, seed=1))
     assert {rule: n for rule, n in counts.items() if n < 200} == {}
     assert set(counts) == {f"R{i}" for i in range(1, 12)}
-
-
-def test_round_money_is_round_to_cents_on_every_warranty_day():
-    # R11's fraction: the policy uses the engine's round_money (half-up, in decimal), the procedure
-    # Python's round(x, 2). They could differ only on a tie, and 100 * (365 - d) / 365 is never one.
-    differ = {d: (round_money(1 - d / 365), round(1 - d / 365, 2)) for d in range(366)
-              if round_money(1 - d / 365) != round(1 - d / 365, 2)}
-    assert differ == {}
 
 
 def test_the_agreement_check_reports_a_wrong_value_and_a_wrong_type():

@@ -119,3 +119,33 @@ def test_the_general_path_alone_gives_what_the_fast_path_gives():
     for a, b in zip(fast, general):
         assert outcome(a) == outcome(b)
         assert [repr(e) for e in a.events] == [repr(e) for e in b.events]
+
+
+def test_complete_cases_are_decided_by_the_generated_code_itself():
+    # The evaluator falls back to the general path on any exception, which would hide a broken fast
+    # path behind correct (slow) decisions: call the generated functions directly.
+    for policy in (POLICY_SET.base, engine.require_policy(REPO / "bench" / "core_return")):
+        program = program_for(policy)
+        rng = random.Random(3)
+        decided = 0
+        for _ in range(200):
+            raw = generate_facts(rng) if policy is POLICY_SET.base else _core_return_facts(rng)
+            facts = engine.case_from_facts(policy, raw).facts
+            expected = reference.evaluate(policy, facts)
+            if expected.errors or expected.missing_facts:
+                continue
+            untraced = program.fast(facts)
+            traced, _, _ = program.traced(facts)
+            assert outcome_of(untraced) == outcome_of(traced) == outcome_of(expected.outputs)
+            decided += 1
+        assert decided > 150
+
+
+def outcome_of(outputs: dict) -> dict:
+    return {name: (repr(r.value), r.status, r.clauses, r.missing, r.regardless_of) for name, r in outputs.items()}
+
+
+def _core_return_facts(rng: random.Random) -> dict:
+    from core_return import cases as core_return_cases
+
+    return core_return_cases.generate(1, rng.randrange(2**32))[0]

@@ -9,8 +9,11 @@ import importlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import functions as f
+from engine import functions
 from engine.kinds import ANY, DATE, DATETIME, NULL, NUMBER
 from engine.typecheck import TypeChecker
 
@@ -163,3 +166,39 @@ def test_the_readme_function_table_is_the_registry():
     text = README.read_text(encoding="utf-8")
     actual = text[text.index("| function |"):].split("\n\n")[0].splitlines()
     assert actual == expected, "README.md's function table should read:\n" + "\n".join(expected)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
+                 st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False).map(float),
+                 st.integers(-10**8, 10**8).map(lambda n: n / 1000)))
+def test_round_money_by_text_is_round_money_by_decimal(number):
+    # The fast route rounds the digits of the number's repr; the decimal module is the definition.
+    # Ties (x.xx5), negatives, whole numbers, exponents, huge and non-finite values included.
+    def outcome(function):
+        try:
+            return "value", repr(function(number))
+        except ArithmeticError as exc:
+            return "error", type(exc).__name__, str(exc)
+
+    assert outcome(functions.round_money) == outcome(functions.decimal_round_money)
+
+
+def test_round_rounds_the_binary_value_ties_to_even_and_keeps_whole_numbers_whole():
+    assert f.round_to(2.675, 2) == 2.67  # 2.675 is 2.67499... in binary: not a tie
+    assert f.round_to(0.125, 2) == 0.12 and f.round_to(0.375, 2) == 0.38  # exact ties: to even
+    assert f.round_to(1 - 40 / 365, 2) == 0.89
+    assert f.round_to(5, 2) == 5 and type(f.round_to(5, 2)) is int
+    assert f.round_to(1234.5, -2) == 1200.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (("x", 2), "argument 1 of `round` must be a number, not text"),
+    ((1.5, 2.0), "argument 2 of `round` must be a whole number, not a number"),
+    ((1.5, True), "argument 2 of `round` must be a whole number, not a boolean"),
+    ((1.5, 10**9), "argument 2 of `round` must be between -30 and 30, not 1000000000"),
+])
+def test_round_refuses_what_it_cannot_round(args, message):
+    with pytest.raises(f.FunctionError) as caught:
+        f.round_to(*args)
+    assert str(caught.value) == message

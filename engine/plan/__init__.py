@@ -17,6 +17,7 @@ from ..model import Policy
 from .build import Plan, build
 from .codegen import Abort, fits_output, generate, namespace
 from .kleene import Closure, boolean, compile_closure
+from .resolve import Resolver
 
 __all__ = ["Abort", "Plan", "Program", "program_for"]
 
@@ -30,14 +31,15 @@ class Program:
         if source is None:
             source, constants = generate(plan)
         self.source = source
+        self.resolver = Resolver(self)
         names = namespace(plan, constants or {})
+        names.update(fin=self.resolver.final, rp=self.resolver.point, FINALS=self.resolver.finals)
         # The source is ours (see codegen): identifiers, indices and repr() of scalars only.
         exec(compile(source, f"<plan of {plan.policy.identity.content_sha256[:12]}>", "exec"), names)  # noqa: S102
         self.fast: Callable = names["fast"]
         self.traced: Callable = names["traced"]
         self.output_count = len(plan.outputs)
         self.fits = tuple(fits_output(plan.policy.outputs[name]) for name in plan.outputs)
-        self.resolver: Any = None  # the evaluator's cache of output resolutions, attached on first use
         self._conditions: dict[int, Closure] = {}
         self._derived: dict[int, Closure] = {}
         self._then: dict[tuple[int, int], Closure] = {}

@@ -5,8 +5,10 @@ two-valued Python: `and`, `or` and `x if c else y` are Python's own, which give 
 Kleene's logic when nothing is unknown. Anything else (a missing fact: `KeyError`; a failure; a
 condition that is not a boolean: `Abort`) makes the evaluator start again on the general path,
 which handles unknowns and errors. Clauses run stratum by stratum (`build._schedule`), the
-indexed ones only when their bucket survives; the evaluator resolves outputs from the list of
-clauses that held (`A`) and the computed then-values (`V`).
+indexed ones only when their bucket survives; outputs are resolved (`resolve.Resolver`) from the
+clauses that held, a bitmask `m` (bit i for clause i: an int, which the garbage collector does not
+track), and the computed then-values (locals `v0, v1...`, or the list `V` when bucket functions
+must set them).
 
 The source holds only identifiers, indices and `repr()` of plain scalars (text, numbers,
 booleans, None): every other constant and every function is bound by name in the namespace
@@ -28,9 +30,14 @@ from ..expressions import OPERATORS
 from ..functions import FUNCTIONS
 from ..values import fits
 from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
+from ..kinds import BOOL, NUMBER
+from ..values import static_type
+from .total import Totality
 
 _NATIVE_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
                    ast.In: "in", ast.NotIn: "not in", ast.Is: "==", ast.IsNot: "!="}
+_NATIVE_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+                      ast.USub: "-", ast.UAdd: "+"}
 _OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floordiv",
                    ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos"}
 INLINE_BUCKETS = 6  # above this many buckets, each bucket gets its own function
@@ -67,6 +74,9 @@ class _Source:
 class _Generator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
+        self.totality = Totality(plan.policy)
+        # Bucket functions cannot set the main function's locals: with any, then-values go in a list.
+        self.local_values = all(index is None or len(index.buckets) + 1 <= INLINE_BUCKETS for index in plan.indexes)
         self.constants: dict[str, Any] = {}
         self.source = _Source()
 
@@ -96,6 +106,10 @@ class _Generator:
 
     # -- expressions ----------------------------------------------------------------------------
 
+    def numbers(self, *nodes: ast.expr) -> bool:
+        """Whether the type checker proves every node a number (never null, text or a boolean)."""
+        return all(self.totality.kind(node) == NUMBER for node in nodes)
+
     def expression(self, node: ast.expr, traced: bool, reads: str | None) -> str:
         """Code for an expression. `reads` is how a traced read is recorded: None (untraced),
         "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`)."""
@@ -117,10 +131,14 @@ class _Generator:
         if isinstance(node, (ast.List, ast.Tuple)):
             return "[" + ", ".join(sub(e) for e in node.elts) + "]"
         if isinstance(node, ast.BinOp):
+            if self.numbers(node.left, node.right):  # the checked operators only add type checks
+                return f"({sub(node.left)} {_NATIVE_ARITHMETIC[type(node.op)]} {sub(node.right)})"
             return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.left)}, {sub(node.right)})"
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return f"(not {sub(node.operand)})"
+            if self.numbers(node.operand):
+                return f"({_NATIVE_ARITHMETIC[type(node.op)]}{sub(node.operand)})"
             return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.operand)})"
         if isinstance(node, ast.Compare):
             operands = [sub(o) for o in (node.left, *node.comparators)]
@@ -164,22 +182,46 @@ class _Generator:
             out.add(1, "return v")
             out.add(0, "")
 
-    def clause(self, ci: int, depth: int, traced: bool) -> None:
+    def clause(self, ci: int, depth: int, traced: bool, known: int = 0, skip_if: tuple[int, ...] = (),
+               flag: bool = False) -> None:
+        """One clause's code.
+
+        :param known: how many opening parts the index has already proved true (not evaluated
+            again; recorded from the value the index read).
+        :param skip_if: untraced only: clauses whose holding makes this one irrelevant (see `_skippers`).
+        :param flag: set a local `h<ci>` when the clause holds, for later clauses to skip on.
+        """
         plan, out = self.plan, self.source
         out.add(depth, f"# {plan.clause_ids[ci]}")
-        for position, pid in enumerate(plan.clause_parts[ci]):
-            part = plan.parts[pid]
-            before, code, recorded = self.recorded(part.node, part.static_reads, traced)
-            inner = depth if position == 0 else depth + 1
-            if position:
-                out.add(depth, "if x:")
-            for line in before:
-                out.add(inner, line)
-            out.add(inner, f"x = {code}")
-            if traced:
-                out.add(inner, f"ap(({pid}, x{recorded}))")
-        out.add(depth, "if x is True:")
-        out.add(depth + 1, f"A.append({ci})")
+        if flag:
+            out.add(depth, f"h{ci} = False")
+        if skip_if:
+            out.add(depth, f"if not ({' or '.join(f'h{w}' for w in skip_if)}):")
+            depth += 1
+        parts = plan.clause_parts[ci]
+        # When every part is a boolean, the condition is one: a truth test is the whole check.
+        boolean = all(self.totality.kind(plan.parts[pid].node) == BOOL for pid in parts[known:])
+        if traced:
+            for pid in parts[:known]:
+                out.add(depth, f"ap(({pid}, True{self.index_reads(plan.parts[pid])}))")
+        if known == len(parts):
+            out.add(depth, "if True:")
+        else:
+            for position, pid in enumerate(parts[known:]):
+                part = plan.parts[pid]
+                before, code, recorded = self.recorded(part.node, part.static_reads, traced)
+                inner = depth if position == 0 else depth + 1
+                if position:
+                    out.add(depth, "if x:")
+                for line in before:
+                    out.add(inner, line)
+                out.add(inner, f"x = {code}")
+                if traced:
+                    out.add(inner, f"ap(({pid}, x{recorded}))")
+            out.add(depth, "if x:" if boolean else "if x is True:")
+        if flag:
+            out.add(depth + 1, f"h{ci} = True")
+        out.add(depth + 1, f"m |= {1 << ci}")
         for value in plan.then[ci]:
             if value.node is None:
                 continue
@@ -187,78 +229,147 @@ class _Generator:
             for line in before:
                 out.add(depth + 1, line)
             out.add(depth + 1, f"v = {code}")
-            out.add(depth + 1, f"if not fits{value.output}(v): raise Abort")
-            out.add(depth + 1, f"V[{value.slot}] = v")
+            if not self.always_fits(value):
+                out.add(depth + 1, f"if not fits{value.output}(v): raise Abort")
+            out.add(depth + 1, f"V[{value.slot}] = v" if not self.local_values else f"v{value.slot} = v")
             if traced:
                 out.add(depth + 1, f"ap(({len(plan.parts) + value.slot}, v{recorded}))")
-        out.add(depth, "elif x is not False:")
-        out.add(depth + 1, "raise Abort")
+        if known < len(parts) and not boolean:
+            out.add(depth, "elif x is not False:")
+            out.add(depth + 1, "raise Abort")
+
+    def always_fits(self, value) -> bool:
+        """Whether the type checker proves a computed value of the output's type (no check needed)."""
+        output = self.plan.policy.outputs[self.plan.outputs[value.output]]
+        kind = self.totality.kind(value.node)
+        return "any" not in kind and kind <= static_type(output.type, output.nullable)
+
+    def index_reads(self, part) -> str:
+        """The recorded reads of an opening atom the index proved: the fact's value (`w`) and constants."""
+        plan = self.plan
+        values = []
+        for nid in part.static_reads:
+            name, kind = plan.names[nid]
+            values.append("w" if kind == FACT else self.read(nid, False))
+        return "".join(f", {v}" for v in values)
+
+    def block(self, clauses: list[int], depth: int, traced: bool, known: dict[int, int]) -> None:
+        """Clauses evaluated one after the other in one function, each possibly skipped (untraced)."""
+        skippers = {} if traced else _skippers(self.plan, self.totality, clauses)
+        flagged = {w for ws in skippers.values() for w in ws}
+        for ci in clauses:
+            self.clause(ci, depth, traced, known.get(ci, 0), skippers.get(ci, ()), ci in flagged)
 
     def stratum(self, k: int, traced: bool, depth: int) -> None:
         plan, out = self.plan, self.source
         index = plan.indexes[k] if k < len(plan.indexes) else None
         indexed = set(index.indexed) if index else set()
-        for ci in plan.strata[k]:
-            if ci not in indexed:
-                self.clause(ci, depth, traced)
-        if index is not None:
-            read = self.read(plan.nid[index.fact], traced)
-            out.add(depth, f"w = {read}")
-            if index.kind == "values":
-                keys = self.constant(dict(index.keys))
-                out.add(depth, "try:")
-                out.add(depth + 1, f"b = {keys}.get(w, {index.default_bucket})")
-                out.add(depth, "except TypeError:")
-                out.add(depth + 1, "b = -1")
-            else:
-                bounds, regions = self.constant(index.bounds), self.constant(index.regions)
-                out.add(depth, f"b = {regions}[region({bounds}, w)] if type(w) is int or type(w) is float else -1")
-            if traced:
-                out.add(depth, f"ap(('index', {k}, b))")
-            groups = list(index.buckets) + [tuple(index.indexed)]  # the last: every indexed clause, when b == -1
-            if len(groups) <= INLINE_BUCKETS:
-                for number, clauses in enumerate(groups):
-                    test = "b == -1" if number == len(groups) - 1 else f"b == {number}"
-                    out.add(depth, f"{'if' if number == 0 else 'elif'} {test}:")
-                    out.add(depth + 1, "pass")
-                    for ci in clauses:
-                        self.clause(ci, depth + 1, traced)
-            else:
-                out.add(depth, f"B{k}{'t' if traced else ''}[b](F, D, A, V, O{', ap' if traced else ''})")
+        prefix = [ci for ci in plan.strata[k] if ci not in indexed]
+        if index is None:
+            self.block(prefix, depth, traced, {})
+            return
+        read = self.read(plan.nid[index.fact], traced)
+        out.add(depth, f"w = {read}")
+        if index.kind == "values":
+            keys = self.constant(dict(index.keys))
+            out.add(depth, "try:")
+            out.add(depth + 1, f"b = {keys}.get(w, {index.default_bucket})")
+            out.add(depth, "except TypeError:")
+            out.add(depth + 1, "b = -1")
+        else:
+            bounds, regions = self.constant(index.bounds), self.constant(index.regions)
+            out.add(depth, f"b = {regions}[region({bounds}, w)] if type(w) is int or type(w) is float else -1")
+        if traced:
+            out.add(depth, f"ap(('index', {k}, b))")
+        leading = dict(zip(index.indexed, index.leading))
+        groups = list(index.buckets) + [tuple(index.indexed)]  # the last: every indexed clause, when b == -1
+        if len(groups) <= INLINE_BUCKETS:
+            # One block per bucket: the clauses before the index, then the bucket's own.
+            for number, clauses in enumerate(groups):
+                test = "b == -1" if number == len(groups) - 1 else f"b == {number}"
+                out.add(depth, f"{'if' if number == 0 else 'elif'} {test}:")
+                out.add(depth + 1, "pass")  # a bucket may hold no clause
+                known = leading if number < len(groups) - 1 else {}
+                self.block(prefix + list(clauses), depth + 1, traced, known)
+        else:
+            self.block(prefix, depth, traced, {})
+            out.add(depth, f"m = B{k}{'t' if traced else ''}[b](F, D, m, V, O, w{', ap' if traced else ''})")
 
     def bucket_functions(self, traced: bool) -> None:
         plan, out = self.plan, self.source
         for k, index in enumerate(plan.indexes):
             if index is None or len(index.buckets) + 1 <= INLINE_BUCKETS:
                 continue
+            leading = dict(zip(index.indexed, index.leading))
             names = []
-            for number, clauses in enumerate(list(index.buckets) + [tuple(index.indexed)]):
+            groups = list(index.buckets) + [tuple(index.indexed)]
+            for number, clauses in enumerate(groups):
                 name = f"b{k}_{number}{'t' if traced else ''}"
                 names.append(name)
-                out.add(0, f"def {name}(F, D, A, V, O{', ap' if traced else ''}):")
-                out.add(1, "pass")
-                for ci in clauses:
-                    self.clause(ci, 1, traced)
+                out.add(0, f"def {name}(F, D, m, V, O, w{', ap' if traced else ''}):")
+                self.block(list(clauses), 1, traced, leading if number < len(groups) - 1 else {})
+                out.add(1, "return m")
                 out.add(0, "")
             # bucket -1 (no index for this value) is the last entry, so `B[-1]` finds it
             out.add(0, f"B{k}{'t' if traced else ''} = [{', '.join(names)}]")
             out.add(0, "")
 
+    def values_code(self) -> str:
+        """The computed then-values, by slot, for the resolver."""
+        if not self.local_values:
+            return "V"
+        return "(" + "".join(f"v{slot}, " for slot in range(self.plan.slots)) + ")"
+
     def main(self, traced: bool) -> None:
         plan, out = self.plan, self.source
-        out.add(0, f"def {'traced' if traced else 'fast'}(F, O, rp):")
-        out.add(1, f"D = [U] * {len(plan.derived)}")
-        out.add(1, "A = []")
-        out.add(1, f"V = [None] * {plan.slots}")
+        out.add(0, f"def {'traced' if traced else 'fast'}(F):")
+        out.add(1, f"D = [U] * {len(plan.derived)}" if plan.derived else "D = None")
+        out.add(1, "m = 0")
+        if self.local_values:
+            for slot in range(plan.slots):
+                out.add(1, f"v{slot} = None")
+        else:
+            out.add(1, f"V = [None] * {plan.slots}")
+        out.add(1, f"O = [None] * {len(plan.outputs)}" if any(plan.resolve_after[:-1]) else "O = None")
         if traced:
             out.add(1, "T = []")
             out.add(1, "ap = T.append")
         for k in range(len(plan.strata)):
             self.stratum(k, traced, 1)
             if k < len(plan.resolve_after) and plan.resolve_after[k] and k < len(plan.strata) - 1:
-                out.add(1, f"rp({k}, A, V, O)")
-        out.add(1, "return A, V" + (", T" if traced else ""))
+                out.add(1, f"rp({k}, m, {self.values_code()}, O)")
+        if traced:
+            out.add(1, f"return fin(m, {self.values_code()}), m, T")
+        else:
+            # The resolver's memo, looked up here: a template of constants needs no call (see resolve.py).
+            out.add(1, "t = FINALS.get(m)")
+            out.add(1, f"return t[0] if t is not None and not t[1] else fin(m, {self.values_code()})")
         out.add(0, "")
+
+
+def _skippers(plan: Plan, totality, clauses: list[int]) -> dict[int, tuple[int, ...]]:
+    """For each clause of a block, the earlier clauses whose holding makes it irrelevant, untraced.
+
+    When `w` holds and overrides `c`, `c` contributes to no output; and when everything `c`
+    overrides is overridden by `w` too, `c` holding or not changes nothing else either. If `c`
+    also cannot fail (`total.Totality`), running it can change neither an output nor the errors,
+    so the fast path skips it. (A missing fact it would read cannot matter: `c` is set aside.)
+    """
+    targets: dict[int, set[int]] = {}
+    for loser, winners in enumerate(plan.overriders):
+        for winner in winners:
+            targets.setdefault(winner, set()).add(loser)
+    result = {}
+    for position, ci in enumerate(clauses):
+        winners = [w for w in clauses[:position] if w in plan.overriders[ci] and targets.get(ci, set()) <= targets[w]]
+        if winners and _clause_total(plan, totality, ci):
+            result[ci] = tuple(winners)
+    return result
+
+
+def _clause_total(plan: Plan, totality, ci: int) -> bool:
+    nodes = [plan.parts[pid].node for pid in plan.clause_parts[ci]] + [v.node for v in plan.then[ci] if v.node is not None]
+    return all(totality.total(node) for node in nodes)
 
 
 def generate(plan: Plan) -> tuple[str, dict[str, Any]]:
@@ -289,7 +400,8 @@ def _record_read(reads: list, nid: int, value: Any) -> Any:
 
 def namespace(plan: Plan, constants: dict[str, Any]) -> dict[str, Any]:
     """The globals the generated source runs with: helpers, functions, operators, constants, fits."""
-    names: dict[str, Any] = {"__builtins__": {"type": type, "int": int, "float": float, "TypeError": TypeError},
+    names: dict[str, Any] = {"__builtins__": {"type": type, "int": int, "float": float, "tuple": tuple, "TypeError": TypeError,
+                                              "True": True},
                              "U": UNSET, "Abort": Abort, "chain": _chain, "rd": _record_read,
                              "region": _region}
     names.update({f"fn_{name}": function for name, function in FUNCTIONS.items()})
