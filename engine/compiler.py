@@ -522,21 +522,22 @@ class _Compiler:
             if output.collects:
                 continue
             writers = [(c, c.value_for(output.name)) for c in self.clauses if c.value_for(output.name) is not None]
-            for i, (first, first_value) in enumerate(writers):
-                for second, second_value in writers[i + 1:]:
-                    if first_value.describe() == second_value.describe():
-                        continue
-                    if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
-                        continue
-                    if analyzer.exclusive(first.condition.tree, second.condition.tree):
-                        continue
-                    self.sink.add(
-                        "conflict",
-                        f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
-                        f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
-                        second.location, second.id,
-                        f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
-                    )
+            # The pairs left out are the ones `exclusive` would prove apart: same answers, same order.
+            for i, j in analyzer.unseparated_pairs([c.condition.tree for c, _ in writers]):
+                (first, first_value), (second, second_value) = writers[i], writers[j]
+                if first_value.describe() == second_value.describe():
+                    continue
+                if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
+                    continue
+                if analyzer.exclusive(first.condition.tree, second.condition.tree):
+                    continue
+                self.sink.add(
+                    "conflict",
+                    f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
+                    f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
+                    second.location, second.id,
+                    f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
+                )
 
     def _is_boolean(self, name: str, visiting: frozenset = frozenset()) -> bool:
         # A nullable boolean has three values: `not flag` does not mean `flag == False` there.
