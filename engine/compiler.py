@@ -492,24 +492,8 @@ class _Compiler:
         self._cycles({k: sorted(v) for k, v in depends.items()}, lambda n: ("outputs", n), "output_cycle", "output")
 
     def _cycles(self, graph: dict[str, list[str]], path_of, code: str, what: str) -> None:
-        state: dict[str, int] = {}
-        reported: set[frozenset] = set()
-
-        def visit(node: str, trail: list[str]) -> None:
-            state[node] = 1
-            for nxt in graph.get(node, ()):
-                if state.get(nxt) == 1:
-                    cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(nxt), nxt)
-                elif state.get(nxt) is None:
-                    visit(nxt, trail + [nxt])
-            state[node] = 2
-
-        for node in graph:
-            if node not in state:
-                visit(node, [node])
+        for cycle in _cycles_in(graph):
+            self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(cycle[-1]), cycle[-1])
 
     def _conflicts(self, overridden_by: dict[str, frozenset[str]]) -> None:
         """Two clauses that may both apply and set one output to different values need a declared winner."""
@@ -629,6 +613,42 @@ class _Compiler:
 
 
 _INVALID = object()
+
+
+def _cycles_in(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each cycle met by a depth-first walk from each node in order, as `[a, b, ..., a]`; cycles
+    through the same nodes are given once.
+
+    A work list, not recursion, and one shared trail: a chain of overrides as long as the policy
+    must neither overflow Python's stack nor copy the trail at every step.
+    """
+    state: dict[str, int] = {}  # 1 while on the trail, 2 once every successor is done
+    cycles: list[list[str]] = []
+    reported: set[frozenset] = set()
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        trail, at = [root], {root: 0}
+        successors = [iter(graph.get(root, ()))]
+        while successors:
+            nxt = next(successors[-1], None)
+            if nxt is None:
+                done = trail.pop()
+                del at[done]
+                state[done] = 2
+                successors.pop()
+            elif state.get(nxt) == 1:
+                cycle = trail[at[nxt]:] + [nxt]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    cycles.append(cycle)
+            elif state.get(nxt) is None:
+                state[nxt] = 1
+                at[nxt] = len(trail)
+                trail.append(nxt)
+                successors.append(iter(graph.get(nxt, ())))
+    return cycles
 
 
 def _article(noun: str) -> str:

@@ -376,3 +376,54 @@ def test_a_clause_the_grouping_cannot_read_costs_one_proof_per_other_clause(monk
     outputs = {"out": {"type": "enum", "values": [f"v{i}" for i in range(1000)] + ["none"], "default": "none",
                        "description": "The outcome."}}
     assert count_exclusive_calls(monkeypatch, synthetic.policy_text(facts, outputs, clauses)) == 1000
+
+
+# -- cycles: a work list, against the recursive walk it replaced -------------------------------------
+
+def recursive_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The walk `_cycles` did before it became a work list: the reference for `_cycles_in`."""
+    state: dict[str, int] = {}
+    reported: set[frozenset] = set()
+    found = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    found.append(cycle)
+            elif state.get(nxt) is None:
+                visit(nxt, trail + [nxt])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+NODE = st.sampled_from("abcdefgh")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(NODE, st.lists(NODE, max_size=4), max_size=8))
+def test_cycles_are_found_as_the_recursive_walk_found_them(graph):
+    from engine.compiler import _cycles_in
+
+    assert _cycles_in(graph) == recursive_cycles(graph)
+
+
+def test_a_chain_of_overrides_longer_than_the_python_stack_loads():
+    # Each clause overrides the next one, so the walk goes 3,000 deep; the last closes a cycle.
+    facts = {"x": {"type": "number", "description": "A number."}}
+    outputs = {"out": {"type": "number", "default": 0, "description": "The outcome."}}
+    clauses = synthetic.threshold_clauses(3000, output="number")
+    for clause, next_one in zip(clauses, clauses[1:]):
+        clause["overrides"] = [next_one["id"]]
+    assert load_synthetic(synthetic.policy_text(facts, outputs, clauses)) == []
+    clauses[-1]["overrides"] = ["c0"]
+    problems = load_synthetic(synthetic.policy_text(facts, outputs, clauses))
+    assert [p.code for p in problems] == ["override_cycle"]
+    assert problems[0].message == "clauses form a cycle: " + " → ".join(f"`c{i}`" for i in [*range(3000), 0])
