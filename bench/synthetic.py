@@ -40,10 +40,10 @@ def threshold_policy(n: int, *, by_kind: bool = False, output: str = "enum") -> 
 
 
 def policy_text(facts: dict, outputs: dict, clauses: list[dict], parameters: dict | None = None,
-                derived: dict | None = None) -> str:
+                derived: dict | None = None, source: str = SOURCE) -> str:
     """A policy document in block YAML, as people write them, from its sections; clauses need only id, when, then
-    and optionally overrides."""
-    sha = hashlib.sha256(SOURCE.encode()).hexdigest()
+    and optionally overrides (and a `source` of their own, when `source` is not the one-sentence text)."""
+    sha = hashlib.sha256(source.encode()).hexdigest()
     document = {
         "policy": {"id": "synthetic", "version": "0.0.1", "effective_from": "2026-01-01", "title": "Synthetic",
                    "source": {"file": "source.txt", "sha256": sha}},
@@ -62,9 +62,9 @@ def policy_text(facts: dict, outputs: dict, clauses: list[dict], parameters: dic
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def write_policy(folder: Path, text: str) -> Path:
+def write_policy(folder: Path, text: str, source: str = SOURCE) -> Path:
     """Write a policy and its source text into `folder`; returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "source.txt").write_text(SOURCE, encoding="utf-8")
+    (folder / "source.txt").write_text(source, encoding="utf-8")
     (folder / "policy.yaml").write_text(text, encoding="utf-8")
     return folder

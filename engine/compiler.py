@@ -9,6 +9,7 @@ output reads) → conflicts → quotes against the source text and sentence cove
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import datetime as dt
 import hashlib
@@ -23,7 +24,7 @@ from .expressions import CompiledExpression, compile_expression
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
                     PolicyIdentity, Quote, SourceRef)
-from .sourcetext import SourceText
+from .sourcetext import Sentence, SourceText
 from .typecheck import ANY, BOOL, Type, TypeChecker, TypeProblem, describe, literal_type, value_type
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -602,17 +603,35 @@ class _Compiler:
         if self.text is None or self.sink or self.data.get("_variant"):
             return
         spans = [(q.start, q.end) for q, _ in self.quotes_seen]
-        for sentence in self.text.sentences():
-            if not any(start < sentence.end and sentence.start < end for start, end in spans):
-                self.sink.add(
-                    "sentence_not_covered",
-                    f"sentence {sentence.line}:{sentence.column} of the source is neither encoded nor informational: `{sentence.text}`",
-                    self.map.locate(("policy", "source", "file")), "coverage",
-                    "quote it in a clause, parameter or derived value, or list it under `informational` with a reason",
-                )
+        for sentence in _uncovered(self.text.sentences(), spans):
+            self.sink.add(
+                "sentence_not_covered",
+                f"sentence {sentence.line}:{sentence.column} of the source is neither encoded nor informational: `{sentence.text}`",
+                self.map.locate(("policy", "source", "file")), "coverage",
+                "quote it in a clause, parameter or derived value, or list it under `informational` with a reason",
+            )
 
 
 _INVALID = object()
+
+
+def _uncovered(sentences: list[Sentence], spans: list[tuple[int, int]]) -> list[Sentence]:
+    """The sentences, in order, that no span (start, end) of quoted text overlaps.
+
+    Spans are sorted once and each sentence bisects them, instead of trying every span against
+    every sentence (quadratic when a long source is quoted by as many clauses).
+    """
+    starts: list[int] = []
+    reach: list[int] = []  # the furthest end among the spans up to each one
+    for start, end in sorted(spans):
+        starts.append(start)
+        reach.append(max(end, reach[-1]) if reach else end)
+    uncovered = []
+    for sentence in sentences:
+        before_its_end = bisect.bisect_left(starts, sentence.end)
+        if before_its_end == 0 or reach[before_its_end - 1] <= sentence.start:
+            uncovered.append(sentence)
+    return uncovered
 
 
 def _cycles_in(graph: dict[str, list[str]]) -> list[list[str]]:

@@ -427,3 +427,33 @@ def test_a_chain_of_overrides_longer_than_the_python_stack_loads():
     problems = load_synthetic(synthetic.policy_text(facts, outputs, clauses))
     assert [p.code for p in problems] == ["override_cycle"]
     assert problems[0].message == "clauses form a cycle: " + " → ".join(f"`c{i}`" for i in [*range(3000), 0])
+
+
+# -- sentence coverage: bisected, against the scan of every span it replaced -------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 8)), max_size=8))
+def test_uncovered_sentences_are_those_no_quote_overlaps(sentence_spans, quote_spans):
+    from engine.compiler import _uncovered
+    from engine.sourcetext import Sentence
+
+    sentences = [Sentence("s", start, start + length, 1, start + 1) for start, length in sorted(sentence_spans)]
+    spans = [(start, start + length) for start, length in quote_spans]
+    expected = [s for s in sentences if not any(start < s.end and s.start < end for start, end in spans)]
+    assert _uncovered(sentences, spans) == expected
+
+
+def test_a_long_source_quoted_sentence_by_sentence_is_covered_but_for_one():
+    facts = {"x": {"type": "number", "description": "A number."}}
+    outputs = {"out": {"type": "number", "default": -1, "description": "The outcome."}}
+    clauses = synthetic.threshold_clauses(300, output="number")
+    for i, clause in enumerate(clauses):
+        clause["source"] = {"section": "s", "quote": f"Rule number {i} applies here."}
+    sentences = [f"Rule number {i} applies here." for i in range(300)]
+    source = "\n".join(sentences[:150] + ["Nobody quotes this one."] + sentences[150:]) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        synthetic.write_policy(Path(folder), synthetic.policy_text(facts, outputs, clauses, source=source), source)
+        problems = engine.load_policy(Path(folder))[1]
+    assert [p.message for p in problems] == [
+        "sentence 151:1 of the source is neither encoded nor informational: `Nobody quotes this one.`"]
