@@ -65,6 +65,9 @@ class _Compiler:
         self.parameters: dict[str, Parameter] = {}
         self.derived: dict[str, Derived] = {}
         self.outputs: dict[str, Output] = {}
+        # The values of each enum and list fact and output, as a set: a literal is looked up in
+        # them once per clause, and a tuple of N values scanned per clause made loading quadratic.
+        self.value_sets: dict[str, frozenset[str]] = {}
         self.clauses: list[Clause] = []
         self.quotes_seen: list[tuple[Quote, tuple]] = []
         self.condition_locations: dict[str, SourceLocation] = {}
@@ -171,6 +174,7 @@ class _Compiler:
                     self.error("fact_default", f"`default`: {problem}", path + ("default",), name)
                 fact = dataclasses.replace(fact, has_default=True, default=value)
             self.facts[name] = fact
+            self.value_sets[name] = frozenset(fact.values)
 
     def _parameters(self) -> None:
         for name, spec in (self.data.get("parameters") or {}).items():
@@ -191,8 +195,9 @@ class _Compiler:
                 continue
             kind = spec["type"]
             values = tuple(spec.get("values", ()))
+            self.value_sets[name] = allowed = frozenset(values)
             undetermined = spec.get("undetermined")
-            if undetermined is not None and (kind != "enum" or undetermined not in values):
+            if undetermined is not None and (kind != "enum" or not _among(undetermined, allowed)):
                 self.error("output_undetermined", f"`undetermined` must be one of the values of an enum output, not `{undetermined}`",
                            path + ("undetermined",), name)
             output = Output(name=name, type=kind, description=spec["description"],
@@ -201,11 +206,11 @@ class _Compiler:
                             meanings=tuple(sorted((spec.get("meanings") or {}).items())),
                             preference=tuple(spec.get("preference", ())))
             for position, value in enumerate(spec.get("preference", ())):
-                if kind != "enum" or value not in values:
+                if kind != "enum" or not _among(value, allowed):
                     self.error("output_preference", f"`preference` names `{value}`, which is not a value of `{name}`",
                                path + ("preference", position), name, did_you_mean(str(value), values))
             for value in (spec.get("meanings") or {}):
-                if value not in values:
+                if not _among(value, allowed):
                     self.error("output_meaning", f"`meanings` explains `{value}`, which is not a value of `{name}`",
                                path + ("meanings", value), name, did_you_mean(value, values), key=True)
             default = [] if kind == "list" else None
@@ -300,7 +305,7 @@ class _Compiler:
                 return None
             return bad(f"`{output.name}` cannot be null", "declare `nullable: true` on the output")
         if output.type == "enum":
-            if raw not in output.values:
+            if not _among(raw, self.value_sets[output.name]):
                 return bad(f"`{raw}` is not a value of `{output.name}`",
                            did_you_mean(str(raw), output.values) or f"values: {', '.join(output.values)}")
             return raw
@@ -308,7 +313,7 @@ class _Compiler:
             if not isinstance(raw, list):
                 return bad(f"`{output.name}` is a list: write `[{raw}]`")
             for item in raw:
-                if item not in output.values:
+                if not _among(item, self.value_sets[output.name]):
                     return bad(f"`{item}` is not a value of `{output.name}`",
                                did_you_mean(str(item), output.values) or f"values: {', '.join(output.values)}")
             return tuple(raw)
@@ -430,7 +435,7 @@ class _Compiler:
             return (f"`{name}` is never `{value}` when a clause reads it: clauses read only decided outputs",
                     "test for the decided values instead")
         if kind in ("enum", "list"):
-            if value not in values:
+            if not _among(value, self.value_sets[name]):
                 return (f"`{value!r}` is not a value of `{name}`",
                         did_you_mean(str(value), values) or f"values: {', '.join(values)}")
         elif kind == "bool" and not isinstance(value, bool):
@@ -450,6 +455,7 @@ class _Compiler:
         ids = [c.id for c in self.clauses]
         index = {c["id"]: i for i, c in enumerate(self.data["clauses"]) if isinstance(c, dict) and "id" in c}
         known = [c.get("id") for c in self.data["clauses"] if isinstance(c, dict)]
+        known_ids = set(known)  # looked up once per override: a list made chains of overrides quadratic
         overridden_by: dict[str, set[str]] = {cid: set() for cid in ids}
         targets: dict[str, list[str]] = {}
         for clause in self.clauses:
@@ -463,7 +469,7 @@ class _Compiler:
                     self.error("override_self", "a clause cannot override itself", path, clause.id)
                 elif target == "all":
                     self.error("override_all", "`all` must be the only entry: write `overrides: all`", path, clause.id)
-                elif target not in known:
+                elif target not in known_ids:
                     self.error("unknown_clause", f"overrides `{target}`, which is not a clause", path, clause.id,
                                did_you_mean(target, known))
                 elif target in overridden_by:
@@ -613,6 +619,14 @@ class _Compiler:
 
 
 _INVALID = object()
+
+
+def _among(value: Any, values: frozenset) -> bool:
+    """`value in values`, as it was for a tuple: something unhashable (a list where text belongs) is in no set."""
+    try:
+        return value in values
+    except TypeError:
+        return False
 
 
 def _uncovered(sentences: list[Sentence], spans: list[tuple[int, int]]) -> list[Sentence]:

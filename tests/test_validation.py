@@ -457,3 +457,13 @@ def test_a_long_source_quoted_sentence_by_sentence_is_covered_but_for_one():
         problems = engine.load_policy(Path(folder))[1]
     assert [p.message for p in problems] == [
         "sentence 151:1 of the source is neither encoded nor informational: `Nobody quotes this one.`"]
+
+
+def test_a_list_given_to_an_enum_output_is_not_one_of_its_values(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "n: {type: int, description: A count.}",
+        "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
+        tiny_clause("c1", "n > 1", "{out: [a]}"))
+    assert [(p.code, p.message) for p in problems] == [("output_value", "`['a']` is not a value of `out`")]
