@@ -89,10 +89,11 @@ class _Compiler:
         problems_before = len(self.sink.items)
         overridden_by = self._override_graph()
         override_problems = len(self.sink.items) > problems_before
-        setters = {name: tuple(c.id for c in self.clauses if c.value_for(name) is not None) for name in self.outputs}
+        writers = self._writers()
+        setters = {name: tuple(clause.id for clause, _ in writers[name]) for name in self.outputs}
         self._output_read_cycles(overridden_by)
         if not override_problems:  # precedence must be known before conflicts can be judged
-            self._conflicts(overridden_by)
+            self._conflicts(overridden_by, writers)
         informational = self._informational()
         self._sentence_coverage()
         if self.sink or identity is None:
@@ -502,7 +503,16 @@ class _Compiler:
         for cycle in _cycles_in(graph):
             self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(cycle[-1]), cycle[-1])
 
-    def _conflicts(self, overridden_by: dict[str, frozenset[str]]) -> None:
+    def _writers(self) -> dict[str, list[tuple[Clause, OutputValue]]]:
+        """For each output, the clauses that set it with their values, in clause order (in one pass:
+        asking every clause about every output grew with outputs × clauses)."""
+        writers: dict[str, list[tuple[Clause, OutputValue]]] = {name: [] for name in self.outputs}
+        for clause in self.clauses:
+            for name, value in clause.sets:
+                writers[name].append((clause, value))
+        return writers
+
+    def _conflicts(self, overridden_by: dict[str, frozenset[str]], writers_of: dict[str, list[tuple[Clause, OutputValue]]]) -> None:
         """Two clauses that may both apply and set one output to different values need a declared winner."""
         analyzer = ConditionAnalyzer(
             {name: p.value for name, p in self.parameters.items()},
@@ -512,7 +522,7 @@ class _Compiler:
         for output in self.outputs.values():
             if output.collects:
                 continue
-            writers = [(c, c.value_for(output.name)) for c in self.clauses if c.value_for(output.name) is not None]
+            writers = writers_of[output.name]
             # The pairs left out are the ones `exclusive` would prove apart: same answers, same order.
             for i, j in analyzer.unseparated_pairs([c.condition.tree for c, _ in writers]):
                 (first, first_value), (second, second_value) = writers[i], writers[j]
