@@ -298,9 +298,13 @@ def problems_both_ways(text: str) -> tuple[list, list]:
     """The problems of a policy as loaded, and as loaded with every pair of clauses sent to `exclusive`."""
     with tempfile.TemporaryDirectory() as folder:
         synthetic.write_policy(Path(folder), text)
-        grouped = engine.load_policy(Path(folder))[1]
-        with mock.patch.object(ConditionAnalyzer, "unseparated_pairs", staticmethod(ConditionAnalyzer.every_pair)):
-            pairwise = engine.load_policy(Path(folder))[1]
+        return problems_of_folder_both_ways(Path(folder))
+
+
+def problems_of_folder_both_ways(folder: Path) -> tuple[list, list]:
+    grouped = engine.load_policy(folder)[1]
+    with mock.patch.object(ConditionAnalyzer, "unseparated_pairs", staticmethod(ConditionAnalyzer.every_pair)):
+        pairwise = engine.load_policy(folder)[1]
     return grouped, pairwise
 
 
@@ -348,6 +352,13 @@ def test_grouped_conflict_check_on_a_policy_with_conflicts_of_every_kind():
     assert len(conflicts) == len(grouped) and ("c6", "c0") not in conflicts
     assert conflicts == sorted(conflicts, key=lambda pair: (int(pair[1][1:]), int(pair[0][1:])))
     assert ("c1", "c0") in conflicts and ("c2", "c1") in conflicts and ("c7", "c6") in conflicts
+
+
+def test_grouped_conflict_check_on_the_bundled_policy_without_its_overrides(policy_copy):
+    policy_copy.file.write_text(re.sub(r"\n    overrides:(?: .*|(?:\n      - .*)+)", "", policy_copy.text), encoding="utf-8")
+    grouped, pairwise = problems_of_folder_both_ways(policy_copy.folder)
+    assert len(grouped) > 20 and {p.code for p in grouped} == {"conflict"}
+    assert grouped == pairwise
 
 
 def test_the_vocabulary_of_conditions_compiles():
