@@ -6,14 +6,19 @@ same subject compared with different enum values (`request == 'return'` against 
 its negation, or an expression and its negation. It is sound but not complete: `False` means "not
 proven exclusive", and the policy owner then declares which clause wins with `overrides`. That is
 the price of never picking a silent winner.
+
+`unseparated_pairs` keeps the conflict check about linear: it splits many conditions by the
+values they admit for one subject at a time, so that `exclusive` is asked only about the pairs
+that no single pair of atoms keeps apart.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 _FLIP = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 _NEGATE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
@@ -47,10 +52,40 @@ class ConditionAnalyzer:
         self._definitions = boolean_definitions or {}
         self._expanding: set[str] = set()
         self._cache: dict[int, tuple[ast.expr, _Tree]] = {}
+        self._splits: dict[int, dict[tuple, Any]] = {}
 
     def exclusive(self, a: ast.expr, b: ast.expr) -> bool:
         """True when the two conditions can never both hold."""
         return _exclusive(self._normal(a), self._normal(b))
+
+    def unseparated_pairs(self, conditions: Sequence[ast.expr]) -> Iterator[tuple[int, int]]:
+        """The pairs (i, j), i < j, in that order, of conditions that `exclusive` still has to judge.
+
+        A pair is left out only when an atom among the top-level conjuncts of one contradicts such
+        an atom of the other, and that alone makes `exclusive` true: asking `exclusive` about the
+        pairs given is exactly as sound and as complete as asking it about every pair (`every_pair`).
+        What it does not promise: that the pairs given are not exclusive. N conditions that one
+        fact keeps apart (disjoint ranges, different enum values) give no pair at all, in about
+        N log N steps.
+        """
+        splits = [self._split_keys(condition) for condition in conditions]
+        for i, later in enumerate(_unseparated(splits)):
+            for j in sorted(later):
+                yield i, j
+
+    @staticmethod
+    def every_pair(conditions: Sequence[ast.expr]) -> Iterator[tuple[int, int]]:
+        """Every pair (i, j), i < j, in order: what the conflict check asked before the grouping,
+        kept as the reference that `unseparated_pairs` is tested against."""
+        for i in range(len(conditions)):
+            for j in range(i + 1, len(conditions)):
+                yield i, j
+
+    def _split_keys(self, node: ast.expr) -> dict[tuple, Any]:
+        key = id(node)  # as in `_normal`: the trees outlive this analyzer
+        if key not in self._splits:
+            self._splits[key] = _split_keys(_conjuncts(self._normal(node)))
+        return self._splits[key]
 
     def _normal(self, node: ast.expr) -> _Tree:
         # Each condition is compared with many others: normalise it once. (Keyed by identity: the
@@ -249,12 +284,196 @@ def _in_interval(value: Any, interval: tuple) -> bool:
 def _intervals_disjoint(a: tuple, b: tuple) -> bool:
     if a[0] != b[0]:
         return False
+    return _ends_before(a[3], a[4], b[1], b[2]) or _ends_before(b[3], b[4], a[1], a[2])
 
-    def ends_before(first: tuple, second: tuple) -> bool:
-        _, _, _, high, high_inc = first
-        _, low, low_inc, _, _ = second
-        if high is None or low is None:
-            return False
-        return high < low or (high == low and not (high_inc and low_inc))
 
-    return ends_before(a, b) or ends_before(b, a)
+def _ends_before(high: Any, high_inc: bool, low: Any, low_inc: bool) -> bool:
+    """An interval that ends at `high` ends before one that starts at `low` (None: unbounded)."""
+    if high is None or low is None:
+        return False
+    return high < low or (high == low and not (high_inc and low_inc))
+
+
+# -- grouping conditions by what they admit ----------------------------------------------------
+#
+# Each condition's top-level atoms are read as what it admits for one subject, in one of three
+# families, each with its own way of cutting a group of conditions into components such that any
+# two conditions in different components have contradicting atoms (`_atoms_contradict`):
+#   "values"   `s == c` / `s in [...]`: the admitted set (disjoint sets contradict);
+#   "polarity" an opaque expression or its negation;
+#   "range"    of one kind (number or date): the tightest lower and the tightest upper bound among
+#              `s < c` and friends and the smallest and largest member of admitted sets. Each
+#              bound comes from one atom, and two conditions are cut apart only where a bound of
+#              one ends before a bound of the other starts, so those two atoms contradict.
+# An atom left unread only costs pairs for `exclusive` to judge, never a wrong answer, so whatever
+# is awkward (sets of mixed kinds, NaN bounds) is left unread.
+
+_Bound = tuple  # (value, inclusive); None is unbounded
+
+
+def _split_keys(parts: list[_Tree]) -> dict[tuple, Any]:
+    """(subject, family) → what one condition admits there, from the atoms among its conjuncts."""
+    keys: dict[tuple, Any] = {}
+    for part in parts:
+        if part[0] != "atom":
+            continue
+        atom = part[1]
+        if atom.op is None:
+            keys.setdefault((atom.subject, "polarity"), atom.positive)
+            continue
+        allowed = _allowed(atom)
+        if allowed is not None:
+            keys.setdefault((atom.subject, "values"), allowed)
+        admitted = _admitted_range(atom, allowed)
+        if admitted is not None:
+            kind, low, high = admitted
+            key = (atom.subject, "range", kind)
+            old_low, old_high = keys.get(key, (None, None))
+            keys[key] = (_tighter_low(old_low, low), _tighter_high(old_high, high))
+    return keys
+
+
+def _admitted_range(atom: _Atom, allowed: frozenset | None) -> tuple[str, _Bound | None, _Bound | None] | None:
+    """(kind, low, high) of what one atom admits, when it is a range of numbers or of dates."""
+    if allowed is not None:
+        kind = _orderable_kind(allowed)
+        return None if kind is None else (kind, (min(allowed), True), (max(allowed), True))
+    interval = _interval(atom)
+    if interval is None or _orderable_kind({atom.constant}) is None:
+        return None
+    kind, low, low_inc, high, high_inc = interval
+    return kind, None if low is None else (low, low_inc), None if high is None else (high, high_inc)
+
+
+def _orderable_kind(values: frozenset | set) -> str | None:
+    """"number" or "date" when every value is one and they can be sorted (no NaN); else None."""
+    kinds = {_kind(v) for v in values}
+    if len(kinds) != 1 or not kinds & {"number", "date"}:
+        return None
+    if any(isinstance(v, float) and math.isnan(v) for v in values):
+        return None
+    return kinds.pop()
+
+
+def _tighter_low(a: _Bound | None, b: _Bound | None) -> _Bound | None:
+    # `> c` admits less than `>= c`; of two bounds, the one that admits less cuts more.
+    if a is None or (b is not None and (b[0] > a[0] or (b[0] == a[0] and not b[1]))):
+        return b
+    return a
+
+
+def _tighter_high(a: _Bound | None, b: _Bound | None) -> _Bound | None:
+    if a is None or (b is not None and (b[0] < a[0] or (b[0] == a[0] and not b[1]))):
+        return b
+    return a
+
+
+def _looser_high(a: _Bound | None, b: _Bound | None) -> _Bound | None:
+    if a is None or b is None:
+        return None
+    return a if a[0] > b[0] or (a[0] == b[0] and a[1]) else b
+
+
+def _unseparated(splits: list[dict[tuple, Any]]) -> list[list[int]]:
+    """For each condition i, the later conditions j that no split keeps apart from it (unordered).
+
+    Conditions are cut by the subject that leaves fewest pairs, then each component again, until
+    no subject cuts: those pairs are all given. Conditions that do not test the chosen subject
+    are grouped among themselves and paired with every condition that does.
+    """
+    partners: list[list[int]] = [[] for _ in splits]
+    groups = [list(range(len(splits)))]
+    # A work list, not recursion: a chain of cuts as deep as the policy is long must not overflow.
+    while groups:
+        group = groups.pop()
+        cut = _best_cut(group, splits)
+        if cut is None:
+            ordered = sorted(group)
+            for position, i in enumerate(ordered):
+                partners[i].extend(ordered[position + 1:])
+            continue
+        components, untested = cut
+        for i in untested:
+            for component in components:
+                for j in component:
+                    partners[min(i, j)].append(max(i, j))
+        groups.extend(c for c in components + [untested] if len(c) > 1)
+    return partners
+
+
+def _best_cut(group: list[int], splits: list[dict[tuple, Any]]) -> tuple[list[list[int]], list[int]] | None:
+    """The cut of `group` by one (subject, family) that leaves fewest pairs: (components, the
+    conditions it does not read); None when no cut separates any pair."""
+    readers: dict[tuple, list[tuple[int, Any]]] = {}
+    for i in group:
+        for key, admitted in splits[i].items():
+            readers.setdefault(key, []).append((i, admitted))
+    size = len(group)
+    best, best_pairs = None, size * (size - 1) // 2
+    for key, read in readers.items():
+        if len(read) < 2:
+            continue
+        components = _COMPONENTS[key[1]](read)
+        untested = size - len(read)
+        pairs = sum(len(c) * (len(c) - 1) // 2 for c in components) + untested * (untested - 1) // 2 + untested * len(read)
+        if pairs < best_pairs:
+            best, best_pairs = (key, components), pairs
+    if best is None:
+        return None
+    key, components = best
+    read = {i for component in components for i in component}
+    return components, [i for i in group if i not in read]
+
+
+def _value_components(read: list[tuple[int, frozenset]]) -> list[list[int]]:
+    """Conditions linked by a value both admit (dict keys compare as set members do: 1 == 1.0 == True)."""
+    parent = {i: i for i, _ in read}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[Any, int] = {}
+    for i, values in read:
+        for value in values:
+            other = first_with.setdefault(value, i)
+            parent[root(i)] = root(other)
+    return _grouped(read, root)
+
+
+def _polarity_components(read: list[tuple[int, bool]]) -> list[list[int]]:
+    """An expression apart from its negation."""
+    positive = dict(read)
+    return _grouped(read, positive.__getitem__)
+
+
+def _range_components(read: list[tuple[int, tuple]]) -> list[list[int]]:
+    """Sorted by lower bound, a condition starts a new component when every condition before it
+    ends before it starts (checked against the one that reaches furthest)."""
+    def low_key(entry: tuple[int, tuple]) -> tuple:
+        low = entry[1][0]
+        # Unbounded first; at one value `>= c` before `> c`, which starts later.
+        return (0,) if low is None else (1, low[0], not low[1])
+
+    components: list[list[int]] = []
+    reach: _Bound | None = None
+    for i, (low, high) in sorted(read, key=low_key):
+        if components and (reach is None or low is None or not _ends_before(reach[0], reach[1], low[0], low[1])):
+            components[-1].append(i)
+            reach = _looser_high(reach, high)
+        else:
+            components.append([i])
+            reach = high
+    return components
+
+
+def _grouped(read: list[tuple[int, Any]], component_of: Callable[[int], Any]) -> list[list[int]]:
+    components: dict[Any, list[int]] = {}
+    for i, _ in read:
+        components.setdefault(component_of(i), []).append(i)
+    return list(components.values())
+
+
+_COMPONENTS = {"values": _value_components, "polarity": _polarity_components, "range": _range_components}

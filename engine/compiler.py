@@ -9,6 +9,7 @@ output reads) → conflicts → quotes against the source text and sentence cove
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import datetime as dt
 import hashlib
@@ -24,7 +25,7 @@ from .kinds import ANY, BOOL, Type, describe
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
                     PolicyIdentity, Quote, SourceRef)
-from .sourcetext import SourceText
+from .sourcetext import Sentence, SourceText
 from .typecheck import TypeChecker, TypeProblem, literal_type
 from .values import VALUE_TYPES, read_value, static_type
 
@@ -63,6 +64,9 @@ class _Compiler:
         self.parameters: dict[str, Parameter] = {}
         self.derived: dict[str, Derived] = {}
         self.outputs: dict[str, Output] = {}
+        # The values of each enum and list fact and output, as a set: a literal is looked up in
+        # them once per clause, and a tuple of N values scanned per clause made loading quadratic.
+        self.value_sets: dict[str, frozenset[str]] = {}
         self.clauses: list[Clause] = []
         self.quotes_seen: list[tuple[Quote, tuple]] = []
         self.condition_locations: dict[str, SourceLocation] = {}
@@ -84,10 +88,11 @@ class _Compiler:
         problems_before = len(self.sink.items)
         overridden_by = self._override_graph()
         override_problems = len(self.sink.items) > problems_before
-        setters = {name: tuple(c.id for c in self.clauses if c.value_for(name) is not None) for name in self.outputs}
+        writers = self._writers()
+        setters = {name: tuple(clause.id for clause, _ in writers[name]) for name in self.outputs}
         self._output_read_cycles(overridden_by)
         if not override_problems:  # precedence must be known before conflicts can be judged
-            self._conflicts(overridden_by)
+            self._conflicts(overridden_by, writers)
         informational = self._informational()
         self._sentence_coverage()
         if self.sink or identity is None:
@@ -169,6 +174,7 @@ class _Compiler:
                     self.error("fact_default", f"`default`: {problem}", path + ("default",), name)
                 fact = dataclasses.replace(fact, has_default=True, default=value)
             self.facts[name] = fact
+            self.value_sets[name] = frozenset(fact.values)
 
     def _parameters(self) -> None:
         for name, spec in (self.data.get("parameters") or {}).items():
@@ -189,8 +195,9 @@ class _Compiler:
                 continue
             kind = spec["type"]
             values = tuple(spec.get("values", ()))
+            self.value_sets[name] = allowed = frozenset(values)
             undetermined = spec.get("undetermined")
-            if undetermined is not None and (kind != "enum" or undetermined not in values):
+            if undetermined is not None and (kind != "enum" or not _among(undetermined, allowed)):
                 self.error("output_undetermined", f"`undetermined` must be one of the values of an enum output, not `{undetermined}`",
                            path + ("undetermined",), name)
             output = Output(name=name, type=kind, description=spec["description"],
@@ -199,11 +206,11 @@ class _Compiler:
                             meanings=tuple(sorted((spec.get("meanings") or {}).items())),
                             preference=tuple(spec.get("preference", ())))
             for position, value in enumerate(spec.get("preference", ())):
-                if kind != "enum" or value not in values:
+                if kind != "enum" or not _among(value, allowed):
                     self.error("output_preference", f"`preference` names `{value}`, which is not a value of `{name}`",
                                path + ("preference", position), name, did_you_mean(str(value), values))
             for value in (spec.get("meanings") or {}):
-                if value not in values:
+                if not _among(value, allowed):
                     self.error("output_meaning", f"`meanings` explains `{value}`, which is not a value of `{name}`",
                                path + ("meanings", value), name, did_you_mean(value, values), key=True)
             default = [] if kind == "list" else None
@@ -296,7 +303,7 @@ class _Compiler:
                 return None
             self.error("output_value", f"`{output.name}` cannot be null", path, subject, "declare `nullable: true` on the output")
             return _INVALID
-        value, problem = read_value(output.name, output.type, raw, output.values)
+        value, problem = read_value(output.name, output.type, raw, output.values, self.value_sets[output.name])
         if problem:
             message, help_text = problem
             computable = output.type not in ("enum", "list") and isinstance(raw, str)
@@ -416,7 +423,7 @@ class _Compiler:
             return (f"`{name}` is never `{value}` when a clause reads it: clauses read only decided outputs",
                     "test for the decided values instead")
         if kind in ("enum", "list"):
-            if value not in values:
+            if not _among(value, self.value_sets[name]):
                 return (f"`{value!r}` is not a value of `{name}`",
                         did_you_mean(str(value), values) or f"values: {', '.join(values)}")
         elif kind in ("date", "datetime"):
@@ -432,6 +439,7 @@ class _Compiler:
         ids = [c.id for c in self.clauses]
         index = {c["id"]: i for i, c in enumerate(self.data["clauses"]) if isinstance(c, dict) and "id" in c}
         known = [c.get("id") for c in self.data["clauses"] if isinstance(c, dict)]
+        known_ids = set(known)  # looked up once per override: a list made chains of overrides quadratic
         overridden_by: dict[str, set[str]] = {cid: set() for cid in ids}
         targets: dict[str, list[str]] = {}
         for clause in self.clauses:
@@ -445,7 +453,7 @@ class _Compiler:
                     self.error("override_self", "a clause cannot override itself", path, clause.id)
                 elif target == "all":
                     self.error("override_all", "`all` must be the only entry: write `overrides: all`", path, clause.id)
-                elif target not in known:
+                elif target not in known_ids:
                     self.error("unknown_clause", f"overrides `{target}`, which is not a clause", path, clause.id,
                                did_you_mean(target, known))
                 elif target in overridden_by:
@@ -475,26 +483,19 @@ class _Compiler:
         self._cycles({k: sorted(v) for k, v in depends.items()}, lambda n: ("outputs", n), "output_cycle", "output")
 
     def _cycles(self, graph: dict[str, list[str]], path_of, code: str, what: str) -> None:
-        state: dict[str, int] = {}
-        reported: set[frozenset] = set()
+        for cycle in _cycles_in(graph):
+            self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(cycle[-1]), cycle[-1])
 
-        def visit(node: str, trail: list[str]) -> None:
-            state[node] = 1
-            for nxt in graph.get(node, ()):
-                if state.get(nxt) == 1:
-                    cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
-                    if frozenset(cycle) not in reported:
-                        reported.add(frozenset(cycle))
-                        self.error(code, f"{what}s form a cycle: {' → '.join(f'`{c}`' for c in cycle)}", path_of(nxt), nxt)
-                elif state.get(nxt) is None:
-                    visit(nxt, trail + [nxt])
-            state[node] = 2
+    def _writers(self) -> dict[str, list[tuple[Clause, OutputValue]]]:
+        """For each output, the clauses that set it with their values, in clause order (in one pass:
+        asking every clause about every output grew with outputs × clauses)."""
+        writers: dict[str, list[tuple[Clause, OutputValue]]] = {name: [] for name in self.outputs}
+        for clause in self.clauses:
+            for name, value in clause.sets:
+                writers[name].append((clause, value))
+        return writers
 
-        for node in graph:
-            if node not in state:
-                visit(node, [node])
-
-    def _conflicts(self, overridden_by: dict[str, frozenset[str]]) -> None:
+    def _conflicts(self, overridden_by: dict[str, frozenset[str]], writers_of: dict[str, list[tuple[Clause, OutputValue]]]) -> None:
         """Two clauses that may both apply and set one output to different values need a declared winner."""
         analyzer = ConditionAnalyzer(
             {name: p.value for name, p in self.parameters.items()},
@@ -504,22 +505,23 @@ class _Compiler:
         for output in self.outputs.values():
             if output.collects:
                 continue
-            writers = [(c, c.value_for(output.name)) for c in self.clauses if c.value_for(output.name) is not None]
-            for i, (first, first_value) in enumerate(writers):
-                for second, second_value in writers[i + 1:]:
-                    if first_value.describe() == second_value.describe():
-                        continue
-                    if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
-                        continue
-                    if analyzer.exclusive(first.condition.tree, second.condition.tree):
-                        continue
-                    self.sink.add(
-                        "conflict",
-                        f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
-                        f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
-                        second.location, second.id,
-                        f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
-                    )
+            writers = writers_of[output.name]
+            # The pairs left out are the ones `exclusive` would prove apart: same answers, same order.
+            for i, j in analyzer.unseparated_pairs([c.condition.tree for c, _ in writers]):
+                (first, first_value), (second, second_value) = writers[i], writers[j]
+                if first_value.describe() == second_value.describe():
+                    continue
+                if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
+                    continue
+                if analyzer.exclusive(first.condition.tree, second.condition.tree):
+                    continue
+                self.sink.add(
+                    "conflict",
+                    f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
+                    f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
+                    second.location, second.id,
+                    f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
+                )
 
     def _is_boolean(self, name: str, visiting: frozenset = frozenset()) -> bool:
         # A nullable boolean has three values: `not flag` does not mean `flag == False` there.
@@ -600,17 +602,79 @@ class _Compiler:
         if self.text is None or self.sink or self.data.get("_variant"):
             return
         spans = [(q.start, q.end) for q, _ in self.quotes_seen]
-        for sentence in self.text.sentences():
-            if not any(start < sentence.end and sentence.start < end for start, end in spans):
-                self.sink.add(
-                    "sentence_not_covered",
-                    f"sentence {sentence.line}:{sentence.column} of the source is neither encoded nor informational: `{sentence.text}`",
-                    self.map.locate(("policy", "source", "file")), "coverage",
-                    "quote it in a clause, parameter or derived value, or list it under `informational` with a reason",
-                )
+        for sentence in _uncovered(self.text.sentences(), spans):
+            self.sink.add(
+                "sentence_not_covered",
+                f"sentence {sentence.line}:{sentence.column} of the source is neither encoded nor informational: `{sentence.text}`",
+                self.map.locate(("policy", "source", "file")), "coverage",
+                "quote it in a clause, parameter or derived value, or list it under `informational` with a reason",
+            )
 
 
 _INVALID = object()
+
+
+def _among(value: Any, values: frozenset) -> bool:
+    """`value in values`, as it was for a tuple: something unhashable (a list where text belongs) is in no set."""
+    try:
+        return value in values
+    except TypeError:
+        return False
+
+
+def _uncovered(sentences: list[Sentence], spans: list[tuple[int, int]]) -> list[Sentence]:
+    """The sentences, in order, that no span (start, end) of quoted text overlaps.
+
+    Spans are sorted once and each sentence bisects them, instead of trying every span against
+    every sentence (quadratic when a long source is quoted by as many clauses).
+    """
+    starts: list[int] = []
+    reach: list[int] = []  # the furthest end among the spans up to each one
+    for start, end in sorted(spans):
+        starts.append(start)
+        reach.append(max(end, reach[-1]) if reach else end)
+    uncovered = []
+    for sentence in sentences:
+        before_its_end = bisect.bisect_left(starts, sentence.end)
+        if before_its_end == 0 or reach[before_its_end - 1] <= sentence.start:
+            uncovered.append(sentence)
+    return uncovered
+
+
+def _cycles_in(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each cycle met by a depth-first walk from each node in order, as `[a, b, ..., a]`; cycles
+    through the same nodes are given once.
+
+    A work list, not recursion, and one shared trail: a chain of overrides as long as the policy
+    must neither overflow Python's stack nor copy the trail at every step.
+    """
+    state: dict[str, int] = {}  # 1 while on the trail, 2 once every successor is done
+    cycles: list[list[str]] = []
+    reported: set[frozenset] = set()
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = 1
+        trail, at = [root], {root: 0}
+        successors = [iter(graph.get(root, ()))]
+        while successors:
+            nxt = next(successors[-1], None)
+            if nxt is None:
+                done = trail.pop()
+                del at[done]
+                state[done] = 2
+                successors.pop()
+            elif state.get(nxt) == 1:
+                cycle = trail[at[nxt]:] + [nxt]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    cycles.append(cycle)
+            elif state.get(nxt) is None:
+                state[nxt] = 1
+                at[nxt] = len(trail)
+                trail.append(nxt)
+                successors.append(iter(graph.get(nxt, ())))
+    return cycles
 
 
 def _article(noun: str) -> str:

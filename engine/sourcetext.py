@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ class SourceText:
 
     def position(self, offset: int) -> tuple[int, int]:
         """(line, column), both from 1, of a character offset."""
-        line = max(i for i, start in enumerate(self._line_starts) if start <= offset)
+        # Bisected, not scanned: it is asked once per sentence and per quote, so scanning every
+        # line start made a long source quadratic to load.
+        line = bisect.bisect_right(self._line_starts, offset) - 1
         return line + 1, offset - self._line_starts[line] + 1
 
     def find(self, quote: str) -> Quote | str | None:

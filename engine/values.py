@@ -116,9 +116,13 @@ def fits(declared: str, nullable: bool, value: Any, choices: Collection[str] | N
     return all(item in choices for item in (value if declared == "list" else (value,)))
 
 
-def read_value(subject: str, declared: str, raw: Any, choices: Collection[str] = ()) -> tuple[Any, tuple[str, str] | None]:
+def read_value(subject: str, declared: str, raw: Any, choices: Collection[str] = (),
+               index: frozenset[str] | None = None) -> tuple[Any, tuple[str, str] | None]:
     """A value written in a policy or test file (not null) as an engine value of `subject`'s type,
-    or None and why it cannot be one, as (message, help); the help may be empty for the caller to fill."""
+    or None and why it cannot be one, as (message, help); the help may be empty for the caller to fill.
+
+    :param index: `choices` as a set, when the caller checks many values against many choices.
+    """
     entry = VALUE_TYPES[declared]
     try:
         value = entry.read(raw)
@@ -126,10 +130,17 @@ def read_value(subject: str, declared: str, raw: Any, choices: Collection[str] =
         help_text = f"write `[{show_value(raw)}]`" if declared == "list" else ""  # one item, written bare
         return None, (str(error) or f"`{subject}` is {entry.words}, not `{show_value(raw)}`", help_text)
     for item in (value if declared == "list" else (value,) if declared == "enum" else ()):
-        if item not in choices:
+        if not _among(item, choices if index is None else index):
             return None, (f"`{item}` is not a value of `{subject}`",
                           did_you_mean(str(item), choices) or f"values: {', '.join(choices)}")
     return value, None
+
+
+def _among(item: Any, choices: Collection[str]) -> bool:
+    try:
+        return item in choices
+    except TypeError:  # an unhashable item (a list where a value belongs) is no choice
+        return False
 
 
 def to_json_value(value: Any) -> Any:

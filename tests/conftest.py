@@ -122,3 +122,52 @@ def tiny_policy(tmp_path):
 def tiny_clause(clause_id: str, when: str, then: str) -> str:
     return (f"- id: {clause_id}\n  title: Clause {clause_id}\n  source: {{section: s, quote: Rule one applies.}}\n"
             f"  when: \"{when}\"\n  then: {then}\n")
+
+
+# -- conditions for the conflict check's property tests ------------------------------------------
+
+# Facts, parameters and derived values that the atoms below read (see `policy_with_conditions`).
+CONDITION_FACTS = {
+    "k": {"type": "enum", "values": ["a", "b", "c"], "nullable": True, "description": "A kind."},
+    "x": {"type": "number", "description": "A number."},
+    "d": {"type": "date", "description": "A date."},
+    "flag": {"type": "bool", "description": "A flag."},
+    "nb": {"type": "bool", "nullable": True, "description": "A flag that may be null."},
+}
+CONDITION_PARAMETERS = {"lo": 5, "hi": 10, "nan": float("nan")}
+CONDITION_DERIVED = {"big": "x > 50", "small_flag": "x <= 50 and flag"}
+
+# Atoms the grouping reads (enum values and sets, ranges with equal and open bounds, hulls of
+# number sets, dates, booleans, parameters as bounds) and atoms it must leave to `exclusive`
+# (`!=`, `not in`, NaN, nullable booleans, calls).
+ATOMS = (
+    "k == 'a'", "k == 'b'", "k != 'a'", "k in ['a', 'b']", "k in ['b', 'c']", "k not in ['a']", "k == None",
+    "k != None", "x < 5", "x <= 5", "x > 5", "x >= 5", "x == 5", "x != 5", "x in [0, 5.0]", "x in [7.5, 10]",
+    "x >= lo", "x < hi", "lo <= x", "x > hi", "x < nan", "x >= nan", "x == 10", "0 < x <= 10", "x > 7.5", "x <= 0",
+    "d < date('2026-01-01')", "d >= date('2026-01-01')", "d == date('2026-06-01')",
+    "flag", "not flag", "flag == True", "flag != True", "nb", "not nb", "nb == None", "nb == False",
+    "big", "not big", "small_flag", "abs(x) > 3", "abs(x) <= 3",
+)
+
+
+def condition_strategy():
+    """A hypothesis strategy of conditions: conjunctions of ATOMS, constants, disjunctions, negations."""
+    from hypothesis import strategies as st
+
+    conjunction = st.lists(st.sampled_from(ATOMS), min_size=1, max_size=3).map(" and ".join)
+    return st.one_of(
+        conjunction, conjunction, conjunction,
+        st.sampled_from(["True", "False"]),
+        st.tuples(conjunction, conjunction).map(lambda ab: f"({ab[0]}) or ({ab[1]})"),
+        conjunction.map(lambda c: f"not ({c})"),
+    )
+
+
+def condition_analyzer():
+    """A `ConditionAnalyzer` that sees the names of CONDITION_FACTS as the compiler does."""
+    import ast
+
+    from engine.analysis import ConditionAnalyzer
+
+    return ConditionAnalyzer(CONDITION_PARAMETERS, lambda name: name in ("flag", "big", "small_flag"),
+                             {name: ast.parse(text, mode="eval").body for name, text in CONDITION_DERIVED.items()})

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import re
+import sys
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import pytest
+from conftest import ATOMS, CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine
+from engine.analysis import ConditionAnalyzer
+
+sys.path.insert(0, str(REPO / "bench"))
+import synthetic  # noqa: E402
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<subject>[^:]+): (?P<message>.+)$")
 
@@ -289,3 +300,198 @@ def test_overrides_list_naming_all_is_an_error(policy_copy):
     policy_copy.replace("    overrides: [cancel-after-12h]", "    overrides: [all]")
     problem = only_problem(policy_copy, "override_all")
     assert problem.subject == "courier-refusal-succeeded"
+
+
+# -- the conflict check: grouped, against the pairwise reference -------------------------------------
+
+def load_synthetic(text: str) -> list:
+    with tempfile.TemporaryDirectory() as folder:
+        policy, problems = engine.load_policy(synthetic.write_policy(Path(folder), text))
+    return problems
+
+
+def problems_both_ways(text: str) -> tuple[list, list]:
+    """The problems of a policy as loaded, and as loaded with every pair of clauses sent to `exclusive`."""
+    with tempfile.TemporaryDirectory() as folder:
+        synthetic.write_policy(Path(folder), text)
+        return problems_of_folder_both_ways(Path(folder))
+
+
+def problems_of_folder_both_ways(folder: Path) -> tuple[list, list]:
+    grouped = engine.load_policy(folder)[1]
+    with mock.patch.object(ConditionAnalyzer, "unseparated_pairs", staticmethod(ConditionAnalyzer.every_pair)):
+        pairwise = engine.load_policy(folder)[1]
+    return grouped, pairwise
+
+
+def conditions_policy(clauses: list[dict]) -> str:
+    outputs = {"out": {"type": "enum", "values": ["v0", "v1", "v2"], "default": "v0", "description": "The outcome."},
+               "n": {"type": "number", "default": 0, "description": "A number."}}
+    return synthetic.policy_text(CONDITION_FACTS, outputs, clauses, CONDITION_PARAMETERS, CONDITION_DERIVED)
+
+
+@st.composite
+def clause_lists(draw) -> list[dict]:
+    count = draw(st.integers(1, 12))
+    winner_of_all = draw(st.one_of(st.none(), st.integers(0, count - 1)))
+    clauses = []
+    for i in range(count):
+        then = {"out": draw(st.sampled_from(["v0", "v1", "v2"]))}
+        if draw(st.booleans()):
+            then["n"] = draw(st.sampled_from([0, 1, 2.5]))
+        clause = {"id": f"c{i}", "when": draw(condition_strategy()), "then": then}
+        if i == winner_of_all:
+            clause["overrides"] = "all"
+        elif i and draw(st.integers(0, 3)) == 0:  # earlier clauses only: no cycles
+            clause["overrides"] = sorted(set(draw(st.lists(st.sampled_from([f"c{j}" for j in range(i)]), min_size=1, max_size=2))))
+        clauses.append(clause)
+    return clauses
+
+
+@settings(max_examples=150, deadline=None)
+@given(clause_lists())
+def test_grouped_conflict_check_reports_what_the_pairwise_one_does(clauses):
+    grouped, pairwise = problems_both_ways(conditions_policy(clauses))
+    assert grouped == pairwise
+
+
+def test_grouped_conflict_check_on_a_policy_with_conflicts_of_every_kind():
+    # Ranges touching at 5, enum sets, a nullable boolean, a parameter bound, a derived value and
+    # a condition with no usable atom; some pairs apart, some in conflict, one settled by `overrides`.
+    whens = ["x <= 5", "x >= 5", "x > 5 and k == 'a'", "k in ['b', 'c']", "k != 'a'", "nb", "nb == None",
+             "not nb", "x < lo", "big", "(x > 1) or flag", "abs(x) > 3"]
+    clauses = [{"id": f"c{i}", "when": when, "then": {"out": f"v{i % 3}"}} for i, when in enumerate(whens)]
+    clauses[7]["overrides"] = ["c5"]
+    grouped, pairwise = problems_both_ways(conditions_policy(clauses))
+    assert grouped == pairwise
+    conflicts = [(p.subject, re.findall(r"`(c\d+)`", p.message)[0]) for p in grouped if p.code == "conflict"]
+    assert len(conflicts) == len(grouped) and ("c6", "c0") not in conflicts
+    assert conflicts == sorted(conflicts, key=lambda pair: (int(pair[1][1:]), int(pair[0][1:])))
+    assert ("c1", "c0") in conflicts and ("c2", "c1") in conflicts and ("c7", "c6") in conflicts
+
+
+def test_grouped_conflict_check_on_the_bundled_policy_without_its_overrides(policy_copy):
+    policy_copy.file.write_text(re.sub(r"\n    overrides:(?: .*|(?:\n      - .*)+)", "", policy_copy.text), encoding="utf-8")
+    grouped, pairwise = problems_of_folder_both_ways(policy_copy.folder)
+    assert len(grouped) > 20 and {p.code for p in grouped} == {"conflict"}
+    assert grouped == pairwise
+
+
+def test_the_vocabulary_of_conditions_compiles():
+    # Each atom must compile, or the property tests above would only compare compile errors.
+    clauses = [{"id": f"c{i}", "when": atom, "then": {"out": "v0"}} for i, atom in enumerate(ATOMS)]
+    assert load_synthetic(conditions_policy(clauses)) == []
+
+
+def count_exclusive_calls(monkeypatch, text: str) -> int:
+    calls = []
+    original = ConditionAnalyzer.exclusive
+    monkeypatch.setattr(ConditionAnalyzer, "exclusive", lambda self, a, b: calls.append(1) or original(self, a, b))
+    load_synthetic(text)
+    return len(calls)
+
+
+@pytest.mark.parametrize("by_kind", [False, True], ids=["ranges", "kind-and-ranges"])
+def test_disjoint_clauses_need_no_pairwise_proof(monkeypatch, by_kind):
+    # Counted, not timed: the pairwise check asked `exclusive` 499,500 times here.
+    assert count_exclusive_calls(monkeypatch, synthetic.threshold_policy(1000, by_kind=by_kind)) == 0
+
+
+def test_a_clause_the_grouping_cannot_read_costs_one_proof_per_other_clause(monkeypatch):
+    clauses = synthetic.threshold_clauses(1000) + [{"id": "outside", "when": "x < 0 or x >= 100000", "then": {"out": "none"}}]
+    facts = {"x": {"type": "number", "description": "A number."}}
+    outputs = {"out": {"type": "enum", "values": [f"v{i}" for i in range(1000)] + ["none"], "default": "none",
+                       "description": "The outcome."}}
+    assert count_exclusive_calls(monkeypatch, synthetic.policy_text(facts, outputs, clauses)) == 1000
+
+
+# -- cycles: a work list, against the recursive walk it replaced -------------------------------------
+
+def recursive_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The walk `_cycles` did before it became a work list: the reference for `_cycles_in`."""
+    state: dict[str, int] = {}
+    reported: set[frozenset] = set()
+    found = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    found.append(cycle)
+            elif state.get(nxt) is None:
+                visit(nxt, trail + [nxt])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+NODE = st.sampled_from("abcdefgh")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(NODE, st.lists(NODE, max_size=4), max_size=8))
+def test_cycles_are_found_as_the_recursive_walk_found_them(graph):
+    from engine.compiler import _cycles_in
+
+    assert _cycles_in(graph) == recursive_cycles(graph)
+
+
+def test_a_chain_of_overrides_longer_than_the_python_stack_loads():
+    # Each clause overrides the next one, so the walk goes 1,500 deep (Python's stack holds about
+    # 1,000 calls); then the last one closes a cycle through all of them.
+    facts = {"x": {"type": "number", "description": "A number."}}
+    outputs = {"out": {"type": "number", "default": 0, "description": "The outcome."}}
+    clauses = synthetic.threshold_clauses(1500, output="number")
+    for clause, next_one in zip(clauses, clauses[1:]):
+        clause["overrides"] = [next_one["id"]]
+    assert load_synthetic(synthetic.policy_text(facts, outputs, clauses)) == []
+    clauses[-1]["overrides"] = ["c0"]
+    problems = load_synthetic(synthetic.policy_text(facts, outputs, clauses))
+    assert [p.code for p in problems] == ["override_cycle"]
+    assert problems[0].message == "clauses form a cycle: " + " → ".join(f"`c{i}`" for i in [*range(1500), 0])
+
+
+# -- sentence coverage: bisected, against the scan of every span it replaced -------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 8)), max_size=8))
+def test_uncovered_sentences_are_those_no_quote_overlaps(sentence_spans, quote_spans):
+    from engine.compiler import _uncovered
+    from engine.sourcetext import Sentence
+
+    sentences = [Sentence("s", start, start + length, 1, start + 1) for start, length in sorted(sentence_spans)]
+    spans = [(start, start + length) for start, length in quote_spans]
+    expected = [s for s in sentences if not any(start < s.end and s.start < end for start, end in spans)]
+    assert _uncovered(sentences, spans) == expected
+
+
+def test_a_long_source_quoted_sentence_by_sentence_is_covered_but_for_one():
+    facts = {"x": {"type": "number", "description": "A number."}}
+    outputs = {"out": {"type": "number", "default": -1, "description": "The outcome."}}
+    clauses = synthetic.threshold_clauses(300, output="number")
+    for i, clause in enumerate(clauses):
+        clause["source"] = {"section": "s", "quote": f"Rule number {i} applies here."}
+    sentences = [f"Rule number {i} applies here." for i in range(300)]
+    source = "\n".join(sentences[:150] + ["Nobody quotes this one."] + sentences[150:]) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        synthetic.write_policy(Path(folder), synthetic.policy_text(facts, outputs, clauses, source=source), source)
+        problems = engine.load_policy(Path(folder))[1]
+    assert [p.message for p in problems] == [
+        "sentence 151:1 of the source is neither encoded nor informational: `Nobody quotes this one.`"]
+
+
+def test_a_list_given_to_an_enum_output_is_not_one_of_its_values(tiny_policy):
+    from conftest import tiny_clause
+
+    policy, problems = tiny_policy(
+        "n: {type: int, description: A count.}",
+        "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
+        tiny_clause("c1", "n > 1", "{out: [a]}"))
+    assert [(p.code, p.message) for p in problems] == [("output_value", "`['a']` is not a value of `out`")]
