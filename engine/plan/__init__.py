@@ -25,25 +25,40 @@ __all__ = ["Abort", "Plan", "Program", "program_for"]
 class Program:
     """A plan with its generated fast path and its closures, ready to decide cases."""
 
-    def __init__(self, plan: Plan, source: str | None = None, constants: dict[str, Any] | None = None) -> None:
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.policy: Policy = plan.policy
-        if source is None:
-            source, constants = generate(plan)
-        self.source = source
         self.resolver = Resolver(self)
-        names = namespace(plan, constants or {})
-        names.update(fin=self.resolver.final, rp=self.resolver.point, FINALS=self.resolver.finals)
-        # The source is ours (see codegen): identifiers, indices and repr() of scalars only.
-        exec(compile(source, f"<plan of {plan.policy.identity.content_sha256[:12]}>", "exec"), names)  # noqa: S102
-        self.fast: Callable = names["fast"]
-        self.traced: Callable = names["traced"]
         self.output_count = len(plan.outputs)
         self.fits = tuple(fits_output(plan.policy.outputs[name]) for name in plan.outputs)
+        self._functions: dict[bool, Callable] = {}
         self._conditions: dict[int, Closure] = {}
         self._derived: dict[int, Closure] = {}
         self._then: dict[tuple[int, int], Closure] = {}
         self._probes: dict[int, tuple[ast.expr, Closure]] = {}
+
+    @property
+    def fast(self) -> Callable:
+        """`fast(facts) -> outputs`: the untraced fast path (raises where it cannot decide exactly)."""
+        return self._functions.get(False) or self._compile(False)
+
+    @property
+    def traced(self) -> Callable:
+        """`traced(facts) -> (outputs, clauses that held, entries)`: the fast path, recording the trace."""
+        return self._functions.get(True) or self._compile(True)
+
+    def source(self, traced: bool) -> str:
+        return generate(self.plan, traced)[0]
+
+    def _compile(self, traced: bool) -> Callable:
+        source, constants = generate(self.plan, traced)
+        names = namespace(self.plan, constants)
+        names.update(fin=self.resolver.final, rp=self.resolver.point, FINALS=self.resolver.finals)
+        # The source is ours (see codegen): identifiers, indices and repr() of scalars only.
+        where = f"<{'traced ' if traced else ''}plan of {self.policy.identity.content_sha256[:12]}>"
+        exec(compile(source, where, "exec"), names)  # noqa: S102
+        self._functions[traced] = names["traced" if traced else "fast"]
+        return self._functions[traced]
 
     # -- closures for the general path, compiled when first needed ------------------------------
 

@@ -253,12 +253,16 @@ class _Generator:
             values.append("w" if kind == FACT else self.read(nid, False))
         return "".join(f", {v}" for v in values)
 
-    def block(self, clauses: list[int], depth: int, traced: bool, known: dict[int, int]) -> None:
+    def block(self, clauses: list[int], depth: int, traced: bool, known: dict[int, int],
+              skippers: dict[int, tuple[int, ...]], flagged: set[int]) -> None:
         """Clauses evaluated one after the other in one function, each possibly skipped (untraced)."""
-        skippers = {} if traced else _skippers(self.plan, self.totality, clauses)
-        flagged = {w for ws in skippers.values() for w in ws}
         for ci in clauses:
             self.clause(ci, depth, traced, known.get(ci, 0), skippers.get(ci, ()), ci in flagged)
+
+    def skips(self, order: list[int], traced: bool) -> tuple[dict[int, tuple[int, ...]], set[int]]:
+        """For clauses run in `order` in one function: who may skip whom, and whose flags are read."""
+        skippers = {} if traced else _skippers(self.plan, self.totality, order)
+        return skippers, {w for ws in skippers.values() for w in ws}
 
     def stratum(self, k: int, traced: bool, depth: int) -> None:
         plan, out = self.plan, self.source
@@ -266,8 +270,15 @@ class _Generator:
         indexed = set(index.indexed) if index else set()
         prefix = [ci for ci in plan.strata[k] if ci not in indexed]
         if index is None:
-            self.block(prefix, depth, traced, {})
+            self.block(prefix, depth, traced, {}, *self.skips(prefix, traced))
             return
+        groups = list(index.buckets) + [tuple(index.indexed)]  # the last: every indexed clause, when b == -1
+        inline = len(groups) <= INLINE_BUCKETS
+        # The clauses before the index run once; inline buckets, in the same function, may skip on
+        # their flags (every bucket's clauses come after them, in clause order within the bucket).
+        order = prefix + [ci for ci in plan.strata[k] if ci in indexed] if inline else prefix
+        skippers, flagged = self.skips(order, traced)
+        self.block(prefix, depth, traced, {}, skippers, flagged)
         read = self.read(plan.nid[index.fact], traced)
         out.add(depth, f"w = {read}")
         if index.kind == "values":
@@ -282,17 +293,15 @@ class _Generator:
         if traced:
             out.add(depth, f"ap(('index', {k}, b))")
         leading = dict(zip(index.indexed, index.leading))
-        groups = list(index.buckets) + [tuple(index.indexed)]  # the last: every indexed clause, when b == -1
-        if len(groups) <= INLINE_BUCKETS:
-            # One block per bucket: the clauses before the index, then the bucket's own.
+        if inline:
             for number, clauses in enumerate(groups):
                 test = "b == -1" if number == len(groups) - 1 else f"b == {number}"
                 out.add(depth, f"{'if' if number == 0 else 'elif'} {test}:")
                 out.add(depth + 1, "pass")  # a bucket may hold no clause
                 known = leading if number < len(groups) - 1 else {}
-                self.block(prefix + list(clauses), depth + 1, traced, known)
+                # A skip decided over the whole order holds within a bucket: its clauses keep that order.
+                self.block(list(clauses), depth + 1, traced, known, skippers, flagged)
         else:
-            self.block(prefix, depth, traced, {})
             out.add(depth, f"m = B{k}{'t' if traced else ''}[b](F, D, m, V, O, w{', ap' if traced else ''})")
 
     def bucket_functions(self, traced: bool) -> None:
@@ -307,7 +316,8 @@ class _Generator:
                 name = f"b{k}_{number}{'t' if traced else ''}"
                 names.append(name)
                 out.add(0, f"def {name}(F, D, m, V, O, w{', ap' if traced else ''}):")
-                self.block(list(clauses), 1, traced, leading if number < len(groups) - 1 else {})
+                self.block(list(clauses), 1, traced, leading if number < len(groups) - 1 else {},
+                           *self.skips(list(clauses), traced))
                 out.add(1, "return m")
                 out.add(0, "")
             # bucket -1 (no index for this value) is the last entry, so `B[-1]` finds it
@@ -372,17 +382,18 @@ def _clause_total(plan: Plan, totality, ci: int) -> bool:
     return all(totality.total(node) for node in nodes)
 
 
-def generate(plan: Plan) -> tuple[str, dict[str, Any]]:
-    """The module source of the plan's fast path, and the constants it names (`K0`, `K1`, ...)."""
+def generate(plan: Plan, traced: bool) -> tuple[str, dict[str, Any]]:
+    """The module source of the plan's fast path, untraced (a function `fast`) or traced (`traced`),
+    and the constants it names (`K0`, `K1`, ...). Each is compiled when first needed."""
     generator = _Generator(plan)
     identity = plan.policy.identity
-    generator.source.add(0, f"# The fast path of {' → '.join(identity.variant_chain or (identity.id,))} "
+    generator.source.add(0, f"# The {'traced ' if traced else ''}fast path of "
+                            f"{' → '.join(identity.variant_chain or (identity.id,))} "
                             f"(content sha256 {identity.content_sha256}), generated from its plan.")
     generator.source.add(0, "")
-    for traced in (False, True):
-        generator.derived_functions(traced)
-        generator.bucket_functions(traced)
-        generator.main(traced)
+    generator.derived_functions(traced)
+    generator.bucket_functions(traced)
+    generator.main(traced)
     return "\n".join(generator.source.lines) + "\n", generator.constants
 
 
