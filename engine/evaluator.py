@@ -255,7 +255,7 @@ class _Run:
         if state.result in ("true", "unknown"):
             for value in self.plan.then[index]:
                 output_name = self.plan.outputs[value.output]
-                if value.node is None:
+                if value.expression is None:
                     state.values[value.output] = ("value", value.literal)
                     continue
                 kind, payload = self._evaluate(self.program.then_closure(index, value.slot))

@@ -16,8 +16,9 @@ is True), and anything else that touches an unknown value is unknown.
 from __future__ import annotations
 
 import ast
+import functools
 import operator as op
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import did_you_mean
@@ -114,13 +115,20 @@ class ExpressionProblem:
 
 @dataclass(frozen=True)
 class CompiledExpression:
-    """An expression parsed once: its text, its tree, and the names and functions it refers to."""
+    """An expression checked once: its text, and the names and functions it refers to.
+
+    `tree` is its parse, made once per object and kept: the compiler hands over the tree it
+    checked; an expression read back from the plan cache is parsed only if something needs the
+    tree (the fast path's generated code does not).
+    """
 
     text: str
-    tree: ast.expr = field(compare=False, repr=False)
     names: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
 
+    @functools.cached_property
+    def tree(self) -> ast.expr:
+        return ast.parse(self.text, mode="eval").body
 
 
 def conjuncts(node: ast.expr) -> list[ast.expr]:
@@ -171,7 +179,9 @@ def compile_expression(text: object) -> tuple[CompiledExpression | None, list[Ex
         problems.append(ExpressionProblem("expr_too_large", f"expression has more than {MAX_EXPRESSION_NODES} parts"))
     if problems:
         return None, problems
-    return CompiledExpression(source.strip(), tree.body, frozenset(names), frozenset(functions)), []
+    compiled = CompiledExpression(source.strip(), frozenset(names), frozenset(functions))
+    compiled.__dict__["tree"] = tree.body  # the tree just checked, so that it is not parsed twice
+    return compiled, []
 
 
 def _evaluable() -> frozenset[type]:

@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..errors import SourceLocation
-from ..expressions import conjuncts
+from ..expressions import CompiledExpression, conjuncts
 from ..model import Policy
 from .index import Index, find_indexes
 
@@ -26,12 +26,16 @@ class Part:
     id: int  # unique in the plan
     clause: int  # index of the clause
     position: int  # 0-based position in the clause's condition
-    node: ast.expr = field(repr=False, compare=False)
     text: str = ""
     location: SourceLocation | None = None
     # The names read, in evaluation order, when the part reads each name exactly once whatever the
     # values (no `and`, `or` or `x if c else y` inside): the traced fast path then records only values.
     static_reads: tuple[int, ...] | None = None
+    condition: CompiledExpression | None = field(default=None, repr=False, compare=False)  # the clause's
+
+    @property
+    def node(self) -> ast.expr:
+        return conjuncts(self.condition.tree)[self.position]
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,13 @@ class ThenValue:
 
     output: int
     literal: object = None
-    node: ast.expr | None = field(default=None, repr=False, compare=False)
     slot: int = -1  # index into the per-case array of computed values; -1 for a literal
     static_reads: tuple[int, ...] | None = None
+    expression: CompiledExpression | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def node(self) -> ast.expr | None:
+        return self.expression.tree if self.expression is not None else None
 
 
 @dataclass
@@ -94,7 +102,8 @@ def build(policy: Policy) -> Plan:
         nodes = conjuncts(clause.condition.tree)
         for position, node in enumerate(nodes):
             location = clause.part_locations[position] if position < len(clause.part_locations) else None
-            parts.append(Part(len(parts), ci, position, node, ast.unparse(node), location, _static_reads(node, nid)))
+            parts.append(Part(len(parts), ci, position, ast.unparse(node), location, _static_reads(node, nid),
+                              clause.condition))
             ids.append(len(parts) - 1)
         clause_parts.append(tuple(ids))
         values = []
@@ -103,7 +112,7 @@ def build(policy: Policy) -> Plan:
                 values.append(ThenValue(output_index[output_name], spec.literal))
             else:
                 node = spec.expression.tree
-                values.append(ThenValue(output_index[output_name], None, node, slots, _static_reads(node, nid)))
+                values.append(ThenValue(output_index[output_name], None, slots, _static_reads(node, nid), spec.expression))
                 slots += 1
         then.append(tuple(values))
 

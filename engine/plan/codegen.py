@@ -223,7 +223,7 @@ class _Generator:
             out.add(depth + 1, f"h{ci} = True")
         out.add(depth + 1, f"m |= {1 << ci}")
         for value in plan.then[ci]:
-            if value.node is None:
+            if value.expression is None:
                 continue
             before, code, recorded = self.recorded(value.node, value.static_reads, traced)
             for line in before:

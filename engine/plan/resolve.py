@@ -113,9 +113,9 @@ class Resolver:
                          if c in held and not any(w in held for w in plan.overriders[c])]
             sources = [next(v for v in plan.then[c] if v.output == output) for c in effective]
             deciders = tuple(plan.clause_ids[c] for c in effective)
-            if any(v.node is not None for v in sources):
+            if any(v.expression is not None for v in sources):
                 constants[name] = None  # keeps the declaration order of the outputs
-                computed.append((name, deciders, tuple(("slot", v.slot) if v.node is not None else ("literal", v.literal)
+                computed.append((name, deciders, tuple(("slot", v.slot) if v.expression is not None else ("literal", v.literal)
                                                        for v in sources)))
                 continue
             outcome = combine_known(policy.outputs[name], [(plan.clause_ids[c], v.literal) for c, v in zip(effective, sources)])
