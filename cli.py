@@ -19,21 +19,31 @@ import re
 import sys
 from pathlib import Path
 
+import importlib
+
 import click
 
 import engine
-from engine import audit, decisionlog, report, testing
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
-from engine.coverage import coverage_to_text
-from engine.coverage import measure as measure_coverage
-from engine.diff import diff_policies, diff_to_text
-from engine.explain import explain as explain_decision
-from engine.render import explanation_lines
-from engine.impact import duplicate_ids, load_corpus, replay, report_to_text
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path
-from engine.schema import load_schema
+from engine.render import explanation_lines
+
+
+class _Later:
+    """A module imported when a command first uses it: `verdict eval` needs few of the engine's modules,
+    and a process's start is most of its time."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+audit, decisionlog, report, testing = (_Later(f"engine.{m}") for m in ("audit", "decisionlog", "report", "testing"))
+coverage, diff, explaining, impact, schema = (_Later(f"engine.{m}") for m in ("coverage", "diff", "explain", "impact", "schema"))
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -68,9 +78,25 @@ def policy_roots() -> list[Path]:
     return extra + [engine.BUNDLED_POLICIES]
 
 
+def _plan_cache():
+    """The plan cache for this run, or None with `--no-cache` or when its folder is unsafe (said once)."""
+    context = click.get_current_context()
+    state = context.find_root().ensure_object(dict)
+    if "cache" not in state:
+        state["cache"] = None
+        if not state.get("no_cache"):
+            from engine.cache import open_cache  # noqa: PLC0415
+
+            state["cache"], problem = open_cache()
+            if problem:
+                click.echo(f"verdict: warning: {problem}: decided without the plan cache", err=True)
+    return state["cache"]
+
+
 def _load_policy_set(id_or_path: str) -> engine.PolicySet:
     try:
-        return engine.require_policy_set(engine.resolve_policy(id_or_path, policy_roots()))
+        cache = _plan_cache()
+        return engine.require_policy_set(engine.resolve_policy(id_or_path, policy_roots(), cache), cache)
     except engine.PolicyError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY,
                                f"policy `{id_or_path}` is invalid or missing ({len(error.diagnostics)} problem(s))") from None
@@ -82,8 +108,12 @@ policy_option = click.option("--policy", "policy_ref", default=DEFAULT_POLICY, s
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(engine.ENGINE_VERSION, prog_name="verdict")
-def cli() -> None:
+@click.option("--no-cache", is_flag=True, help="Load and compile every policy from its files, without reading or "
+              "writing the plan cache ($VERDICT_CACHE_DIR, else $XDG_CACHE_HOME/verdict or ~/.cache/verdict).")
+@click.pass_context
+def cli(context: click.Context, no_cache: bool) -> None:
     """Verdict: decide cases with policies written as data, and explain every decision."""
+    context.ensure_object(dict)["no_cache"] = no_cache
 
 
 @cli.command("eval")
@@ -133,7 +163,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         except engine.CaseError:
             return None
 
-    explanations = explain_decision(policy, decision, decide_facts) if explain or report_wanted else None
+    explanations = explaining.explain(policy, decision, decide_facts) if explain or report_wanted else None
     if report_wanted:
         click.echo(report.render(report.decision_blocks(decision, policy, explanations), output_format), nl=False)
     elif output_format == "json":
@@ -299,12 +329,12 @@ def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, mi
                     _log_decision(log_file, result.decision, result.policy, result.case.variant)
     below = []
     if show_coverage or min_coverage is not None:
-        coverages = measure_coverage(_merge_runs(runs))
+        coverages = coverage.measure(_merge_runs(runs))
         if show_coverage:
-            click.echo(coverage_to_text(coverages), nl=False)
+            click.echo(coverage.coverage_to_text(coverages), nl=False)
         below = [c for c in coverages if min_coverage is not None and c.clause_percent() < min_coverage]
-        for coverage in below:
-            click.echo(f"verdict: clause coverage of {coverage.label} is {coverage.clause_percent():.1f} %, "
+        for table in below:
+            click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent():.1f} %, "
                        f"under --min-coverage {min_coverage:g}", err=True)
     if failed or below:
         sys.exit(EXIT_TESTS_FAILED)
@@ -369,7 +399,7 @@ def schema_command(kind: str, policy_ref: str) -> None:
         document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
                                                  " and its variants")
     else:
-        document = load_schema({"test": "policy-test"}.get(kind, kind))
+        document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -424,11 +454,11 @@ def diff_command(before: str, after: str, output_format: str) -> None:
     date (`@YYYY-MM-DD`), e.g. `verdict diff aqara-returns aqara-returns:eu` or
     `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
     """
-    result = diff_policies(_one_policy(before), _one_policy(after))
+    result = diff.diff_policies(_one_policy(before), _one_policy(after))
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(diff_to_text(result), nl=False)
+        click.echo(diff.diff_to_text(result), nl=False)
 
 
 @cli.command("impact")
@@ -449,17 +479,17 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     before_set, before_variant, before_date = _policy_ref(before)
     after_set, after_variant, after_date = _policy_ref(after)
     # Facts are checked against both policies: a case must be valid for each.
-    cases, problems = load_corpus(corpus, before_set)
-    _, after_problems = load_corpus(corpus, after_set)
+    cases, problems = impact.load_corpus(corpus, before_set)
+    _, after_problems = impact.load_corpus(corpus, after_set)
     problems += [p for p in after_problems if p not in problems]
     if problems:
         raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
     if not cases:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
-    repeated = duplicate_ids(cases)
+    repeated = impact.duplicate_ids(cases)
     if repeated:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(repeated[:5])}")
-    report = replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
+    report = impact.replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
                     trace=log_file is not None)
     if log_file is not None:  # every decision under A, then every one under B
         for side, variant, day in ((0, before_variant, before_date), (1, after_variant, after_date)):
@@ -469,7 +499,7 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     if output_format == "json":
         click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
-        click.echo(report_to_text(report, before, after), nl=False)
+        click.echo(impact.report_to_text(report, before, after), nl=False)
     if report.refused and not report.changes:
         # Nothing changed only because nothing was decided: that is no evidence for the change.
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(report.refused)} case(s) could not be decided under either "

@@ -8,20 +8,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from . import schema
 from .cases import Case, case_from_document, check_facts
-from .compiler import SourceDocument, compile_policy
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate
 from .loader import document_from_bytes, load_document, read_bytes
 from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
-from .variants import overlay
 from .version import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from .cache import PlanCache
+    from .compiler import SourceDocument
 
 #: The policies shipped with Verdict.
 BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
@@ -50,10 +52,27 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
     return (policy_set.base if policy_set else None), problems
 
 
-def load_policy_set(path: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
+def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[PolicySet | None, list[Diagnostic]]:
     """Load a policy with its dated versions and every variant (and variant version) it lists, each
-    variant version compiled over each base version whose dates it shares."""
+    variant version compiled over each base version whose dates it shares.
+
+    :param cache: a plan cache (`cache.open_cache`): a set stored there is used when every file it
+        was built from is unchanged (no YAML is parsed, no schema checked, nothing compiled), and a
+        set loaded anew is stored there.
+    """
     file = policy_file(path)
+    if cache is not None:
+        stored = cache.load(file)
+        if stored is not None:
+            return stored
+    policy_set, problems = _load_policy_set(file)
+    if cache is not None and policy_set is not None:
+        cache.store(file, policy_set, problems)
+    return policy_set, problems
+
+
+def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
+    from .compiler import compile_policy  # noqa: PLC0415 - the compiler only when a policy is loaded anew
     entry, problems = _checked_document(file, "policy")
     if entry is None or any(p.code == "schema" for p in problems):
         return None, problems
@@ -125,8 +144,12 @@ def load_policy_set(path: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
         return None, problems
     countries = {country: policy.identity.variant_chain[-1] for policy in variant_policies for country in policy.countries}
     base = compiled[0][0]
+    read = [(entry.path, entry.sha256), *((d.path, d.sha256) for d in bases[1:] + variant_documents)]
+    if source is not None:
+        read.append((file.parent / data["policy"]["source"]["file"], source.sha256))
+    files = tuple((os.path.relpath(path, file.parent), digest) for path, digest in read)
     return PolicySet(base, dict(sorted(latest.items())), variant_spec.get("select_by", ""), countries,
-                     versions_spec.get("select_by", ""), everything), warnings
+                     versions_spec.get("select_by", ""), everything, files), warnings
 
 
 def _listed_document(file: Path, kind: str, listed_at: SourceLocation):
@@ -195,6 +218,7 @@ def _check_windows(bases: list, variants: list, dated: bool) -> list[Diagnostic]
 
 def _checked_document(file: Path, kind: str):
     """A document checked against the schema `kind`; problems include every duplicate key."""
+    from . import schema  # noqa: PLC0415 - jsonschema only when a policy is loaded anew
     document, problems = load_document(file)
     if document is None:
         return None, problems
@@ -207,6 +231,8 @@ def _checked_document(file: Path, kind: str):
 def _compile_variants(base_id: str, bases: list, documents: list, source) -> tuple[list[Policy], list[Diagnostic]]:
     """Each version of each variant merged over every version of its parent whose dates it shares,
     and compiled; parents first."""
+    from .compiler import compile_policy  # noqa: PLC0415 - only when a policy is loaded anew
+    from .variants import overlay  # noqa: PLC0415
     problems: list[Diagnostic] = []
     by_id: dict[str, list] = {}
     for document in documents:
@@ -270,9 +296,9 @@ def _overlap(identity, start: dt.date, end: dt.date | None) -> bool:
     return (identity.effective_until is None or start <= identity.effective_until) and (end is None or identity.effective_from <= end)
 
 
-def require_policy_set(path: Path) -> PolicySet:
+def require_policy_set(path: Path, cache: "PlanCache | None" = None) -> PolicySet:
     """`load_policy_set`, raising `PolicyError` with every problem when the policy or a variant is invalid."""
-    policy_set, problems = load_policy_set(path)
+    policy_set, problems = load_policy_set(path, cache)
     if policy_set is None:
         raise PolicyError(problems)
     return policy_set
@@ -286,7 +312,9 @@ def require_policy(path: Path) -> Policy:
     return policy
 
 
-def _read_source(path: Path) -> SourceDocument | None:
+def _read_source(path: Path) -> "SourceDocument | None":
+    from .compiler import SourceDocument  # noqa: PLC0415 - only when a policy is loaded anew
+
     raw, problem = read_bytes(path)
     if raw is None:
         return None
@@ -311,12 +339,17 @@ def _subject_of(data: Any):
     return subject
 
 
-def discover(roots: Iterable[Path]) -> list[PolicyEntry]:
-    """Every policy file (`*/policy.yaml`) under the roots, read just enough to know its id and version."""
+def discover(roots: Iterable[Path], cache: "PlanCache | None" = None) -> list[PolicyEntry]:
+    """Every policy file (`*/policy.yaml`) under the roots, read just enough to know its id and version
+    (from the plan cache when it holds an entry for the file's exact bytes: no YAML parsed)."""
     entries = []
     for root in roots:
         candidates = [root / POLICY_FILE] if (root / POLICY_FILE).is_file() else sorted(root.glob(f"*/{POLICY_FILE}"))
         for file in candidates:
+            known = cache.identify(file) if cache is not None else None
+            if known is not None:
+                entries.append(PolicyEntry(*known, file))
+                continue
             document, _ = load_document(file)
             meta = document.data.get("policy") if document and isinstance(document.data, dict) else None
             if isinstance(meta, dict):
@@ -326,13 +359,13 @@ def discover(roots: Iterable[Path]) -> list[PolicyEntry]:
     return entries
 
 
-def resolve_policy(id_or_path: str, roots: Iterable[Path]) -> Path:
+def resolve_policy(id_or_path: str, roots: Iterable[Path], cache: "PlanCache | None" = None) -> Path:
     """A policy path from `--policy`: an existing path, or the id of a policy under the roots."""
     candidate = Path(id_or_path)
     roots = list(roots)
     # Something shaped like an id is looked up as an id first, so a folder of the same name in the
     # working directory does not shadow a bundled policy; a path is anything else.
-    entries = discover(roots) if _ID.match(id_or_path) else []
+    entries = discover(roots, cache) if _ID.match(id_or_path) else []
     for entry in entries:
         if entry.id == id_or_path:
             return entry.path

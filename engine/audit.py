@@ -19,6 +19,8 @@ from .version import ENGINE_VERSION
 
 @dataclass(frozen=True)
 class ReplayResult:
+    """What deciding a logged record again gave."""
+
     record: int
     # reproduced; engine_changed (made by another engine version: its outputs and deciding clauses
     # are reproduced, the rest is not compared); differs, unavailable, not_replayable, edited, malformed

@@ -21,6 +21,8 @@ RESULTS = ("true", "false", "unknown")
 
 @dataclass
 class ClauseCoverage:
+    """What the tests made one clause, and each part of its condition."""
+
     clause: str
     origin: str
     results: set[str] = field(default_factory=set)

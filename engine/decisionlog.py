@@ -147,6 +147,8 @@ def _last_record(handle) -> dict | None:
 
 @dataclass(frozen=True)
 class LogProblem:
+    """A problem found in a decision log, at a line and record."""
+
     line: int
     record: int | None
     message: str

@@ -35,6 +35,8 @@ class Change:
 
 @dataclass(frozen=True)
 class PolicyDiff:
+    """The differences between two policies, by kind."""
+
     before: Policy
     after: Policy
     changes: tuple[Change, ...] = field(default_factory=tuple)

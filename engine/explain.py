@@ -90,6 +90,8 @@ class Why:
 
 @dataclass(frozen=True)
 class Explanation:
+    """For one output with a preference: what decided it, what would have given more, and what change would."""
+
     output: str
     value: Any
     why_not: tuple[WhyNot, ...] = ()

@@ -24,6 +24,8 @@ MAX_CASES = 100_000
 
 @dataclass(frozen=True)
 class OutputChange:
+    """One output of one case that two policies decide differently."""
+
     case_id: str
     output: str
     before: object
@@ -41,6 +43,8 @@ class OutputChange:
 
 @dataclass
 class ImpactReport:
+    """What replaying a corpus under two policies changed."""
+
     cases: int = 0
     changed_cases: int = 0
     changes: list[OutputChange] = field(default_factory=list)

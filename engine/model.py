@@ -71,6 +71,8 @@ class Disabled:
 
 @dataclass(frozen=True)
 class Fact:
+    """A fact a case may give: its type, its limits, and its default when a case lacks it."""
+
     name: str
     type: str  # bool, int, number, string, enum, date, datetime
     description: str
@@ -88,6 +90,8 @@ class Fact:
 
 @dataclass(frozen=True)
 class Parameter:
+    """A named constant of the policy, with the quote or law it comes from."""
+
     name: str
     value: Any
     description: str
@@ -100,6 +104,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Derived:
+    """A named expression over facts, parameters and other derived values."""
+
     name: str
     expression: CompiledExpression
     description: str
@@ -110,6 +116,8 @@ class Derived:
 
 @dataclass(frozen=True)
 class Output:
+    """One field of a decision: its type, values, default, and what shows when it is undetermined."""
+
     name: str
     type: str  # enum, list, number, date, string, bool
     description: str
@@ -140,6 +148,8 @@ class OutputValue:
 
 @dataclass(frozen=True)
 class Clause:
+    """A rule of the policy: its condition, what it sets, the sentence or law it encodes, what it overrides."""
+
     id: str
     title: str
     source: SourceRef | None  # the quoted text; None for a variant's clause, which cites `legal`
@@ -163,6 +173,8 @@ class Clause:
 
 @dataclass(frozen=True)
 class Informational:
+    """A sentence of the source that decides nothing, and why."""
+
     quote: Quote
     reason: str
 
@@ -254,6 +266,9 @@ class PolicySet:
     countries: dict[str, str] = field(default_factory=dict)
     version_by: str = ""
     compiled: tuple[Policy, ...] = ()
+    # Every file read to build the set (policy, versions, variants, source text): (path relative to
+    # the policy file's folder, sha256). What the plan cache checks before trusting a stored set.
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def id(self) -> str:

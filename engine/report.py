@@ -18,6 +18,8 @@ from .trace import Op
 
 @dataclass(frozen=True)
 class Block:
+    """One block of a report (a heading, a paragraph, a quote, a list or a table), for both formats."""
+
     kind: str  # h1, h2, h3, p, quote, list, table
     text: str = ""
     items: tuple = ()

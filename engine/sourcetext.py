@@ -17,6 +17,8 @@ _BULLET = re.compile(r"^\s*[-•*]\s*")
 
 @dataclass(frozen=True)
 class Sentence:
+    """A sentence of the source text and where it is."""
+
     text: str
     start: int
     end: int

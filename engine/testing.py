@@ -23,6 +23,8 @@ from .values import read_value, show_value
 
 @dataclass(frozen=True)
 class TestCase:
+    """One YAML test: the facts, and what it expects of the decision."""
+
     name: str
     location: SourceLocation
     facts: dict[str, Any]
@@ -37,6 +39,8 @@ class TestCase:
 
 @dataclass(frozen=True)
 class TestFile:
+    """A loaded test file and the policy set its tests run on."""
+
     path: Path
     policy: PolicySet
     cases: tuple[TestCase, ...]
@@ -46,6 +50,8 @@ class TestFile:
 
 @dataclass(frozen=True)
 class TestResult:
+    """A test run: the differences from what it expected (none when it passed)."""
+
     case: TestCase
     differences: tuple[str, ...]
     # The decision made (None when the case was refused), and the policy whose trace it carries,

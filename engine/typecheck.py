@@ -19,6 +19,8 @@ from .kinds import ANY, BOOL, LIST, NULL, NUMBER, TEXT, Type, describe
 
 @dataclass(frozen=True)
 class TypeProblem:
+    """A definite type mistake, at an offset of the expression."""
+
     offset: int
     message: str
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,12 @@ BASE_FACTS = {
     "is_replacement_unit": False,
     "courier_refusal": "not_attempted",
 }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _a_plan_cache_of_the_tests_own(tmp_path_factory):
+    """The CLI caches compiled plans; the tests' go to a folder of their own, never the user's."""
+    os.environ["VERDICT_CACHE_DIR"] = str(tmp_path_factory.mktemp("plan-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -31,19 +31,24 @@ ALLOWED = {
     "plan.index": set(),
     "plan.build": {"errors", "expressions", "model", "plan.index"},
     "plan.kleene": {"expressions", "functions"},
-    "plan.codegen": {"expressions", "functions", "kinds", "plan.build", "plan.total", "values"},
+    "plan.codegen": {"expressions", "kinds", "plan.build", "plan.runtime", "plan.total", "values"},
+    "plan.runtime": {"expressions", "functions", "values"},
     "plan.total": {"kinds", "typecheck", "values"},
-    "plan.resolve": {"model", "plan.codegen"},
+    "plan.resolve": {"model", "plan.runtime"},
     "plan.record": {"trace", "plan.build"},
-    "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve"},
+    "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve", "plan.runtime",
+                      "serial"},
     "render": {"model", "trace", "values"},
     "diff": {"model", "values"},
     "explain": {"evaluator", "model", "trace"},
-    "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version"},
+    "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "values"},
     "impact": {"api", "cases", "errors", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
+    # Compiled policy sets as data, and the plan cache that stores them (above the plan: it stores plans).
+    "serial": {"errors", "expressions", "model", "plan.__init__", "plan.build", "plan.index"},
+    "cache": {"errors", "model", "serial", "version"},
     "report": {"model", "render", "trace"},
     "audit": {"api", "decisionlog", "errors", "model", "render", "version"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
@@ -91,7 +96,7 @@ def test_imports_follow_the_table():
 def test_the_evaluator_does_no_io_and_reads_no_clock():
     for name in ("evaluator", "expressions", "functions", "kinds", "values", "model", "trace", "analysis", "render",
                  "plan/build", "plan/codegen", "plan/kleene", "plan/record", "plan/index", "plan/__init__",
-                 "plan/resolve", "plan/total"):
+                 "plan/resolve", "plan/total", "plan/runtime"):
         source = (ENGINE / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("open(", "datetime.now", "date.today", "time.time", "import os", "print("):
             assert forbidden not in source, f"engine/{name}.py uses {forbidden}"

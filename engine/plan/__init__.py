@@ -15,9 +15,10 @@ from typing import Any, Callable
 from ..expressions import FAILURES, Unknown, describe_failure
 from ..model import Policy
 from .build import Plan, build
-from .codegen import Abort, fits_output, generate, namespace
-from .kleene import Closure, boolean, compile_closure
 from .resolve import Resolver
+from .runtime import Abort, fits_output, namespace
+
+Closure = Callable[[Any], Any]
 
 __all__ = ["Abort", "Plan", "Program", "program_for"]
 
@@ -25,8 +26,11 @@ __all__ = ["Abort", "Plan", "Program", "program_for"]
 class Program:
     """A plan with its generated fast path and its closures, ready to decide cases."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, sources: dict[bool, tuple[str, dict[str, Any]]] | None = None) -> None:
+        """:param sources: the generated sources and their constants, by traced or not, when they were
+            stored with the plan (the plan cache); otherwise they are generated when first needed."""
         self.plan = plan
+        self._sources = dict(sources or {})
         self.policy: Policy = plan.policy
         self.resolver = Resolver(self)
         self.output_count = len(plan.outputs)
@@ -47,11 +51,16 @@ class Program:
         """`traced(facts) -> (outputs, clauses that held, entries)`: the fast path, recording the trace."""
         return self._functions.get(True) or self._compile(True)
 
-    def source(self, traced: bool) -> str:
-        return generate(self.plan, traced)[0]
+    def generated(self, traced: bool) -> tuple[str, dict[str, Any]]:
+        """The source of the untraced or traced fast path, and the constants it names."""
+        if traced not in self._sources:
+            from .codegen import generate  # noqa: PLC0415 - a plan read from the cache comes with its sources
+
+            self._sources[traced] = generate(self.plan, traced)
+        return self._sources[traced]
 
     def _compile(self, traced: bool) -> Callable:
-        source, constants = generate(self.plan, traced)
+        source, constants = self.generated(traced)
         names = namespace(self.plan, constants)
         names.update(fin=self.resolver.final, rp=self.resolver.point, FINALS=self.resolver.finals)
         # The source is ours (see codegen): identifiers, indices and repr() of scalars only.
@@ -65,20 +74,20 @@ class Program:
     def derived_closure(self, index: int) -> Closure:
         if index not in self._derived:
             tree = self.policy.derived[self.plan.derived[index]].expression.tree
-            self._derived[index] = compile_closure(tree, self.plan.nid)
+            self._derived[index] = _kleene().compile_closure(tree, self.plan.nid)
         return self._derived[index]
 
     def then_closure(self, clause: int, slot: int) -> Closure:
         if (clause, slot) not in self._then:
             value = next(v for v in self.plan.then[clause] if v.slot == slot)
-            self._then[(clause, slot)] = compile_closure(value.node, self.plan.nid)
+            self._then[(clause, slot)] = _kleene().compile_closure(value.node, self.plan.nid)
         return self._then[(clause, slot)]
 
     def closure(self, node: ast.expr) -> Closure:
         """The closure of any sub-expression of the policy (for probes)."""
         entry = self._probes.get(id(node))
         if entry is None or entry[0] is not node:
-            entry = (node, compile_closure(node, self.plan.nid))
+            entry = (node, _kleene().compile_closure(node, self.plan.nid))
             self._probes[id(node)] = entry
         return entry[1]
 
@@ -97,8 +106,16 @@ class Program:
 
     def _spine(self, node: ast.expr, clause: int, parts) -> Closure:
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-            return boolean([self._spine(v, clause, parts) for v in node.values], False)
-        return _recorded_part(compile_closure(node, self.plan.nid), clause, self.plan.parts[next(parts)].position)
+            return _kleene().boolean([self._spine(v, clause, parts) for v in node.values], False)
+        return _recorded_part(_kleene().compile_closure(node, self.plan.nid), clause,
+                              self.plan.parts[next(parts)].position)
+
+
+def _kleene():
+    """The three-valued closures: only cases with a missing fact, a failure, or a probe need them."""
+    from . import kleene  # noqa: PLC0415
+
+    return kleene
 
 
 def _recorded_part(closure: Closure, clause: int, part: int) -> Closure:
@@ -122,9 +139,21 @@ def _recorded_part(closure: Closure, clause: int, part: int) -> Closure:
 
 
 def program_for(policy: Policy) -> Program:
-    """The program of a policy, built on first use and kept on the policy (it never changes)."""
+    """The program of a policy, built on first use and kept on the policy (it never changes); for a
+    policy read from the plan cache, read from its stored plan and sources instead of built."""
     program = policy.__dict__.get("_program")
     if program is None:
-        program = Program(build(policy))
+        stored = policy.__dict__.get("_stored_program")
+        if callable(stored):  # kept in a file of the plan cache, read now
+            stored = stored()
+        if stored is not None:
+            from ..serial import SerialError, program_from_data  # noqa: PLC0415 - serial imports this package
+
+            try:
+                program = program_from_data(policy, stored)
+            except (SerialError, KeyError, TypeError, ValueError):
+                program = None  # a damaged entry: built anew below
+        if program is None:
+            program = Program(build(policy))
         object.__setattr__(policy, "_program", program)
     return program

@@ -21,15 +21,12 @@ then-value computed, on a list `T` (see `record.py` for the layout); it builds n
 from __future__ import annotations
 
 import ast
-import bisect
-import functools
 import math
 from typing import Any
 
 from ..expressions import OPERATORS
-from ..functions import FUNCTIONS
-from ..values import fits
 from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
+from .runtime import OPERATOR_NAMES
 from ..kinds import BOOL, NUMBER
 from ..values import static_type
 from .total import Totality
@@ -38,25 +35,7 @@ _NATIVE_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", as
                    ast.In: "in", ast.NotIn: "not in", ast.Is: "==", ast.IsNot: "!="}
 _NATIVE_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
                       ast.USub: "-", ast.UAdd: "+"}
-_OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floordiv",
-                   ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos"}
 INLINE_BUCKETS = 6  # above this many buckets, each bucket gets its own function
-
-
-class Abort(Exception):
-    """The fast path cannot decide this case exactly: the general path must."""
-
-
-class Unset:
-    """The value of a derived value not computed yet in this case."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<unset>"
-
-
-UNSET = Unset()
 
 
 def _scalar(value: Any) -> bool:
@@ -133,13 +112,13 @@ class _Generator:
         if isinstance(node, ast.BinOp):
             if self.numbers(node.left, node.right):  # the checked operators only add type checks
                 return f"({sub(node.left)} {_NATIVE_ARITHMETIC[type(node.op)]} {sub(node.right)})"
-            return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.left)}, {sub(node.right)})"
+            return f"op_{OPERATOR_NAMES[type(node.op)]}({sub(node.left)}, {sub(node.right)})"
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return f"(not {sub(node.operand)})"
             if self.numbers(node.operand):
                 return f"({_NATIVE_ARITHMETIC[type(node.op)]}{sub(node.operand)})"
-            return f"op_{_OPERATOR_NAMES[type(node.op)]}({sub(node.operand)})"
+            return f"op_{OPERATOR_NAMES[type(node.op)]}({sub(node.operand)})"
         if isinstance(node, ast.Compare):
             operands = [sub(o) for o in (node.left, *node.comparators)]
             if len(node.ops) == 1:
@@ -395,40 +374,3 @@ def generate(plan: Plan, traced: bool) -> tuple[str, dict[str, Any]]:
     generator.bucket_functions(traced)
     generator.main(traced)
     return "\n".join(generator.source.lines) + "\n", generator.constants
-
-
-def _chain(values: tuple, operations: tuple) -> bool:
-    for operation, left, right in zip(operations, values, values[1:]):
-        if not operation(left, right):
-            return False
-    return True
-
-
-def _record_read(reads: list, nid: int, value: Any) -> Any:
-    reads.append((nid, value))
-    return value
-
-
-def namespace(plan: Plan, constants: dict[str, Any]) -> dict[str, Any]:
-    """The globals the generated source runs with: helpers, functions, operators, constants, fits."""
-    names: dict[str, Any] = {"__builtins__": {"type": type, "int": int, "float": float, "tuple": tuple, "TypeError": TypeError,
-                                              "True": True},
-                             "U": UNSET, "Abort": Abort, "chain": _chain, "rd": _record_read,
-                             "region": _region}
-    names.update({f"fn_{name}": function for name, function in FUNCTIONS.items()})
-    names.update({f"op_{word}": OPERATORS[node_type] for node_type, word in _OPERATOR_NAMES.items()})
-    for i, output_name in enumerate(plan.outputs):
-        output = plan.policy.outputs[output_name]
-        names[f"fits{i}"] = fits_output(output)
-    names.update(constants)
-    return names
-
-
-def fits_output(output) -> Any:
-    """Whether a computed value has the output's declared type (validation checks this statically too)."""
-    return functools.partial(fits, output.type, output.nullable)
-
-
-def _region(bounds: tuple, value: Any) -> int:
-    i = bisect.bisect_left(bounds, value)
-    return 2 * i + 1 if i < len(bounds) and bounds[i] == value else 2 * i

@@ -37,6 +37,8 @@ class Touch(NamedTuple):
 
 @dataclass(frozen=True)
 class PartTrace:
+    """What one condition part did: its result and the reads and touches it made, in order."""
+
     part: int
     result: str  # true, false, unknown, error
     value: Any
@@ -47,6 +49,8 @@ class PartTrace:
 
 @dataclass(frozen=True)
 class ClauseTrace:
+    """What one clause did: its result and its parts reached, and what its `then` read."""
+
     clause: int
     result: str
     missing: tuple[str, ...]
@@ -57,6 +61,8 @@ class ClauseTrace:
 
 @dataclass(frozen=True)
 class DerivedTrace:
+    """What computing one derived value gave, and what it read."""
+
     index: int
     result: str  # value, unknown, error
     payload: Any  # the value, the missing facts or the message

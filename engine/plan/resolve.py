@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import OutputResult, Outputs, to_json_value
-from .codegen import Abort
+from .runtime import Abort
 
 
 def canonical(value: Any) -> str:
