@@ -150,3 +150,25 @@ def _core_return_facts(rng: random.Random) -> dict:
     from core_return import cases as core_return_cases
 
     return core_return_cases.generate(1, rng.randrange(2**32))[0]
+
+
+@pytest.mark.parametrize("family", ["thresholds", "mixed"])
+def test_large_policies_decide_as_the_reference_does(tmp_path, family):
+    # Over 60 clauses the fast path collects the clauses that held in a list, and over six buckets
+    # each bucket is a function of its own: the scaling benchmark's policies take those paths.
+    import scaling_policies
+
+    generated = getattr(scaling_policies, family)(120, 1)
+    policy = engine.require_policy(generated.write(tmp_path))
+    program = program_for(policy)
+    assert len(policy.clauses) > 60 and any(index is not None and len(index.buckets) > 6 for index in program.plan.indexes)
+    rng = random.Random(4)
+    fast = 0
+    for number in range(80):
+        raw = generated.case(rng)
+        if number % 4 == 0:  # some facts left out: the general path
+            raw.pop(rng.choice(sorted(raw)))
+        facts = engine.case_from_facts(policy, raw).facts
+        decision = assert_same(policy, facts)
+        fast += isinstance(decision.trace, FastRecord)
+    assert fast > 40

@@ -35,7 +35,7 @@ ALLOWED = {
     "plan.runtime": {"expressions", "functions", "values"},
     "plan.total": {"kinds", "typecheck", "values"},
     "plan.resolve": {"model", "plan.runtime"},
-    "plan.record": {"trace", "plan.build"},
+    "plan.record": {"trace", "plan.build", "plan.runtime"},
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve", "plan.runtime",
                       "serial"},
     "render": {"model", "trace", "values"},

@@ -6,8 +6,8 @@ Kleene's logic when nothing is unknown. Anything else (a missing fact: `KeyError
 condition that is not a boolean: `Abort`) makes the evaluator start again on the general path,
 which handles unknowns and errors. Clauses run stratum by stratum (`build._schedule`), the
 indexed ones only when their bucket survives; outputs are resolved (`resolve.Resolver`) from the
-clauses that held, a bitmask `m` (bit i for clause i: an int, which the garbage collector does not
-track), and the computed then-values (locals `v0, v1...`, or the list `V` when bucket functions
+clauses that held, `m` (a bitmask, bit i for clause i, in a small policy: an int, which the garbage
+collector does not track; a list of indices in a large one), and the computed then-values (locals `v0, v1...`, or the list `V` when bucket functions
 must set them).
 
 The source holds only identifiers, indices and `repr()` of plain scalars (text, numbers,
@@ -26,7 +26,7 @@ from typing import Any
 
 from ..expressions import OPERATORS
 from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
-from .runtime import OPERATOR_NAMES
+from .runtime import BITMASK_CLAUSES, OPERATOR_NAMES
 from ..kinds import BOOL, NUMBER
 from ..values import static_type
 from .total import Totality
@@ -54,6 +54,10 @@ class _Generator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.totality = Totality(plan.policy)
+        # The clauses that held: a bitmask while it fits a machine word or two (an int, not a tracked
+        # object); beyond, a list of their indices, so that a clause that holds costs the same in a
+        # policy of 10 clauses and of 10,000 (see runtime.held_clauses).
+        self.bitmask = len(plan.clause_ids) <= BITMASK_CLAUSES
         # Bucket functions cannot set the main function's locals: with any, then-values go in a list.
         self.local_values = all(index is None or len(index.buckets) + 1 <= INLINE_BUCKETS for index in plan.indexes)
         self.constants: dict[str, Any] = {}
@@ -200,7 +204,7 @@ class _Generator:
             out.add(depth, "if x:" if boolean else "if x is True:")
         if flag:
             out.add(depth + 1, f"h{ci} = True")
-        out.add(depth + 1, f"m |= {1 << ci}")
+        out.add(depth + 1, f"m |= {1 << ci}" if self.bitmask else f"m.append({ci})")
         for value in plan.then[ci]:
             if value.expression is None:
                 continue
@@ -313,7 +317,7 @@ class _Generator:
         plan, out = self.plan, self.source
         out.add(0, f"def {'traced' if traced else 'fast'}(F):")
         out.add(1, f"D = [U] * {len(plan.derived)}" if plan.derived else "D = None")
-        out.add(1, "m = 0")
+        out.add(1, "m = 0" if self.bitmask else "m = []")
         if self.local_values:
             for slot in range(plan.slots):
                 out.add(1, f"v{slot} = None")
@@ -331,7 +335,7 @@ class _Generator:
             out.add(1, f"return fin(m, {self.values_code()}), m, T")
         else:
             # The resolver's memo, looked up here: a template of constants needs no call (see resolve.py).
-            out.add(1, "t = FINALS.get(m)")
+            out.add(1, "t = FINALS.get(m)" if self.bitmask else "t = FINALS.get(tuple(m))")
             out.add(1, f"return t[0] if t is not None and not t[1] else fin(m, {self.values_code()})")
         out.add(0, "")
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from ..trace import Event, Op, Read
 from .build import DERIVED, FACT, OUTPUT, PARAMETER
+from .runtime import held_clauses
 
 
 class Touch(NamedTuple):
@@ -103,7 +104,7 @@ class GeneralRecord(_Record):
 
 
 class FastRecord(_Record):
-    def __init__(self, program, facts, held: int, entries: list[tuple], outputs) -> None:
+    def __init__(self, program, facts, held, entries: list[tuple], outputs) -> None:
         super().__init__(program, facts, outputs)
         self.held = held
         self.entries = entries
@@ -135,7 +136,7 @@ class FastRecord(_Record):
                 clause = slot_clause[tag - part_count]
                 value = next(v for v in plan.then[clause] if v.slot == tag - part_count)
                 then_steps.setdefault(clause, []).extend(self._reads(value.static_reads, entry))
-        held = {ci for ci in range(len(plan.clause_ids)) if self.held >> ci & 1}
+        held = held_clauses(self.held, len(plan.clause_ids))
         clauses = {}
         for ci in range(len(plan.clause_ids)):
             if ci in ruled_out:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import OutputResult, Outputs, to_json_value
-from .runtime import Abort
+from .runtime import Abort, held_clauses, held_key
 
 
 def canonical(value: Any) -> str:
@@ -56,8 +56,8 @@ class Resolver:
     """Outputs resolved on the fast path, remembered by the clauses that held.
 
     With every read value known, which clauses set an output and which set those aside is a
-    function of the set of clauses that held: that set, as a bitmask (bit i for clause i), is the
-    key. A template of constants is one `Outputs` shared by every decision with that set (it cannot
+    function of the set of clauses that held: that set (a bitmask, or the tuple of their indices,
+    see `runtime.held_key`) is the key. A template of constants is one `Outputs` shared by every decision with that set (it cannot
     be changed); then-values computed from facts are read from `values` by slot.
     """
 
@@ -67,12 +67,13 @@ class Resolver:
         self.finals: dict[int, tuple] = {}
         self.points: dict[tuple, tuple] = {}
 
-    def final(self, held: int, values) -> "Outputs":
-        template = self.finals.get(held)
+    def final(self, held, values) -> "Outputs":
+        key = held_key(held)
+        template = self.finals.get(key)
         if template is None:
-            template = self._template(held, range(len(self.plan.outputs)))
+            template = self._template(key, range(len(self.plan.outputs)))
             if len(self.finals) < MAX_RESOLUTIONS:
-                self.finals[held] = template
+                self.finals[key] = template
         outputs, computed = template
         if not computed:
             return outputs
@@ -84,8 +85,9 @@ class Resolver:
             changed[name] = result
         return Outputs(changed)
 
-    def point(self, stratum: int, held: int, values, read: list) -> None:
+    def point(self, stratum: int, held, values, read: list) -> None:
         """Resolve the outputs that later strata read, into `read` (as a clause reads them)."""
+        held = held_key(held)
         key = (stratum, held)
         entries = self.points.get(key)
         if entries is None:
@@ -101,10 +103,10 @@ class Resolver:
             # Lists are read as lists, so that `items == ['x']` compares like with like.
             read[output] = list(value) if isinstance(value, tuple) else value
 
-    def _template(self, held_mask: int, outputs) -> tuple["Outputs", tuple]:
+    def _template(self, held_key, outputs) -> tuple["Outputs", tuple]:
         """For each output: its result when every literal decides it, or how to compute it."""
         plan, policy = self.plan, self.program.policy
-        held = {ci for ci in range(len(plan.clause_ids)) if held_mask >> ci & 1}
+        held = held_clauses(held_key, len(plan.clause_ids))
         constants: dict[str, OutputResult | None] = {}
         computed = []
         for output in outputs:

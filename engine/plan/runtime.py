@@ -20,6 +20,22 @@ OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div
                   ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos"}
 
 
+#: Up to this many clauses, the clauses that held are an int bitmask (two 30-bit digits at most).
+BITMASK_CLAUSES = 60
+
+
+def held_key(held: int | list[int]) -> int | tuple[int, ...]:
+    """The memo key of the clauses that held, as the generated code collected them."""
+    return held if type(held) is int else tuple(held)
+
+
+def held_clauses(held: int | list[int] | tuple[int, ...], count: int) -> set[int]:
+    """The indices of the clauses that held, from a bitmask or a list of them."""
+    if type(held) is int:
+        return {ci for ci in range(count) if held >> ci & 1}
+    return set(held)
+
+
 class Abort(Exception):
     """The fast path cannot decide this case exactly: the general path must."""
 
