@@ -45,7 +45,9 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import hashlib
+import math
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -75,6 +77,7 @@ ENUM_VALUES = (("alpha", "beta"), ("alpha", "beta", "gamma"), ("red", "green", "
 OUTPUT_VALUES = (("yes", "no"), ("low", "mid", "high"), ("a", "b", "c", "d"))
 
 POLICY_ID = "generated"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it: several times faster
 SOURCE_FILE = "source.txt"
 
 
@@ -146,7 +149,8 @@ class _Writer:
 
     # helpers
     def pick(self, options):
-        return self.draw(st.sampled_from(list(options)))
+        # A tuple, not a list: Hypothesis caches strategies built from hashable arguments only.
+        return self.draw(st.sampled_from(tuple(options)))
 
     def chance(self, tenths: int) -> bool:
         # Shrinks towards False: the simpler example leaves the option out.
@@ -340,7 +344,7 @@ class _Writer:
             return self.pick([name.name, f"not {name.name}"])
         if name.kind == "enum":
             values = list(name.values)
-            some = sorted(self.draw(st.sets(st.sampled_from(values), min_size=1, max_size=len(values))), key=values.index)
+            some = sorted(self.draw(st.sets(st.sampled_from(name.values), min_size=1, max_size=len(values))), key=values.index)
             one = some[0]
             return self.pick([f"{name.name} == '{one}'", f"{name.name} != '{one}'", f"'{one}' == {name.name}",
                               f"{name.name} in {some!r}", f"{name.name} not in {some!r}"])
@@ -374,7 +378,6 @@ _FACT_STEMS = {"bool": "flag", "int": "count", "number": "amount", "enum": "kind
                "date": "day", "datetime": "moment"}
 
 
-@st.composite
 def _fact(draw, index: int, kind: str) -> tuple[dict, _Name]:
     name = f"{_FACT_STEMS[kind]}{index}"
     spec: dict[str, Any] = {"type": kind, "description": f"A {kind} fact."}
@@ -383,8 +386,8 @@ def _fact(draw, index: int, kind: str) -> tuple[dict, _Name]:
         values = draw(st.sampled_from(ENUM_VALUES))
         spec["values"] = list(values)
     if kind == "int":
-        low = draw(st.sampled_from([None, 0, 1, -5]))
-        high = draw(st.sampled_from([None, 20, 400]))
+        low = draw(st.sampled_from((None, 0, 1, -5)))
+        high = draw(st.sampled_from((None, 20, 400)))
         if low is not None:
             spec["minimum"] = low
         if high is not None:
@@ -407,18 +410,16 @@ def _default_value(kind: str, values: tuple[str, ...], spec: dict) -> Any:
             "string": "AB", "date": "2026-03-01", "datetime": "2026-03-01T23:30:00-05:00"}[kind]
 
 
-@st.composite
 def _parameter(draw, index: int) -> tuple[str, dict, _Name]:
-    kind = draw(st.sampled_from(["whole", "decimal", "text", "date"]))
+    kind = draw(st.sampled_from(("whole", "decimal", "text", "date")))
     name = {"whole": "limit", "decimal": "rate", "text": "label", "date": "cutoff"}[kind] + str(index)
-    value: Any = {"whole": draw(st.sampled_from([10, 30, 12, 0])), "decimal": draw(st.sampled_from([0.5, 2.75, 99.99])),
-                  "text": draw(st.sampled_from(["DE", "x"])), "date": draw(st.sampled_from(DATE_LITERALS))}[kind]
+    value: Any = {"whole": draw(st.sampled_from((10, 30, 12, 0))), "decimal": draw(st.sampled_from((0.5, 2.75, 99.99))),
+                  "text": draw(st.sampled_from(("DE", "x"))), "date": draw(st.sampled_from(DATE_LITERALS))}[kind]
     spec = {"value": value, "description": f"A {kind} parameter.", "origin": "Drawn by the test generator."}
     expression_kind = {"whole": "number", "decimal": "number", "text": "text", "date": "datetext"}[kind]
     return name, spec, _Name(name, expression_kind, "parameter", whole=kind == "whole")
 
 
-@st.composite
 def _output(draw, index: int, kind: str) -> tuple[str, dict, _Name]:
     name = {"enum": "status", "list": "steps", "number": "amount_out", "bool": "approved", "date": "due_on",
             "string": "note"}[kind] + str(index)
@@ -429,7 +430,7 @@ def _output(draw, index: int, kind: str) -> tuple[str, dict, _Name]:
         values = draw(st.sampled_from(OUTPUT_VALUES))
         spec["values"] = list(values)
     if kind == "enum":
-        shape = draw(st.sampled_from(["default", "undetermined", "nullable"]))
+        shape = draw(st.sampled_from(("default", "undetermined", "nullable")))
         if shape == "undetermined":
             spec["values"] = list(values) + ["undetermined"]
             spec["undetermined"] = "undetermined"
@@ -486,7 +487,6 @@ def _selectors(facts: list[_Name], derived: dict[str, tuple[str, str]]) -> list[
     return found
 
 
-@st.composite
 def _guard(draw, selector: _Selector) -> tuple[str, frozenset]:
     """A condition on the selector and the cells it may hold in."""
     name = selector.name
@@ -498,12 +498,12 @@ def _guard(draw, selector: _Selector) -> tuple[str, frozenset]:
         return draw(st.sampled_from(forms)), frozenset({value})
     if selector.kind == "enum":
         values = list(selector.cells)
-        chosen = sorted(draw(st.sets(st.sampled_from(values), min_size=1, max_size=len(values) - 1)), key=values.index)
+        chosen = sorted(draw(st.sets(st.sampled_from(selector.cells), min_size=1, max_size=len(values) - 1)), key=values.index)
         rest = [v for v in values if v not in chosen]
         if len(chosen) == 1:
-            form = draw(st.sampled_from(["==", "in", "or", "reversed"]))
+            form = draw(st.sampled_from(("==", "in", "or", "reversed")))
         else:
-            form = draw(st.sampled_from(["in", "or", "not in"] + (["!="] if len(rest) == 1 else [])))
+            form = draw(st.sampled_from(("in", "or", "not in", "!=") if len(rest) == 1 else ("in", "or", "not in")))
         if form == "==":
             return f"{name} == '{chosen[0]}'", frozenset(chosen)
         if form == "reversed":
@@ -577,18 +577,17 @@ def _names_in(text: str) -> frozenset:
     return frozenset(n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name))
 
 
-@st.composite
 def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set) -> _Value:
     kind = spec["type"]
     if kind == "enum":
-        literal = draw(st.sampled_from([v for v in spec["values"] if v != spec.get("undetermined")]
-                                       + ([None] if output.nullable else [])))
+        literal = draw(st.sampled_from(tuple(v for v in spec["values"] if v != spec.get("undetermined"))
+                                       + ((None,) if output.nullable else ())))
         return _Value(literal, repr(literal))
     if kind == "list":
         items = draw(st.lists(st.sampled_from(spec["values"]), unique=True, max_size=3))
         return _Value(items, repr(tuple(items)))
-    literal = {"number": draw(st.sampled_from([0, 1, 10, 2.5, -1])), "bool": draw(st.booleans()),
-               "date": draw(st.sampled_from(DATE_LITERALS)), "string": draw(st.sampled_from(["ok", "DE", ""]))}[kind]
+    literal = {"number": draw(st.sampled_from((0, 1, 10, 2.5, -1))), "bool": draw(st.booleans()),
+               "date": draw(st.sampled_from(DATE_LITERALS)), "string": draw(st.sampled_from(("ok", "DE", "")))}[kind]
     if output.nullable and draw(st.integers(0, 9)) >= 8:
         literal = None
     if draw(st.booleans()):
@@ -603,7 +602,6 @@ def _literal_value(kind: str, literal: Any) -> _Value:
     return _Value(literal, key)
 
 
-@st.composite
 def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tuple[str, dict, _Name]],
             names: list[_Name], selectors: list[_Selector], constants: dict) -> _Clause:
     clause = _Clause(f"rule-{index + 1}", rank, overrides_all=overrides_all)
@@ -615,7 +613,7 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
     output_names = {o[0] for o in outputs}
     for selector in selectors:
         if draw(st.integers(0, 9)) >= 3:
-            clause.guards[selector.name] = draw(_guard(selector))
+            clause.guards[selector.name] = _guard(draw, selector)
     for _ in range(draw(st.integers(0 if clause.guards else 1, 2))):
         text = writer.boolean(2)
         clause.parts.append(_Part(text, _names_in(text) & output_names))
@@ -626,7 +624,7 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
     clause.when_as_bool = draw(st.booleans())
     for position in chosen:
         name, spec, output = outputs[position]
-        clause.then[name] = draw(_value(output, spec, writer, output_names))
+        clause.then[name] = _value(draw, output, spec, writer, output_names)
     return clause
 
 
@@ -707,14 +705,14 @@ def policies(draw) -> GeneratedPolicy:
     facts: dict[str, dict] = {}
     fact_names: list[_Name] = []
     for index, kind in enumerate(fact_kinds, start=1):
-        spec, name = draw(_fact(index, kind))
+        spec, name = _fact(draw, index, kind)
         facts[name.name] = spec
         fact_names.append(name)
 
     parameters: dict[str, dict] = {}
     names = list(fact_names)
     for index in range(1, draw(st.integers(0, MAX_PARAMETERS)) + 1):
-        name, spec, named = draw(_parameter(index))
+        name, spec, named = _parameter(draw, index)
         parameters[name] = spec
         names.append(named)
     constants = _constants(parameters)
@@ -722,7 +720,7 @@ def policies(draw) -> GeneratedPolicy:
     derived: dict[str, dict] = {}
     derived_kinds: dict[str, tuple[str, str]] = {}
     for index in range(1, draw(st.integers(0, MAX_DERIVED)) + 1):
-        kind = draw(st.sampled_from(["number", "bool", "date", "flag"]))
+        kind = draw(st.sampled_from(("number", "bool", "date", "flag")))
         writer = _Writer(draw, names, constants)
         if kind == "flag":  # `big = count > 10`: a boolean derived value a guard can select on
             numbers = [n for n in fact_names if n.kind == "number" and not n.nullable]
@@ -737,16 +735,16 @@ def policies(draw) -> GeneratedPolicy:
 
     outputs: list[tuple[str, dict, _Name]] = []
     for index, kind in enumerate(draw(st.lists(st.sampled_from(OUTPUT_TYPES), min_size=1, max_size=MAX_OUTPUTS)), start=1):
-        outputs.append(draw(_output(index, kind)))
+        outputs.append(_output(draw, index, kind))
 
     candidates = _selectors(fact_names, derived_kinds)
-    selectors = draw(st.lists(st.sampled_from(candidates), unique_by=lambda s: s.name, max_size=2)) if candidates else []
+    selectors = draw(st.lists(st.sampled_from(tuple(candidates)), unique_by=lambda s: s.name, max_size=2)) if candidates else []
 
     count = draw(st.integers(1, MAX_CLAUSES))
     ranks = draw(st.permutations(range(count)))
     top = ranks.index(count - 1)
     overrides_all = count > 1 and draw(st.integers(0, 9)) >= 8
-    clauses = [draw(_clause(i, ranks[i], overrides_all and i == top, outputs, names, selectors, constants))
+    clauses = [_clause(draw, i, ranks[i], overrides_all and i == top, outputs, names, selectors, constants)
                for i in range(count)]
     # Some precedence that no conflict asks for: overriding then also sets aside the loser's other outputs.
     for i, j in draw(st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, count - 1)), max_size=2)):
@@ -794,5 +792,341 @@ def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informa
         document["clauses"].append(spec)
     if informational:
         document["informational"] = [{"quote": sentences[-1], "reason": "It is there to be listed as informational."}]
-    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
+    text = yaml.dump(document, Dumper=_DUMPER, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
     return GeneratedPolicy(text, source)
+
+
+# -- cases for any loaded policy -----------------------------------------------------------------
+
+#: Offsets from UTC that datetimes are written in: each moves the local date off the UTC date
+#: around midnight, where `days_between` (UTC dates) and `local_days_between` part ways.
+TIME_ZONES = ("Z", "+01:00", "+02:00", "-05:00", "+05:30", "+14:00", "-12:00", "-03:30")
+#: Times of day (UTC) near midnight and noon.
+TIMES = (dt.time(0, 0), dt.time(0, 30), dt.time(23, 30), dt.time(23, 59, 59), dt.time(12, 0), dt.time(11, 59))
+#: Where a case's dates start when the policy names no date of its own.
+DEFAULT_ANCHOR = dt.date(2026, 3, 1)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The constants a policy's expressions and parameters compare with: where its boundaries lie."""
+
+    numbers: tuple = ()
+    dates: tuple = ()
+    texts: tuple = ()
+
+
+def policy_marks(policy: engine.Policy | engine.PolicySet) -> Marks:
+    """Numbers, dates and texts written in the policy (and its variants): literals in conditions,
+    values and derived values, `date('...')` literals, and parameter values."""
+    if isinstance(policy, engine.PolicySet):
+        members = policy.compiled or (policy.base, *policy.variants.values())
+    else:
+        members = (policy,)
+    numbers, dates, texts = set(), set(), set()
+
+    def note(value: Any) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, (int, float)):
+            numbers.add(value)
+        elif isinstance(value, str):
+            try:
+                dates.add(dt.date.fromisoformat(value)) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else texts.add(value)
+            except ValueError:
+                texts.add(value)
+
+    for member in members:
+        for parameter in member.parameters.values():
+            note(parameter.value)
+        trees = [d.expression.tree for d in member.derived.values()]
+        for clause in member.clauses:
+            trees.append(clause.condition.tree)
+            trees += [value.expression.tree for _, value in clause.sets if value.expression is not None]
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant):
+                    note(node.value)
+                if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+                    note(-node.operand.value if type(node.operand.value) in (int, float) else None)
+    return Marks(tuple(sorted(numbers)), tuple(sorted(dates)), tuple(sorted(texts)))
+
+
+@functools.lru_cache(maxsize=None)
+def _sometimes(tenths: int) -> st.SearchStrategy[bool]:
+    """True `tenths` times in ten; shrinks to False (a fact given, a value not null). Cached:
+    a strategy built once is validated once."""
+    return st.integers(0, 9).map(lambda i: i >= 10 - tenths)
+
+
+def cases(policy: engine.Policy | engine.PolicySet, leave_out: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+    """The facts of a case for `policy`, as `engine.case_from_facts` takes them (dates and datetimes
+    as ISO text): about one fact in five left out (unknown, unless it has a default), about one
+    nullable fact in five null, and values near the constants the policy tests (each constant, one
+    either side, as days or hours apart from the case's other dates), datetimes in several time
+    zones near midnight. `leave_out=False` gives every fact."""
+    marks = policy_marks(policy)
+    recipes = {fact.name: _fact_recipe(fact, marks, leave_out) for fact in sorted(policy.facts.values(), key=lambda f: f.name)}
+    # One anchor per case: every date and datetime is the anchor plus an offset the policy tests,
+    # so that `days_between(a, b) <= 30` meets 29, 30 and 31 days often. (One fixed_dictionaries
+    # rather than a draw per fact: Hypothesis draws inside its own strategies several times faster.)
+    anchors = st.tuples(st.sampled_from((DEFAULT_ANCHOR,) + marks.dates), st.sampled_from(TIMES))
+    return st.tuples(anchors, st.fixed_dictionaries(recipes)).map(_realise)
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Days:
+    """A date `days` after the case's anchor (a recipe, made concrete once the anchor is drawn)."""
+
+    days: int
+
+
+@dataclass(frozen=True)
+class _Moment:
+    """A datetime: the anchor plus `delta`, at `time` (UTC) if given, written in `zone`."""
+
+    delta: dt.timedelta
+    time: dt.time | None
+    zone: str
+
+
+def _realise(drawn: tuple) -> dict[str, Any]:
+    (day, time), recipes = drawn
+    anchor = dt.datetime.combine(day, time, dt.timezone.utc)
+    facts = {}
+    for name, value in recipes.items():
+        if value is _MISSING:
+            continue
+        if isinstance(value, _Days):
+            value = _shift(anchor.date(), value.days).isoformat()
+        elif isinstance(value, _Moment):
+            instant = anchor + value.delta
+            if value.time is not None:
+                instant = dt.datetime.combine(instant.date(), value.time, dt.timezone.utc)
+            value = _iso(instant, value.zone)
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        facts[name] = value
+    return facts
+
+
+def _fact_recipe(fact, marks: Marks, leave_out: bool) -> st.SearchStrategy:
+    """A fact's value (or a recipe for it), null now and then if nullable, left out now and then."""
+    value = _fact_value(fact, marks)
+    if fact.nullable:
+        value = st.tuples(_sometimes(2), value).map(lambda pair: None if pair[0] else pair[1])
+    if leave_out:
+        value = st.tuples(_sometimes(2), value).map(lambda pair: _MISSING if pair[0] else pair[1])
+    return value
+
+
+def _within(fact, value) -> bool:
+    return (fact.minimum is None or value >= fact.minimum) and (fact.maximum is None or value <= fact.maximum)
+
+
+def _fact_value(fact, marks: Marks) -> st.SearchStrategy:
+    if fact.type == "bool":
+        return st.booleans()
+    if fact.type == "enum":
+        return st.sampled_from(fact.values)
+    if fact.type in ("int", "number"):
+        return _number_value(fact, marks)
+    if fact.type == "string":
+        return _text_value(fact, marks)
+    days = _day_offsets(marks)
+    if fact.type == "date":
+        near_constants = tuple(d + dt.timedelta(days=k) for d in marks.dates for k in (-1, 0, 1))
+        relative = st.sampled_from(days).map(_Days)
+        return st.one_of(relative, st.sampled_from(near_constants)) if near_constants else relative
+    by_days = st.builds(lambda k, time: _Moment(dt.timedelta(days=k), time, ""), st.sampled_from(days),
+                        st.one_of(st.none(), st.sampled_from(TIMES)))  # another time of day, or the anchor's
+    by_hours = st.sampled_from(_hour_offsets(marks)).map(lambda delta: _Moment(delta, None, ""))
+    zones = st.sampled_from(TIME_ZONES)
+    return st.tuples(st.one_of(by_days, by_hours), zones).map(lambda pair: _Moment(pair[0].delta, pair[0].time, pair[1]))
+
+
+def _number_value(fact, marks: Marks) -> st.SearchStrategy:
+    whole = fact.type == "int"
+    low = -1000 if fact.minimum is None else fact.minimum
+    high = 1000 if fact.maximum is None else fact.maximum
+    near: set = {0, 1, -1}
+    for c in marks.numbers:
+        if whole:  # the whole numbers either side of c, and c itself when whole
+            near |= {math.floor(c) - 1, math.floor(c), math.ceil(c), math.ceil(c) + 1}
+        else:
+            near |= {c - 1, c - 0.01, c, c + 0.01, c + 1}
+    if fact.minimum is not None:
+        near |= {fact.minimum, fact.minimum + 1}
+    if fact.maximum is not None:
+        near |= {fact.maximum, fact.maximum - 1}
+    if whole:
+        near = {int(v) for v in near if float(v).is_integer()}
+        anywhere: st.SearchStrategy = st.integers(math.ceil(low), math.floor(high))
+        extremes = (10**12, -(10**12))  # as large as a case may give: add_days then overflows
+    else:
+        near = {round(v, 2) for v in near}
+        anywhere = st.floats(low, high, allow_nan=False, allow_infinity=False)
+        extremes = (1e12, -1e12, 1e-9)
+    candidates = tuple(sorted(v for v in near if _within(fact, v))) or (low,)
+    rare = tuple(v for v in extremes if _within(fact, v))
+    return st.one_of(st.sampled_from(candidates), anywhere, *([st.sampled_from(rare)] if rare else []))
+
+
+def _text_value(fact, marks: Marks) -> st.SearchStrategy:
+    known = tuple(t for t in marks.texts + ("AB", "DE", "x", "") if len(t) <= 500
+                  and (fact.pattern is None or re.fullmatch(fact.pattern, t)))
+    generated = st.from_regex(fact.pattern, fullmatch=True) if fact.pattern else st.text(max_size=4)
+    return st.one_of(st.sampled_from(known), generated) if known else generated
+
+
+def _day_offsets(marks: Marks) -> tuple[int, ...]:
+    """Days apart from the anchor: 0, ±1, and each whole constant of the policy and one either side."""
+    offsets = {0, 1, -1}
+    for c in marks.numbers:
+        if float(c).is_integer() and 0 < abs(c) <= 1000:
+            offsets |= {int(c) + step for step in (-1, 0, 1)} | {-int(c) + step for step in (-1, 0, 1)}
+    return tuple(sorted(offsets, key=lambda k: (abs(k), k)))
+
+
+def _hour_offsets(marks: Marks) -> tuple[dt.timedelta, ...]:
+    """Hours apart from the anchor: each constant of the policy up to two days, exactly and a minute either side."""
+    hours = {float(c) for c in marks.numbers if 0 < abs(c) <= 48} | {12.0}
+    return tuple(dt.timedelta(hours=h) + dt.timedelta(minutes=m) for h in sorted(hours) for m in (0, -1, 1))
+
+
+def _shift(day: dt.date, days: int) -> dt.date:
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return day
+
+
+def _iso(instant: dt.datetime, zone: str) -> str:
+    """The instant written in the time zone `zone` (`Z` or `+HH:MM`): the same moment, another local date."""
+    if zone == "Z":
+        return instant.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    sign = -1 if zone[0] == "-" else 1
+    offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])) * sign
+    return instant.astimezone(dt.timezone(offset)).isoformat(timespec="seconds")
+
+
+# -- cases for the bundled aqara-returns policy --------------------------------------------------
+
+AQARA = Path(__file__).resolve().parent.parent / "policies" / "aqara-returns"
+#: US and CN fall under the base policy; DE and FR the EU variant; GB the UK one; AU the Australian one.
+AQARA_COUNTRIES = ("US", "DE", "FR", "GB", "AU", "CN")
+AQARA_REQUESTS = ("return", "warranty_claim", "cancel_order", "modify_order")
+#: Order dates: the first day of the policy, a leap day and a month end (where adding months
+#: clamps), and both sides of the EU variant's change of version on 31 July 2026.
+AQARA_ORDER_DAYS = (dt.date(2026, 3, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 29), dt.date(2025, 1, 31),
+                    dt.date(2026, 7, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 1))
+#: Facts only the variants declare (the EU and UK remedies, the Australian major failure).
+AQARA_VARIANT_FACTS = ("failure_is_major", "bought_for_resale", "previous_repair_or_replacement_failed",
+                       "preferred_remedy", "cheapest_standard_shipping")
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later, clamped to the month's end (as the policy's add_months)."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+@st.composite
+def _aqara_delay(draw, start: dt.datetime) -> dt.datetime:
+    """When the request comes after `start`: at the policy's boundaries, 12 hours, 14 and 30 days,
+    3, 6, 12 and 24 months, exactly and just either side."""
+    kind = draw(st.sampled_from(("hours", "days", "months")))
+    if kind == "hours":
+        return start + dt.timedelta(hours=draw(st.sampled_from((12, 1, 11, 13, 36)))) + dt.timedelta(
+            minutes=draw(st.sampled_from((0, -1, 1))))
+    if kind == "days":
+        later = start + dt.timedelta(days=draw(st.sampled_from((30, 29, 31, 14, 13, 15, 0, 60))))
+    else:
+        day = _add_months(start.date(), draw(st.sampled_from((12, 3, 6, 24)))) + dt.timedelta(
+            days=draw(st.sampled_from((0, -1, 1))))
+        later = dt.datetime.combine(day, start.timetz())
+    if draw(_sometimes(4)):  # the same day at another time: near midnight, UTC and local dates differ
+        later = dt.datetime.combine(later.date(), draw(st.sampled_from(TIMES)), dt.timezone.utc)
+    return later
+
+
+# The facts that do not depend on the case's timeline, each drawn on its own.
+_AQARA_INDEPENDENT = {
+    "request": st.sampled_from(AQARA_REQUESTS),
+    "sales_channel": st.sampled_from(("aqara_online_store", "aqara_online_store", "other_retailer")),
+    "tracking_number_issued": st.booleans(),
+    "units_of_product": st.sampled_from((1, 10, 11, 9, 2, 50)),  # more than 10 is a bulk order
+    "corporate_purchase": _sometimes(3),
+    "reason_category": st.sampled_from(("non_quality", "quality")),
+    "product_damaged": _sometimes(3),
+    "all_accessories_included": _sometimes(8),
+    "promotional_gifts_included": _sometimes(8),
+    "original_packaging_included": _sometimes(8),
+    "product_price": st.sampled_from((59.99, 0, 0.01, 12.35, 199, 1000.5)),  # 12.35 prorates to a half cent
+    "replaceable": _sometimes(7),
+    "previously_fully_refunded": _sometimes(2),
+    "is_replacement_unit": _sometimes(3),
+    "courier_refusal": st.sampled_from(("not_attempted", "succeeded", "failed")),
+}
+_AQARA_VARIANT_INDEPENDENT = {
+    "failure_is_major": st.booleans(),
+    "bought_for_resale": _sometimes(2),
+    "previous_repair_or_replacement_failed": _sometimes(3),
+    "preferred_remedy": st.sampled_from(("repair", "replacement", "refund", None)),
+}
+
+
+@st.composite
+def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dict[str, Any]:
+    """The facts of a case for `policies/aqara-returns`: every request kind, each channel, the
+    countries that select its variants, timelines at its boundaries (12 hours to cancel, 30 days
+    of money back, 14 days of withdrawal from delivery, 12 months of warranty, 3 months after a
+    replacement), in several time zones around midnight, nulls where the policy allows them, and
+    about one fact in five left out.
+
+    The facts are for the policy set (`engine.require_policy_set`), variants included; with
+    `variant_facts=False`, only the base policy's facts (for `engine.require_policy`).
+    """
+    country = draw(st.sampled_from(AQARA_COUNTRIES))
+    zone = draw(st.sampled_from(TIME_ZONES))  # the customer's; now and then a datetime is written in another
+
+    def written(instant: dt.datetime) -> str:
+        return _iso(instant, zone if draw(_sometimes(7)) else draw(st.sampled_from(TIME_ZONES)))
+
+    ordered = dt.datetime.combine(draw(st.sampled_from(AQARA_ORDER_DAYS)), draw(st.sampled_from(TIMES)), dt.timezone.utc)
+    shipped = None if draw(_sometimes(2)) else ordered + dt.timedelta(hours=draw(st.sampled_from((2, 20, 30, 72))))
+    delivered = None if shipped is None or draw(_sometimes(2)) else shipped + dt.timedelta(
+        days=draw(st.sampled_from((1, 3, 6))), hours=draw(st.sampled_from((0, 5, 13))))
+    start = draw(st.sampled_from(tuple(m for m in (ordered, shipped, delivered) if m is not None)))
+    shipping = draw(st.sampled_from((4.99, 0, 10)))
+    facts: dict[str, Any] = {
+        "country_of_purchase": country,
+        "product_location_country": country if draw(_sometimes(8)) else draw(st.sampled_from(AQARA_COUNTRIES)),
+        "order_placed_at": written(ordered),
+        "request_at": written(draw(_aqara_delay(start))),
+        "shipped_at": None if shipped is None else written(shipped),
+        "delivered_at": None if delivered is None else written(delivered),
+        "shipping_paid": shipping,
+        # 3 months after a replacement late in the warranty outlast the original 12 months.
+        "replaced_at": _add_months(ordered.date(), draw(st.sampled_from((10, 0, 6, 11)))).isoformat(),
+        **draw(st.fixed_dictionaries(_AQARA_INDEPENDENT)),
+    }
+    if variant_facts:
+        facts.update(draw(st.fixed_dictionaries(_AQARA_VARIANT_INDEPENDENT)))
+        facts["cheapest_standard_shipping"] = draw(st.sampled_from((None, shipping, 0, shipping + 5, 2.5)))
+    if leave_out:
+        dropped = draw(_leave_out(tuple(sorted(facts))))
+        facts = {name: value for name, value in facts.items() if not dropped[name]}
+    return facts
+
+
+@functools.lru_cache(maxsize=None)
+def _leave_out(names: tuple[str, ...]) -> st.SearchStrategy[dict[str, bool]]:
+    """For each fact, whether it is left out (one in five)."""
+    return st.fixed_dictionaries({name: _sometimes(2) for name in names})
