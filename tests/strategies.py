@@ -75,6 +75,10 @@ DATE_LITERALS = ("2026-03-01", "2026-01-31", "2024-02-29", "2026-12-31", "2026-0
 TEXT_LITERALS = ("AB", "x", "", "DE")
 ENUM_VALUES = (("alpha", "beta"), ("alpha", "beta", "gamma"), ("red", "green", "blue", "gold"))
 OUTPUT_VALUES = (("yes", "no"), ("low", "mid", "high"), ("a", "b", "c", "d"))
+# What a derived number or date (or a computed output) does at its top; "any" is a free expression.
+NUMBER_FORMS = ("+", "-", "*", "/", "//", "%", "abs", "round_money", "max", "min", "prorate", "days_between",
+                "local_days_between", "hours_between", "if", "any")
+DATE_FORMS = ("add_days", "add_months", "utc_date", "local_date", "max", "min", "if", "any")
 
 POLICY_ID = "generated"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it: several times faster
@@ -215,6 +219,43 @@ class _Writer:
         if function == "prorate":
             return f"prorate({self.number_subject(depth - 1)}, {self.number(0)}, {self.number(0)})"
         return f"{function}({self.number_subject(depth - 1)}, {self.number(depth - 1)})"
+
+    def computed_number(self) -> str:
+        """A derived number or a computed output: one operator or function from the menu at the top,
+        over the policy's names (so that across a sample each is used)."""
+        forms = [f for f in NUMBER_FORMS if f != "hours_between" or self.of("datetime")]
+        form = self.pick(forms)
+        if form in ("+", "-", "*", "/", "//", "%"):
+            operands = [self.number_subject(1), self.number(1)]
+            if self.chance(4):
+                operands.reverse()  # a name on the right: a division by a fact that may be zero
+            return f"{operands[0]} {form} {operands[1]}"
+        if form in ("abs", "round_money"):
+            return f"{form}({self.number_subject(1)})"
+        if form in ("max", "min"):
+            return f"{form}({self.number_subject(1)}, {self.number(1)})"
+        if form == "prorate":
+            return f"prorate({self.number_subject(1)}, {self.number(0)}, {self.number(0)})"
+        if form in ("days_between", "local_days_between"):
+            return f"{form}({self.moment_subject(1)}, {self.moment(1)})"
+        if form == "hours_between":
+            return f"hours_between({self.pick(self.of('datetime')).name}, {self.pick(self.of('datetime')).name})"
+        if form == "if":
+            return f"{self.number_subject(1)} if {self.boolean(1)} else {self.number(1)}"
+        return self.number_subject(2)
+
+    def computed_date(self) -> str:
+        """A derived date or a computed date output: one function from the menu at the top."""
+        form = self.pick(DATE_FORMS)
+        if form in ("add_days", "add_months"):
+            return f"{form}({self.moment_subject(1)}, {self.count()})"
+        if form in ("utc_date", "local_date"):
+            return f"{form}({self.moment_subject(1)})"
+        if form in ("max", "min"):
+            return f"{form}({self.date_subject(1)}, {self.date(1)})"
+        if form == "if":
+            return f"{self.date_subject(1)} if {self.boolean(1)} else {self.date(1)}"
+        return self.date_subject(2)
 
     def count(self) -> str:
         """A number of days or months: usually whole, now and then any number (a run-time error if fractional)."""
@@ -430,7 +471,7 @@ def _output(draw, index: int, kind: str) -> tuple[str, dict, _Name]:
         values = draw(st.sampled_from(OUTPUT_VALUES))
         spec["values"] = list(values)
     if kind == "enum":
-        shape = draw(st.sampled_from(("default", "undetermined", "nullable")))
+        shape = draw(st.sampled_from(("default", "undetermined", "undetermined", "nullable")))
         if shape == "undetermined":
             spec["values"] = list(values) + ["undetermined"]
             spec["undetermined"] = "undetermined"
@@ -577,7 +618,7 @@ def _names_in(text: str) -> frozenset:
     return frozenset(n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name))
 
 
-def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set) -> _Value:
+def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set, readable: list[_Name]) -> _Value:
     kind = spec["type"]
     if kind == "enum":
         literal = draw(st.sampled_from(tuple(v for v in spec["values"] if v != spec.get("undetermined"))
@@ -592,8 +633,26 @@ def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set) -> _V
         literal = None
     if draw(st.booleans()):
         return _literal_value(kind, literal)
-    text = {"number": writer.number_subject, "bool": writer.boolean, "date": writer.date_subject, "string": writer.text}[kind](2)
+    if readable and draw(st.booleans()):
+        # Computed from an output decided before it: directly when it has the same kind (null when
+        # that output is, an error where this one cannot be), or as `x if <a test of it> else y`.
+        read = draw(st.sampled_from(tuple(readable)))
+        direct = {"number": f"{read.name} * 2", "bool": f"not {read.name}", "date": f"add_days({read.name}, 1)",
+                  "text": f"{read.name} + '!'"}
+        if read.kind == output.kind and draw(st.booleans()):
+            text = direct[output.kind]
+        else:
+            other = {"number": "10", "bool": "True", "date": "date('2026-03-01')", "text": "'ok'"}[output.kind]
+            text = f"{other} if {writer.about(read)} else {_literal_text(kind, literal)}"
+        return _Value({"expression": text}, text, _names_in(text) & outputs, _literal_value(kind, literal))
+    text = {"number": writer.computed_number, "bool": lambda: writer.boolean(2), "date": writer.computed_date,
+            "string": lambda: writer.text(2)}[kind]()
     return _Value({"expression": text}, text, _names_in(text) & outputs, _literal_value(kind, literal))
+
+
+def _literal_text(kind: str, literal: Any) -> str:
+    """A literal as an expression writes it."""
+    return f"date('{literal}')" if kind == "date" and literal is not None else repr(literal)
 
 
 def _literal_value(kind: str, literal: Any) -> _Value:
@@ -614,7 +673,8 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
     for selector in selectors:
         if draw(st.integers(0, 9)) >= 3:
             clause.guards[selector.name] = _guard(draw, selector)
-    for _ in range(draw(st.integers(0 if clause.guards else 1, 2))):
+    # Without a guard, one clause in four has no condition at all (`when: true`): it always applies.
+    for _ in range(draw(st.integers(0, 2)) if clause.guards else draw(st.sampled_from((1, 2, 1, 0)))):
         text = writer.boolean(2)
         clause.parts.append(_Part(text, _names_in(text) & output_names))
     if readable and draw(st.integers(0, 9)) >= 5:
@@ -624,7 +684,7 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
     clause.when_as_bool = draw(st.booleans())
     for position in chosen:
         name, spec, output = outputs[position]
-        clause.then[name] = _value(draw, output, spec, writer, output_names)
+        clause.then[name] = _value(draw, output, spec, writer, output_names, readable)
     return clause
 
 
@@ -720,14 +780,14 @@ def policies(draw) -> GeneratedPolicy:
     derived: dict[str, dict] = {}
     derived_kinds: dict[str, tuple[str, str]] = {}
     for index in range(1, draw(st.integers(0, MAX_DERIVED)) + 1):
-        kind = draw(st.sampled_from(("number", "bool", "date", "flag")))
+        kind = draw(st.sampled_from(("number", "bool", "number", "date", "flag")))
         writer = _Writer(draw, names, constants)
         if kind == "flag":  # `big = count > 10`: a boolean derived value a guard can select on
             numbers = [n for n in fact_names if n.kind == "number" and not n.nullable]
             text = f"{draw(st.sampled_from(numbers)).name} > 10" if numbers else writer.boolean(1)
             kind = "bool"
         else:
-            text = {"number": writer.number_subject, "bool": writer.boolean, "date": writer.date_subject}[kind](2)
+            text = {"number": writer.computed_number, "bool": lambda: writer.boolean(2), "date": writer.computed_date}[kind]()
         name = {"number": "total", "bool": "check", "date": "due"}[kind] + str(index)
         derived[name] = {"expression": text, "description": f"A derived {kind}."}
         derived_kinds[name] = (kind, text)
@@ -743,7 +803,7 @@ def policies(draw) -> GeneratedPolicy:
     count = draw(st.integers(1, MAX_CLAUSES))
     ranks = draw(st.permutations(range(count)))
     top = ranks.index(count - 1)
-    overrides_all = count > 1 and draw(st.integers(0, 9)) >= 8
+    overrides_all = count > 1 and draw(st.integers(0, 9)) >= 7
     clauses = [_clause(draw, i, ranks[i], overrides_all and i == top, outputs, names, selectors, constants)
                for i in range(count)]
     # Some precedence that no conflict asks for: overriding then also sets aside the loser's other outputs.
