@@ -44,6 +44,7 @@ sample validates, and that across a sample every kind of piece above occurs.
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -529,45 +530,64 @@ def _selectors(facts: list[_Name], derived: dict[str, tuple[str, str]]) -> list[
 
 
 def _guard(draw, selector: _Selector) -> tuple[str, frozenset]:
-    """A condition on the selector and the cells it may hold in."""
+    """A condition on the selector, and the cells it may hold in."""
+    if selector.kind in ("bool", "derived"):
+        return _guard_text(draw, selector, frozenset({draw(st.booleans())}))
+    if selector.kind == "enum":
+        values = list(selector.cells)
+        chosen = frozenset(draw(st.sets(st.sampled_from(selector.cells), min_size=1, max_size=len(values) - 1)))
+        negative = len(chosen) > 1 and draw(st.booleans())  # `!=` / `not in` the values left
+        return _guard_text(draw, selector, chosen | {"other"} if negative else chosen)
+    first = draw(st.integers(0, 2))
+    last = draw(st.integers(first, 2))
+    return _guard_text(draw, selector, frozenset(range(first, 1 if (first, last) == (0, 2) else last + 1)))
+
+
+def _guard_text(draw, selector: _Selector, cells: frozenset) -> tuple[str, frozenset]:
+    """A guard that holds in exactly these cells, in one of the ways a policy author writes it."""
     name = selector.name
     if selector.kind in ("bool", "derived"):
-        value = draw(st.booleans())
+        (value,) = cells
         forms = [name, f"({name})"] if value else [f"not {name}", f"not ({name})"]
         if selector.kind == "bool":  # a derived flag is looked through only when read bare
             forms += [f"{name} == {value}", f"{name} != {not value}"]
-        return draw(st.sampled_from(forms)), frozenset({value})
+        return draw(st.sampled_from(tuple(forms))), cells
     if selector.kind == "enum":
         values = list(selector.cells)
-        chosen = sorted(draw(st.sets(st.sampled_from(selector.cells), min_size=1, max_size=len(values) - 1)), key=values.index)
-        rest = [v for v in values if v not in chosen]
+        chosen = [v for v in values if v in cells]
+        rest = [v for v in values if v not in cells]
+        if "other" in cells:  # negative: it also holds for a null, and the validator reads it so
+            if len(rest) == 1 and draw(st.booleans()):
+                return f"{name} != '{rest[0]}'", cells
+            return f"{name} not in {rest!r}", cells
+        forms = [f"{name} in {chosen!r}", "(" + " or ".join(f"{name} == '{v}'" for v in chosen) + ")"]
         if len(chosen) == 1:
-            form = draw(st.sampled_from(("==", "in", "or", "reversed")))
-        else:
-            form = draw(st.sampled_from(("in", "or", "not in", "!=") if len(rest) == 1 else ("in", "or", "not in")))
-        if form == "==":
-            return f"{name} == '{chosen[0]}'", frozenset(chosen)
-        if form == "reversed":
-            return f"'{chosen[0]}' == {name}", frozenset(chosen)
-        if form == "in":
-            return f"{name} in {chosen!r}", frozenset(chosen)
-        if form == "or":
-            return "(" + " or ".join(f"{name} == '{v}'" for v in chosen) + ")", frozenset(chosen)
-        if form == "!=":
-            return f"{name} != '{rest[0]}'", frozenset(chosen) | {"other"}
-        return f"{name} not in {rest!r}", frozenset(chosen) | {"other"}
+            forms += [f"{name} == '{chosen[0]}'", f"'{chosen[0]}' == {name}"]
+        return draw(st.sampled_from(tuple(forms))), cells
     # number: cells 0, 1, 2 are (-inf, 10], (10, 30], (30, inf)
     low, high = selector.splits
-    first = draw(st.integers(0, 2))
-    last = draw(st.integers(first, 2))
-    if (first, last) == (0, 2):
-        last = 1
-    texts = {(0, 0): [f"{name} <= {low}", f"not ({name} > {low})"],
-             (0, 1): [f"{name} <= {high}", f"{high} >= {name}"],
-             (1, 1): [f"{low} < {name} <= {high}", f"({name} > {low} and {name} <= {high})"],
-             (1, 2): [f"{name} > {low}", f"not ({name} <= {low})"],
-             (2, 2): [f"{name} > {high}", f"{high} < {name}"]}[(first, last)]
-    return draw(st.sampled_from(texts)), frozenset(range(first, last + 1))
+    texts = {(0, 0): (f"{name} <= {low}", f"not ({name} > {low})"),
+             (0, 1): (f"{name} <= {high}", f"{high} >= {name}"),
+             (1, 1): (f"{low} < {name} <= {high}", f"({name} > {low} and {name} <= {high})"),
+             (1, 2): (f"{name} > {low}", f"not ({name} <= {low})"),
+             (2, 2): (f"{name} > {high}", f"{high} < {name}")}[(min(cells), max(cells))]
+    return draw(st.sampled_from(texts)), cells
+
+
+def _complement(selector: _Selector, cells: frozenset) -> frozenset | None:
+    """The cells of a guard that holds exactly where this one does not (None if one guard cannot say it)."""
+    if selector.kind in ("bool", "derived"):
+        return frozenset({True, False}) - cells
+    if selector.kind == "enum":
+        rest = frozenset(selector.cells) - cells
+        # The complement of a positive guard is negative, so that it also holds for a null.
+        return rest if "other" in cells else rest | {"other"}
+    first, last = min(cells), max(cells)
+    if first == 0 and last < 2:
+        return frozenset(range(last + 1, 3))
+    if last == 2 and first > 0:
+        return frozenset(range(0, first))
+    return None
 
 
 # -- clauses -------------------------------------------------------------------------------------
@@ -662,7 +682,7 @@ def _literal_value(kind: str, literal: Any) -> _Value:
 
 
 def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tuple[str, dict, _Name]],
-            names: list[_Name], selectors: list[_Selector], constants: dict) -> _Clause:
+            names: list[_Name], selectors: list[_Selector], constants: dict, earlier: list[_Clause]) -> _Clause:
     clause = _Clause(f"rule-{index + 1}", rank, overrides_all=overrides_all)
     chosen = sorted(draw(st.sets(st.integers(0, len(outputs) - 1), min_size=1, max_size=min(2, len(outputs)))))
     # Reads only of outputs ordered before all it sets: most policies then have no loop to break.
@@ -684,8 +704,31 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
     clause.when_as_bool = draw(st.booleans())
     for position in chosen:
         name, spec, output = outputs[position]
-        clause.then[name] = _value(draw, output, spec, writer, output_names, readable)
+        agreeing = tuple(c.then[name] for c in earlier if name in c.then and not c.then[name].reads)
+        if agreeing and draw(st.integers(0, 9)) >= 6:
+            # The value an earlier clause gives (as money-back and quality returns both give
+            # `eligible`): no conflict, and where the facts that tell them apart are missing, the
+            # output is decided whatever they are (`regardless_of`).
+            clause.then[name] = draw(st.sampled_from(agreeing))
+        else:
+            clause.then[name] = _value(draw, output, spec, writer, output_names, readable)
     return clause
+
+
+def _twin(draw, original: _Clause, index: int, rank: int, selectors: list[_Selector]) -> _Clause | None:
+    """The complement of a clause: the same parts and values, the opposite guard on one selector.
+    Together they give their values whatever that selector is, so with its fact missing the output
+    is decided all the same (`regardless_of`), as a policy's complementary clauses do."""
+    if not original.guards:
+        return None
+    name = draw(st.sampled_from(tuple(original.guards)))
+    selector = next(s for s in selectors if s.name == name)
+    cells = _complement(selector, original.guards[name][1])
+    if not cells:
+        return None
+    twin = _Clause(f"rule-{index + 1}", rank, dict(original.guards), list(original.parts), dict(original.then))
+    twin.guards[name] = _guard_text(draw, selector, cells)
+    return twin
 
 
 def _exclusive(first: _Clause, second: _Clause) -> bool:
@@ -804,8 +847,13 @@ def policies(draw) -> GeneratedPolicy:
     ranks = draw(st.permutations(range(count)))
     top = ranks.index(count - 1)
     overrides_all = count > 1 and draw(st.integers(0, 9)) >= 7
-    clauses = [_clause(draw, i, ranks[i], overrides_all and i == top, outputs, names, selectors, constants)
-               for i in range(count)]
+    clauses: list[_Clause] = []
+    for i in range(count):
+        twin = None
+        if clauses and not (overrides_all and i == top) and draw(st.integers(0, 9)) >= 7:
+            twin = _twin(draw, draw(st.sampled_from(tuple(clauses))), i, ranks[i], selectors)
+        clauses.append(twin or _clause(draw, i, ranks[i], overrides_all and i == top, outputs, names, selectors,
+                                       constants, clauses))
     # Some precedence that no conflict asks for: overriding then also sets aside the loser's other outputs.
     for i, j in draw(st.lists(st.tuples(st.integers(0, count - 1), st.integers(0, count - 1)), max_size=2)):
         if i != j:
@@ -844,7 +892,9 @@ def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informa
     for clause, sentence in zip(clauses, sentences):
         spec: dict[str, Any] = {"id": clause.id, "title": f"Clause {clause.id}",
                                 "source": {"section": "Rules", "quote": sentence},
-                                "when": clause.condition(), "then": {k: v.yaml for k, v in clause.then.items()}}
+                                "when": clause.condition(),
+                                # copies: clauses that agree share a value, which YAML would write as an alias
+                                "then": {k: copy.deepcopy(v.yaml) for k, v in clause.then.items()}}
         if clause.overrides_all:
             spec["overrides"] = "all"
         elif clause.overrides:
@@ -921,20 +971,27 @@ def _sometimes(tenths: int) -> st.SearchStrategy[bool]:
 
 def cases(policy: engine.Policy | engine.PolicySet, leave_out: bool = True) -> st.SearchStrategy[dict[str, Any]]:
     """The facts of a case for `policy`, as `engine.case_from_facts` takes them (dates and datetimes
-    as ISO text): about one fact in five left out (unknown, unless it has a default), about one
-    nullable fact in five null, and values near the constants the policy tests (each constant, one
-    either side, as days or hours apart from the case's other dates), datetimes in several time
-    zones near midnight. `leave_out=False` gives every fact."""
+    as ISO text): facts left out (unknown, unless they have a default), about one nullable fact in
+    five null, and values near the constants the policy tests (each constant, one either side, as
+    days or hours apart from the case's other dates), datetimes in several time zones near midnight.
+
+    Facts are left out in one of three ways, drawn per case: any fact, one in five; only facts with
+    few values (bool, enum, nullable), two in five; or exactly one fact with few values. The
+    engine tries the values of such facts one by one (`regardless_of`). `leave_out=False` gives
+    every fact."""
+    facts = sorted(policy.facts.values(), key=lambda f: f.name)
     marks = policy_marks(policy)
-    recipes = {fact.name: _fact_recipe(fact, marks, leave_out) for fact in sorted(policy.facts.values(), key=lambda f: f.name)}
+    recipes = {fact.name: _fact_recipe(fact, marks) for fact in facts}
+    finite = tuple(f.name for f in facts if f.type in ("bool", "enum") or f.nullable)
     # One anchor per case: every date and datetime is the anchor plus an offset the policy tests,
     # so that `days_between(a, b) <= 30` meets 29, 30 and 31 days often. (One fixed_dictionaries
     # rather than a draw per fact: Hypothesis draws inside its own strategies several times faster.)
     anchors = st.tuples(st.sampled_from((DEFAULT_ANCHOR,) + marks.dates), st.sampled_from(TIMES))
-    return st.tuples(anchors, st.fixed_dictionaries(recipes)).map(_realise)
-
-
-_MISSING = object()
+    modes = st.just(("none", None))
+    if leave_out:
+        modes = st.one_of(st.sampled_from((("any", None), ("finite", None))),
+                          *([st.tuples(st.just("one"), st.sampled_from(finite))] if finite else []))
+    return st.tuples(anchors, modes, st.fixed_dictionaries(recipes)).map(lambda drawn: _realise(drawn, finite))
 
 
 @dataclass(frozen=True)
@@ -953,12 +1010,13 @@ class _Moment:
     zone: str
 
 
-def _realise(drawn: tuple) -> dict[str, Any]:
-    (day, time), recipes = drawn
+def _realise(drawn: tuple, finite: tuple[str, ...]) -> dict[str, Any]:
+    (day, time), (mode, single), recipes = drawn
     anchor = dt.datetime.combine(day, time, dt.timezone.utc)
     facts = {}
-    for name, value in recipes.items():
-        if value is _MISSING:
+    for name, (chance, value) in recipes.items():
+        # `chance` is 0-9 and shrinks to 0: a fact given.
+        if (mode == "any" and chance >= 8) or (mode == "finite" and name in finite and chance >= 6) or name == single:
             continue
         if isinstance(value, _Days):
             value = _shift(anchor.date(), value.days).isoformat()
@@ -973,14 +1031,13 @@ def _realise(drawn: tuple) -> dict[str, Any]:
     return facts
 
 
-def _fact_recipe(fact, marks: Marks, leave_out: bool) -> st.SearchStrategy:
-    """A fact's value (or a recipe for it), null now and then if nullable, left out now and then."""
+def _fact_recipe(fact, marks: Marks) -> st.SearchStrategy:
+    """A fact's value (or a recipe for it), null now and then if nullable, with a number 0-9 that
+    says whether the case leaves it out."""
     value = _fact_value(fact, marks)
     if fact.nullable:
         value = st.tuples(_sometimes(2), value).map(lambda pair: None if pair[0] else pair[1])
-    if leave_out:
-        value = st.tuples(_sometimes(2), value).map(lambda pair: _MISSING if pair[0] else pair[1])
-    return value
+    return st.tuples(st.integers(0, 9), value)
 
 
 def _within(fact, value) -> bool:
@@ -1004,8 +1061,12 @@ def _fact_value(fact, marks: Marks) -> st.SearchStrategy:
     by_days = st.builds(lambda k, time: _Moment(dt.timedelta(days=k), time, ""), st.sampled_from(days),
                         st.one_of(st.none(), st.sampled_from(TIMES)))  # another time of day, or the anchor's
     by_hours = st.sampled_from(_hour_offsets(marks)).map(lambda delta: _Moment(delta, None, ""))
+    # At the anchor itself one time in three: a policy's hour and day boundaries are between two
+    # datetimes, met when one is at the anchor and the other an offset from it.
+    at_anchor = st.just(_Moment(dt.timedelta(0), None, ""))
     zones = st.sampled_from(TIME_ZONES)
-    return st.tuples(st.one_of(by_days, by_hours), zones).map(lambda pair: _Moment(pair[0].delta, pair[0].time, pair[1]))
+    return st.tuples(st.one_of(at_anchor, by_days, by_hours), zones).map(
+        lambda pair: _Moment(pair[0].delta, pair[0].time, pair[1]))
 
 
 def _number_value(fact, marks: Marks) -> st.SearchStrategy:
@@ -1032,7 +1093,8 @@ def _number_value(fact, marks: Marks) -> st.SearchStrategy:
         extremes = (1e12, -1e12, 1e-9)
     candidates = tuple(sorted(v for v in near if _within(fact, v))) or (low,)
     rare = tuple(v for v in extremes if _within(fact, v))
-    return st.one_of(st.sampled_from(candidates), anywhere, *([st.sampled_from(rare)] if rare else []))
+    # Two draws in three at a boundary; the extremes are among those of one of them.
+    return st.one_of(st.sampled_from(candidates), st.sampled_from(candidates + rare), anywhere)
 
 
 def _text_value(fact, marks: Marks) -> st.SearchStrategy:
@@ -1097,21 +1159,37 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, last))
 
 
+#: The policy's periods: what each is counted from, its unit and its length. A case's request
+#: comes at one of them, exactly or just either side. (One draw picks among all of them: a choice
+#: nested under other choices is one Hypothesis's mutations can leave unexplored for hundreds of
+#: examples.)
+AQARA_BOUNDARIES = (
+    ("order", "hours", 12),  # cancel or modify within 12 hours
+    ("order", "days", 30),  # money back within 30 days of purchase
+    ("order", "months", 12),  # the warranty
+    ("shipped", "days", 30),  # no change more than 30 days after shipping
+    ("delivered", "days", 14),  # EU and UK withdrawal
+    ("delivered", "days", 30),  # UK short-term right to reject
+    ("delivered", "months", 6),  # UK: no deduction for use
+    ("delivered", "months", 24),  # EU legal guarantee
+)
+
+
+#: Each boundary exactly, and a step before and after it (a minute for hours, a day otherwise).
+_AQARA_REQUESTS_AT = tuple(boundary + (step,) for boundary in AQARA_BOUNDARIES for step in (0, -1, 1))
+
+
 @st.composite
-def _aqara_delay(draw, start: dt.datetime) -> dt.datetime:
-    """When the request comes after `start`: at the policy's boundaries, 12 hours, 14 and 30 days,
-    3, 6, 12 and 24 months, exactly and just either side."""
-    kind = draw(st.sampled_from(("hours", "days", "months")))
-    if kind == "hours":
-        return start + dt.timedelta(hours=draw(st.sampled_from((12, 1, 11, 13, 36)))) + dt.timedelta(
-            minutes=draw(st.sampled_from((0, -1, 1))))
-    if kind == "days":
-        later = start + dt.timedelta(days=draw(st.sampled_from((30, 29, 31, 14, 13, 15, 0, 60))))
+def _aqara_request(draw, start: dt.datetime, unit: str, amount: int, step: int) -> dt.datetime:
+    """When the request comes: `amount` `unit`s after `start`, and `step` minutes or days more,
+    sometimes at another time the same day, where near midnight the UTC and local dates differ."""
+    if unit == "hours":
+        return start + dt.timedelta(hours=amount, minutes=step)
+    if unit == "days":
+        later = start + dt.timedelta(days=amount + step)
     else:
-        day = _add_months(start.date(), draw(st.sampled_from((12, 3, 6, 24)))) + dt.timedelta(
-            days=draw(st.sampled_from((0, -1, 1))))
-        later = dt.datetime.combine(day, start.timetz())
-    if draw(_sometimes(4)):  # the same day at another time: near midnight, UTC and local dates differ
+        later = dt.datetime.combine(_add_months(start.date(), amount) + dt.timedelta(days=step), start.timetz())
+    if draw(_sometimes(3)):
         later = dt.datetime.combine(later.date(), draw(st.sampled_from(TIMES)), dt.timezone.utc)
     return later
 
@@ -1159,17 +1237,21 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
     def written(instant: dt.datetime) -> str:
         return _iso(instant, zone if draw(_sometimes(7)) else draw(st.sampled_from(TIME_ZONES)))
 
+    counted_from, unit, amount, step = draw(st.sampled_from(_AQARA_REQUESTS_AT))
     ordered = dt.datetime.combine(draw(st.sampled_from(AQARA_ORDER_DAYS)), draw(st.sampled_from(TIMES)), dt.timezone.utc)
-    shipped = None if draw(_sometimes(2)) else ordered + dt.timedelta(hours=draw(st.sampled_from((2, 20, 30, 72))))
-    delivered = None if shipped is None or draw(_sometimes(2)) else shipped + dt.timedelta(
-        days=draw(st.sampled_from((1, 3, 6))), hours=draw(st.sampled_from((0, 5, 13))))
-    start = draw(st.sampled_from(tuple(m for m in (ordered, shipped, delivered) if m is not None)))
+    # Not shipped, or not delivered, yet (null) now and then, unless the period counts from it.
+    shipped = delivered = None
+    if counted_from != "order" or not draw(_sometimes(3)):
+        shipped = ordered + dt.timedelta(hours=draw(st.sampled_from((2, 20, 30, 72))))
+        if counted_from == "delivered" or not draw(_sometimes(3)):
+            delivered = shipped + dt.timedelta(days=draw(st.sampled_from((1, 3, 6))), hours=draw(st.sampled_from((0, 5, 13))))
+    start = {"order": ordered, "shipped": shipped, "delivered": delivered}[counted_from]
     shipping = draw(st.sampled_from((4.99, 0, 10)))
     facts: dict[str, Any] = {
         "country_of_purchase": country,
         "product_location_country": country if draw(_sometimes(8)) else draw(st.sampled_from(AQARA_COUNTRIES)),
         "order_placed_at": written(ordered),
-        "request_at": written(draw(_aqara_delay(start))),
+        "request_at": written(draw(_aqara_request(start, unit, amount, step))),
         "shipped_at": None if shipped is None else written(shipped),
         "delivered_at": None if delivered is None else written(delivered),
         "shipping_paid": shipping,
