@@ -8,6 +8,7 @@ The API:
   raises, naming every problem, if the policy does not validate; `load_with_problems` returns them).
 - `cases(policy)` draws the facts of a case for a loaded policy or policy set, as a mapping that
   `engine.case_from_facts` accepts: some facts left out, nulls, values at the policy's boundaries.
+- `policies_with_cases()` draws a generated policy with a few cases for it.
 - `aqara_cases()` draws the facts of a case for the bundled `aqara-returns` policy set.
 
 What a generated policy holds (each drawn at random, every piece small):
@@ -97,8 +98,12 @@ class GeneratedPolicy:
     source: str
 
     def __repr__(self) -> str:
-        # Hypothesis prints this for a failing example: the YAML as a policy author reads it.
         return f"GeneratedPolicy(yaml='''\n{self.yaml}''',\nsource='''\n{self.source}''')"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # Hypothesis prints a failing example with this hook (its dataclass printer would escape
+        # every newline): the YAML as a policy author reads it.
+        printer.text(repr(self))
 
 
 def write_policy(generated: GeneratedPolicy, folder: Path) -> Path:
@@ -109,8 +114,11 @@ def write_policy(generated: GeneratedPolicy, folder: Path) -> Path:
     return folder
 
 
+@functools.lru_cache(maxsize=256)
 def load_with_problems(generated: GeneratedPolicy) -> tuple[engine.Policy | None, list]:
-    """`engine.load_policy` on the policy written into a temporary folder: (policy or None, problems)."""
+    """`engine.load_policy` on the policy written into a temporary folder: (policy or None, problems).
+    Cached (a compiled policy is immutable): `policies_with_cases` loads a policy to draw its cases,
+    and the test that draws them loads it again."""
     with tempfile.TemporaryDirectory(prefix="verdict-generated-") as tmp:
         return engine.load_policy(write_policy(generated, Path(tmp) / POLICY_ID))
 
@@ -904,6 +912,15 @@ def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informa
         document["informational"] = [{"quote": sentences[-1], "reason": "It is there to be listed as informational."}]
     text = yaml.dump(document, Dumper=_DUMPER, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
     return GeneratedPolicy(text, source)
+
+
+@st.composite
+def policies_with_cases(draw, cases_per_policy: int = 3) -> tuple[GeneratedPolicy, list[dict[str, Any]]]:
+    """A generated policy and a few cases for it (loading a policy costs more than deciding a case).
+    `load(generated)` gives the policy to decide them with."""
+    generated = draw(policies())
+    facts = draw(st.lists(cases(load(generated)), min_size=cases_per_policy, max_size=cases_per_policy))
+    return generated, facts
 
 
 # -- cases for any loaded policy -----------------------------------------------------------------
