@@ -158,7 +158,7 @@ class _Writer:
     def __init__(self, draw, names: Iterable[_Name], constants: dict[str, list]):
         self.draw = draw
         self.names = list(names)
-        self.constants = constants  # number / date literals (as text) that the policy compares with
+        self.constants = constants  # the numbers, dates (as text) and texts conditions compare with
 
     # helpers
     def pick(self, options):
@@ -169,8 +169,8 @@ class _Writer:
         # Shrinks towards False: the simpler example leaves the option out.
         return self.draw(st.integers(0, 9)) >= 10 - tenths
 
-    def of(self, *kinds: str, nullable: bool | None = None) -> list[_Name]:
-        return [n for n in self.names if n.kind in kinds and (nullable is None or n.nullable == nullable)]
+    def of(self, *kinds: str) -> list[_Name]:
+        return [n for n in self.names if n.kind in kinds]
 
     def subjects(self, *kinds: str) -> list[_Name]:
         """Names that vary from case to case: facts, derived values, outputs (not parameters)."""
@@ -544,7 +544,7 @@ def _guard(draw, selector: _Selector) -> tuple[str, frozenset]:
     if selector.kind == "enum":
         values = list(selector.cells)
         chosen = frozenset(draw(st.sets(st.sampled_from(selector.cells), min_size=1, max_size=len(values) - 1)))
-        negative = len(chosen) > 1 and draw(st.booleans())  # `!=` / `not in` the values left
+        negative = draw(st.booleans())  # `!=` / `not in` the values left
         return _guard_text(draw, selector, chosen | {"other"} if negative else chosen)
     first = draw(st.integers(0, 2))
     last = draw(st.integers(first, 2))
