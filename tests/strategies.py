@@ -734,6 +734,10 @@ def _twin(draw, original: _Clause, index: int, rank: int, selectors: list[_Selec
     cells = _complement(selector, original.guards[name][1])
     if not cells:
         return None
+    if selector.kind in ("enum", "bool") and draw(st.booleans()):
+        # Guards alone: the pair then covers every value of a fact with few values, and a case
+        # that lacks only that fact is decided by trying them (with other parts, those must hold too).
+        original.parts = []
     twin = _Clause(f"rule-{index + 1}", rank, dict(original.guards), list(original.parts), dict(original.then))
     twin.guards[name] = _guard_text(draw, selector, cells)
     return twin
@@ -849,7 +853,8 @@ def policies(draw) -> GeneratedPolicy:
         outputs.append(_output(draw, index, kind))
 
     candidates = _selectors(fact_names, derived_kinds)
-    selectors = draw(st.lists(st.sampled_from(tuple(candidates)), unique_by=lambda s: s.name, max_size=2)) if candidates else []
+    selectors = draw(st.lists(st.sampled_from(tuple(candidates)), unique_by=lambda s: s.name, min_size=1, max_size=2)) \
+        if candidates else []
 
     count = draw(st.integers(1, MAX_CLAUSES))
     ranks = draw(st.permutations(range(count)))
@@ -858,7 +863,7 @@ def policies(draw) -> GeneratedPolicy:
     clauses: list[_Clause] = []
     for i in range(count):
         twin = None
-        if clauses and not (overrides_all and i == top) and draw(st.integers(0, 9)) >= 7:
+        if clauses and not (overrides_all and i == top) and draw(st.integers(0, 9)) >= 6:
             twin = _twin(draw, draw(st.sampled_from(tuple(clauses))), i, ranks[i], selectors)
         clauses.append(twin or _clause(draw, i, ranks[i], overrides_all and i == top, outputs, names, selectors,
                                        constants, clauses))
@@ -992,6 +997,11 @@ def cases(policy: engine.Policy | engine.PolicySet, leave_out: bool = True) -> s
     five null, and values near the constants the policy tests (each constant, one either side, as
     days or hours apart from the case's other dates), datetimes in several time zones near midnight.
 
+    Each case aims at one boundary, drawn once: one of the policy's constants, exactly or one either
+    side, which its numbers take as values and its dates and datetimes as days or hours after the
+    case's date before them. (A boundary reached only when several independent draws line up is
+    one Hypothesis may not reach in a thousand cases: its examples are far from independent.)
+
     Facts are left out in one of three ways, drawn per case: any fact, one in five; only facts with
     few values (bool, enum, nullable), two in five; or exactly one fact with few values. The
     engine tries the values of such facts one by one (`regardless_of`). `leave_out=False` gives
@@ -1000,47 +1010,92 @@ def cases(policy: engine.Policy | engine.PolicySet, leave_out: bool = True) -> s
     marks = policy_marks(policy)
     recipes = {fact.name: _fact_recipe(fact, marks) for fact in facts}
     finite = tuple(f.name for f in facts if f.type in ("bool", "enum") or f.nullable)
-    # One anchor per case: every date and datetime is the anchor plus an offset the policy tests,
-    # so that `days_between(a, b) <= 30` meets 29, 30 and 31 days often. (One fixed_dictionaries
-    # rather than a draw per fact: Hypothesis draws inside its own strategies several times faster.)
+    # One anchor per case: every date and datetime is an offset the policy tests from the anchor or
+    # from the case's date before it (in name order), so that `days_between(a, b) <= 30` meets 29,
+    # 30 and 31 days often. (One fixed_dictionaries rather than a draw per fact: Hypothesis draws
+    # inside its own strategies several times faster.)
     anchors = st.tuples(st.sampled_from((DEFAULT_ANCHOR,) + marks.dates), st.sampled_from(TIMES))
+    aims = st.tuples(st.sampled_from(_aim_constants(marks)), st.sampled_from((0, -1, 0, 1)))
     modes = st.just(("none", None))
     if leave_out:
         modes = st.one_of(st.sampled_from((("any", None), ("finite", None))),
                           *([st.tuples(st.just("one"), st.sampled_from(finite))] if finite else []))
-    return st.tuples(anchors, modes, st.fixed_dictionaries(recipes)).map(lambda drawn: _realise(drawn, finite))
+    ranges = {fact.name: (fact.type == "int", fact.minimum, fact.maximum) for fact in facts}
+    return st.tuples(anchors, aims, modes, st.fixed_dictionaries(recipes)).map(
+        lambda drawn: _realise(drawn, finite, ranges))
+
+
+def _aim_constants(marks: Marks) -> tuple:
+    """The constants a case may aim at: the policy's numbers (a few usual ones if it has none)."""
+    return tuple(c for c in marks.numbers if 0 < abs(c) <= 1000) or (1, 10, 30)
+
+
+def _aimed(aim: tuple, whole: bool, low=None, high=None):
+    """The aim's value: the constant plus the step (one, or a cent for a constant with cents; for a
+    whole number, the whole numbers around a constant with cents), inside the range [low, high]."""
+    constant, step = aim
+    if whole:
+        value = {-1: math.floor(constant) - (constant == math.floor(constant)), 0: round(constant),
+                 1: math.ceil(constant) + (constant == math.ceil(constant))}[step]
+    else:
+        value = round(constant + step * (1 if float(constant).is_integer() else 0.01), 2)
+    # Inside the fact's range: a value a case may give (the range's end is a boundary too).
+    if low is not None:
+        value = max(value, low)
+    if high is not None:
+        value = min(value, high)
+    return value
+
+
+_AIMED_NUMBER = "aimed number"  # a number fact's recipe: the case's aim
 
 
 @dataclass(frozen=True)
 class _Days:
-    """A date `days` after the case's anchor (a recipe, made concrete once the anchor is drawn)."""
+    """A date `days` after the case's anchor, or after the case's date before it if `chained`; if
+    `aimed`, the aim's days after the date before (a recipe, made concrete once the case is drawn)."""
 
     days: int
+    chained: bool = False
+    aimed: int = 0  # 1 or -1: the aim's days after, or before, the date before
 
 
 @dataclass(frozen=True)
 class _Moment:
-    """A datetime: the anchor plus `delta`, at `time` (UTC) if given, written in `zone`."""
+    """A datetime: `delta` after the anchor (or after the case's date before it if `chained`), at
+    `time` (UTC) if given, written in `zone`; if `aimed` is days or hours, the aim's days or hours
+    after (`sign` 1) or before (-1) the date before (a step of the aim is a minute for hours)."""
 
     delta: dt.timedelta
     time: dt.time | None
     zone: str
+    chained: bool = False
+    aimed: str = ""
+    sign: int = 1
 
 
-def _realise(drawn: tuple, finite: tuple[str, ...]) -> dict[str, Any]:
-    (day, time), (mode, single), recipes = drawn
-    anchor = dt.datetime.combine(day, time, dt.timezone.utc)
+def _realise(drawn: tuple, finite: tuple[str, ...], ranges: dict) -> dict[str, Any]:
+    (day, time), aim, (mode, single), recipes = drawn
+    anchor = previous = dt.datetime.combine(day, time, dt.timezone.utc)
+    aimed_days = _aimed(aim, whole=True)
+    aimed_hours = dt.timedelta(hours=aim[0], minutes=aim[1])  # a minute either side: hours have fractions
     facts = {}
     for name, (chance, value) in recipes.items():
         # `chance` is 0-9 and shrinks to 0: a fact given.
         if (mode == "any" and chance >= 8) or (mode == "finite" and name in finite and chance >= 6) or name == single:
             continue
-        if isinstance(value, _Days):
-            value = _shift(anchor.date(), value.days).isoformat()
+        if value is _AIMED_NUMBER:
+            value = _aimed(aim, *ranges[name])
+        elif isinstance(value, _Days):
+            days, chained = (aimed_days * value.aimed, True) if value.aimed else (value.days, value.chained)
+            previous = dt.datetime.combine(_shift((previous if chained else anchor).date(), days), anchor.timetz())
+            value = previous.date().isoformat()
         elif isinstance(value, _Moment):
-            instant = anchor + value.delta
+            delta = {"": value.delta, "days": dt.timedelta(days=aimed_days), "hours": aimed_hours}[value.aimed] * value.sign
+            instant = (previous if value.chained or value.aimed else anchor) + delta
             if value.time is not None:
                 instant = dt.datetime.combine(instant.date(), value.time, dt.timezone.utc)
+            previous = instant
             value = _iso(instant, value.zone)
         elif isinstance(value, dt.date):
             value = value.isoformat()
@@ -1073,17 +1128,22 @@ def _fact_value(fact, marks: Marks) -> st.SearchStrategy:
     days = _day_offsets(marks)
     if fact.type == "date":
         near_constants = tuple(d + dt.timedelta(days=k) for d in marks.dates for k in (-1, 0, 1))
-        relative = st.sampled_from(days).map(_Days)
-        return st.one_of(relative, st.sampled_from(near_constants)) if near_constants else relative
+        relative = st.builds(_Days, st.sampled_from(days), st.booleans())
+        aimed = st.sampled_from((_Days(0, aimed=1), _Days(0, aimed=-1)))
+        return st.one_of(aimed, relative, *([st.sampled_from(near_constants)] if near_constants else []))
     by_days = st.builds(lambda k, time: _Moment(dt.timedelta(days=k), time, ""), st.sampled_from(days),
                         st.one_of(st.none(), st.sampled_from(TIMES)))  # another time of day, or the anchor's
     by_hours = st.sampled_from(_hour_offsets(marks)).map(lambda delta: _Moment(delta, None, ""))
-    # At the anchor itself one time in three: a policy's hour and day boundaries are between two
-    # datetimes, met when one is at the anchor and the other an offset from it.
+    # At the anchor (or the date before) itself one time in three: a policy's hour and day
+    # boundaries are between two datetimes, met when one is an offset from the other.
     at_anchor = st.just(_Moment(dt.timedelta(0), None, ""))
-    zones = st.sampled_from(TIME_ZONES)
-    return st.tuples(st.one_of(at_anchor, by_days, by_hours), zones).map(
-        lambda pair: _Moment(pair[0].delta, pair[0].time, pair[1]))
+    aimed_days, aimed_hours = (st.sampled_from((_Moment(dt.timedelta(0), None, "", aimed=unit, sign=1),
+                                                _Moment(dt.timedelta(0), None, "", aimed=unit, sign=-1)))
+                               for unit in ("days", "hours"))
+    return st.builds(lambda moment, zone, chained: _Moment(moment.delta, moment.time, zone, chained, moment.aimed,
+                                                           moment.sign),
+                     st.one_of(aimed_days, aimed_hours, at_anchor, by_days, by_hours),  # aimed two times in five
+                     st.sampled_from(TIME_ZONES), st.booleans())
 
 
 def _number_value(fact, marks: Marks) -> st.SearchStrategy:
@@ -1110,8 +1170,9 @@ def _number_value(fact, marks: Marks) -> st.SearchStrategy:
         extremes = (1e12, -1e12, 1e-9)
     candidates = tuple(sorted(v for v in near if _within(fact, v))) or (low,)
     rare = tuple(v for v in extremes if _within(fact, v))
-    # Two draws in three at a boundary; the extremes are among those of one of them.
-    return st.one_of(st.sampled_from(candidates), st.sampled_from(candidates + rare), anywhere)
+    # Two draws in three at a boundary (the case's aim, or one near any constant); the extremes
+    # are among those near a constant.
+    return st.one_of(st.just(_AIMED_NUMBER), st.sampled_from(candidates + rare), anywhere)
 
 
 def _text_value(fact, marks: Marks) -> st.SearchStrategy:
@@ -1192,8 +1253,9 @@ AQARA_BOUNDARIES = (
 )
 
 
-#: Each boundary exactly, and a step before and after it (a minute for hours, a day otherwise).
-_AQARA_REQUESTS_AT = tuple(boundary + (step,) for boundary in AQARA_BOUNDARIES for step in (0, -1, 1))
+#: Each boundary exactly (half the time: whether it is in or out is what a rule decides), and a
+#: step before and after it (a minute for hours, a day otherwise).
+_AQARA_REQUESTS_AT = tuple(boundary + (step,) for boundary in AQARA_BOUNDARIES for step in (0, -1, 0, 1))
 
 
 @st.composite
