@@ -2,14 +2,18 @@
 
 The API:
 
-- `policies()` draws a `GeneratedPolicy`: the text of a `policy.yaml` and of the source text it
-  quotes. `write_policy(generated, folder)` writes both; `load(generated)` writes them into a
-  temporary folder and returns the `engine.Policy` that `engine.load_policy` makes of them (it
-  raises, naming every problem, if the policy does not validate; `load_with_problems` returns them).
-- `cases(policy)` draws the facts of a case for a loaded policy or policy set, as a mapping that
-  `engine.case_from_facts` accepts: some facts left out, nulls, values at the policy's boundaries.
-- `policies_with_cases()` draws a generated policy with a few cases for it.
-- `aqara_cases()` draws the facts of a case for the bundled `aqara-returns` policy set.
+- `policies()` draws a `GeneratedPolicy` (`.yaml`, the text of a `policy.yaml`; `.source`, the
+  source text it quotes). `write_policy(generated, folder)` writes both into a folder;
+  `load(generated)` writes them into a temporary folder and returns the `engine.Policy` that
+  `engine.load_policy` makes of them (an AssertionError naming every problem if it does not
+  validate); `load_with_problems(generated)` returns `(policy or None, problems)`. Both are cached.
+- `cases(policy, leave_out=True)` draws the facts of a case for a loaded `engine.Policy` or
+  `engine.PolicySet`, as the mapping `engine.case_from_facts` takes: facts left out, nulls, values
+  at the boundaries the policy tests (`policy_marks(policy)` gives the constants it reads them from).
+- `policies_with_cases(cases_per_policy=3)` draws `(GeneratedPolicy, [facts, ...])`.
+- `aqara_cases(variant_facts=True, leave_out=True)` draws the facts of a case for the bundled
+  `aqara-returns` policy set (`AQARA` is its folder); `variant_facts=False` keeps to the facts of
+  the base policy.
 
 What a generated policy holds (each drawn at random, every piece small):
 
@@ -28,6 +32,9 @@ What a generated policy holds (each drawn at random, every piece small):
   selector are exclusive, and `verdict validate` can prove it. Parts are comparisons (chained
   too), `in` / `not in`, null guards (`x != None and ...`), `and` / `or` / `not`, parentheses,
   `if`, boolean names, and reads of outputs decided by other clauses.
+- Some clauses give the value an earlier clause gives, and some are the complement of an earlier
+  one (the same parts and values, the opposite guard), as a policy's clauses often are: with the
+  guard's fact missing, the output is then decided whatever that fact is (`regardless_of`).
 - Precedence: every clause has a random rank. Where two clauses can both apply and set one
   output to different values (their guards do not exclude each other), the higher-ranked one
   `overrides` the other; some other pairs get `overrides` too, and sometimes the top-ranked clause
