@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any
+from typing import Any, Collection
 
 from .model import Clause, Decision, Policy, to_json_value
 from .trace import Op
@@ -249,7 +249,19 @@ def _meanings(decision: Decision, policy: Policy) -> list[str]:
     return lines
 
 
-def _reasons(decision: Decision, policy: Policy) -> list[str]:
+def reason_lines(decision: Decision, policy: Policy, clauses: Collection[str]) -> list[str]:
+    """The REASONS entries of `decision_to_text` for these clauses only (those of them that decided an
+    output of the decision), in clause order: what `verdict test --show-failures` explains a failure with."""
+    return _reasons(decision, policy, set(clauses))
+
+
+def trace_lines(decision: Decision, policy: Policy, clauses: Collection[str]) -> list[str]:
+    """The TRACE entries (full level) of `decision_to_text` for these clauses only, numbered as in the full
+    trace, with the line of any that a variant disabled: why a clause did or did not apply."""
+    return _trace_lines(decision, policy, "full", set(clauses))
+
+
+def _reasons(decision: Decision, policy: Policy, only: Collection[str] | None = None) -> list[str]:
     applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     deciding: dict[str, list[str]] = {}
     for name, result in decision.outputs.items():
@@ -260,7 +272,7 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
     value_reads = {e.subject: e.value_reads for e in decision.events if e.op is Op.CLAUSE}
     lines = []
     for clause in policy.clauses:
-        if clause.id not in deciding:
+        if clause.id not in deciding or (only is not None and clause.id not in only):
             continue
         lines.append(f"  {clause.id}: {clause.title}")
         lines.append(f"    decided {', '.join(deciding[clause.id])}")
@@ -271,6 +283,8 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
             lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
         if value_reads.get(clause.id):
             lines.extend(_wrap("computed from " + "; ".join(_show_read(r) for r in value_reads[clause.id]), "    "))
+    if only is not None:  # `reason_lines`: the entries of these clauses, nothing about the whole decision
+        return lines
     for name, result in decision.outputs.items():
         if result.regardless_of:
             lines.extend(_wrap(f"{name} = {show_value(result.value)} whatever {', '.join(result.regardless_of)} "
@@ -311,17 +325,17 @@ _EFFECT_WORDS = {
 }
 
 
-def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
+def _trace_lines(decision: Decision, policy: Policy, level: str, only: Collection[str] | None = None) -> list[str]:
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
     parts: dict[str, list] = {}
     for event in decision.events:
         if event.op is Op.PART:
             parts.setdefault(event.subject, []).append(event)
     lines = [f"  {'base' if d.origin in ('', policy.id) else d.origin} clause {d.clause} disabled by {d.variant} "
-             f"({d.legal.short()}): {d.reason}" for d in policy.disabled]
+             f"({d.legal.short()}): {d.reason}" for d in policy.disabled if only is None or d.clause in only]
     number = 0
     for event in decision.events:
-        if event.op is Op.DERIVED and level == "full":
+        if event.op is Op.DERIVED and level == "full" and only is None:
             value = show_value(event.value) if event.result == "value" else (
                 f"unknown (missing: {', '.join(event.missing)})" if event.missing else f"error: {event.message}")
             lines.append(f"  derived {event.subject} = {value}    <- {event.expression}")
@@ -332,6 +346,8 @@ def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
         if level == "summary" and effect.effect == "not_applicable":
             continue
         number += 1
+        if only is not None and event.subject not in only:
+            continue
         clause = policy.clause(event.subject)
         words = _EFFECT_WORDS[effect.effect].format(by=_named(policy.clause(effect.by), policy) if effect.by else "")
         if effect.effect == "undecided":
