@@ -8,8 +8,8 @@ A clause is covered when some test made its condition true. A condition part (a 
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from .evaluator import part_outcomes
 from .expressions import conjuncts
@@ -38,14 +38,34 @@ class PolicyCoverage:
     clauses: dict[str, ClauseCoverage] = field(default_factory=dict)
     tests: int = 0  # tests decided by a policy that contains these clauses
 
+    def clauses_true(self) -> int:
+        """How many clauses the tests made true."""
+        return sum(1 for c in self.clauses.values() if "true" in c.results)
+
     def clause_percent(self) -> float:
-        covered = sum(1 for c in self.clauses.values() if "true" in c.results)
-        return 100.0 * covered / len(self.clauses) if self.clauses else 100.0
+        return 100.0 * self.clauses_true() / len(self.clauses) if self.clauses else 100.0
+
+    def clause_percent_text(self) -> str:
+        """The clause coverage as every output shows it: `96.7` for 30 of 31 (see `percent_text`)."""
+        return percent_text(self.clauses_true(), len(self.clauses))
+
+    def below(self, minimum: float) -> bool:
+        """Whether fewer than `minimum` % of the clauses were made true, compared exactly (no rounding)."""
+        return Fraction(100 * self.clauses_true(), len(self.clauses) or 1) < Fraction(str(minimum)) if self.clauses else False
 
     def condition_counts(self) -> dict[str, tuple[int, int]]:
         """For true, false and unknown: (condition parts that reached it, all condition parts)."""
         parts = [results for c in self.clauses.values() for results in c.conditions.values()]
         return {r: (sum(1 for p in parts if r in p), len(parts)) for r in RESULTS}
+
+
+def percent_text(part: int, whole: int) -> str:
+    """`part` of `whole` as a percentage with one decimal, cut (never rounded up) and without a trailing
+    `.0`: 30 of 31 is `96.7` (96.77…), 29 of 30 `96.6` (96.66…), 999 of 1000 `99.9`, 1 of 1 `100`. The
+    one way a coverage figure is written, in the table, the `--min-coverage` message and the JSON, so
+    100 always means all and the same figure reads the same everywhere. An empty whole is `100`."""
+    tenths = 1000 * part // whole if whole else 1000
+    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
 
 
 def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
@@ -107,8 +127,8 @@ def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
         counts = coverage.condition_counts()
         lines.append("")
         lines.append(f"coverage of the clauses of {coverage.label} ({coverage.tests} tests): clauses made true "
-                     f"{sum(1 for c in coverage.clauses.values() if 'true' in c.results)}/{len(coverage.clauses)} "
-                     f"({math.floor(coverage.clause_percent() * 10) / 10:g} %); condition parts made "
+                     f"{coverage.clauses_true()}/{len(coverage.clauses)} "
+                     f"({coverage.clause_percent_text()} %); condition parts made "
                      + ", ".join(f"{r} {counts[r][0]}/{counts[r][1]}" for r in RESULTS))
         width = max(len(c) for c in coverage.clauses) if coverage.clauses else 10
         lines.append(f"  {'clause'.ljust(width)}  true  false  unknown  condition parts true/false/unknown")
@@ -118,3 +138,35 @@ def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
             per = "/".join(str(sum(1 for p in parts if r in p)) for r in RESULTS)
             lines.append(f"  {item.clause.ljust(width)}  {marks}  {per} of {len(parts)}")
     return "\n".join(lines) + "\n"
+
+
+def coverage_to_dict(coverages: list[PolicyCoverage], minimum: float | None = None) -> list[dict]:
+    """The coverage tables as data (`verdict test --format json`): for each policy or variant version,
+    the tests that measured it, its clauses made true (`percent` as `percent_text` writes it, as a
+    number), its condition parts made true, false and unknown, each clause's results and parts, and,
+    with a `minimum`, whether it is under it."""
+    tables = []
+    for coverage in coverages:
+        counts = coverage.condition_counts()
+        table = {
+            "label": coverage.label,
+            "tests": coverage.tests,
+            "clauses": {"true": coverage.clauses_true(), "total": len(coverage.clauses),
+                        "percent": _number(coverage.clause_percent_text())},
+            "condition_parts": {"total": counts["true"][1], **{r: counts[r][0] for r in RESULTS}},
+            "per_clause": [
+                {"clause": item.clause, "origin": item.origin, **{r: r in item.results for r in RESULTS},
+                 "condition_parts": {"total": len(item.conditions),
+                                     **{r: sum(1 for p in item.conditions.values() if r in p) for r in RESULTS}}}
+                for item in coverage.clauses.values()
+            ],
+        }
+        if minimum is not None:
+            table["minimum"] = _number(f"{minimum:g}")
+            table["below_minimum"] = coverage.below(minimum)
+        tables.append(table)
+    return tables
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text or "e" in text else int(text)
