@@ -275,76 +275,125 @@ def validate_command(paths: tuple[Path, ...]) -> None:
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-k", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only the tests whose name, or FILE::NAME (FILE: the test file's name without folders), "
+              "contains PATTERN, ignoring case; repeated, the tests that match any.")
 @click.option("-v", "--verbose", is_flag=True, help="List every test, not only the failures.")
+@click.option("--show-failures", is_flag=True,
+              help="For each failure, also the clauses that decided what it got, with the values they read, and "
+              "why the clauses it expected did not decide.")
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Report which clauses and condition parts the tests made true, false and unknown, per variant.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Fail when the tests make fewer than PERCENT of the clauses of any policy or variant true.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one document with every test, the invalid files, the totals (and the coverage when asked).")
+@click.option("--junit-xml", "junit_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write the results as JUnit XML for CI: a testcase per test, invalid files as errors.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
-def test_command(paths: tuple[Path, ...], verbose: bool, show_coverage: bool, min_coverage: float | None,
+def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
+                 show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
                  log_file: Path | None) -> None:
-    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones."""
+    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones.
+
+    An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
+    invalid, even if tests also failed; else 1 when a test failed or coverage is under --min-coverage; else 0.
+    """
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
         if not target.exists():
             raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
+    if any(not pattern.strip() for pattern in patterns):
+        raise click.BadParameter("the pattern is empty", param_hint="-k")
     files = testing.discover_test_files(targets)
     if not files:
         raise click.BadParameter("no test files found (YAML files in a `tests/` folder)", param_hint="PATHS")
-    passed = failed = 0
-    problems: list = []
+    text = output_format == "text"
     cache: dict = {}
     runs: list = []
-    # Each test's case is decided once; coverage and the log read that decision's trace.
-    traced = show_coverage or min_coverage is not None or log_file is not None
+    shown: set = set()  # diagnostics already printed: files of one invalid policy share its problems
+    # Each test's case is decided once; coverage, the log and the reasons of failures read that decision's trace.
+    traced = show_coverage or min_coverage is not None or log_file is not None or show_failures or junit_file is not None
     for file in files:
-        loaded, found = testing.load_test_file(file, cache)
-        if loaded is None:
-            problems.extend(found)
-            continue
-        results: list = []
-        runs.append((loaded.policy, results))
-        click.echo(f"{display_path(file)}  ({loaded.policy.id} {loaded.policy.base.identity.version})")
-        for case in loaded.cases:
-            result = testing.run_test(loaded.policy, case, trace=traced)
-            results.append(result)
-            if result.passed:
-                passed += 1
-                if verbose:
-                    click.echo(f"  ok    {case.name}" + (f"  [{case.article}]" if case.article else ""))
-                continue
-            failed += 1
-            click.echo(f"  FAIL  {case.name}  ({case.location})" + (f"  [{case.article}]" if case.article else ""))
-            for difference in result.differences:
-                click.echo(f"          {difference}")
-    if problems:
-        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_POLICY,
-                               "invalid test file(s) or policy; no result for them")
-    click.echo(f"{passed} passed, {failed} failed")
+        run = testing.run_file(file, cache, patterns, trace=traced)
+        runs.append(run)
+        for problem in run.problems:
+            if problem not in shown:
+                shown.add(problem)
+                click.echo(problem.one_line(), err=True)
+        if text:
+            _print_file_run(run, verbose, show_failures)
+    counts = testing.totals(runs)
+    if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"]:
+        raise click.BadParameter(f"no test name (or FILE::NAME) contains {' or '.join(f'`{p}`' for p in patterns)} "
+                                 f"({counts['deselected']} tests in {len(files)} file(s))", param_hint="-k")
+    if text:
+        if counts["failed"] and not show_failures:
+            click.echo("(--show-failures adds the clauses that decided each difference and the values they read)")
+        click.echo(f"{counts['passed']} passed, {counts['failed']} failed"
+                   + (f", {counts['invalid_files']} invalid test file(s)" if counts["invalid_files"] else "")
+                   + (f", {counts['deselected']} deselected by -k" if patterns else ""))
     if log_file is not None:
-        for _, results in runs:
-            for result in results:
+        for run in runs:
+            for result in run.results:
                 if result.decision is not None:  # a refused case has no decision to log
                     _log_decision(log_file, result.decision, result.policy, result.case.variant)
-    below = []
+    below, tables = [], None
     if show_coverage or min_coverage is not None:
         coverages = coverage.measure(_merge_runs(runs))
-        if show_coverage:
+        if show_coverage and text:
             click.echo(coverage.coverage_to_text(coverages), nl=False)
-        below = [c for c in coverages if min_coverage is not None and c.clause_percent() < min_coverage]
+        tables = coverage.coverage_to_dict(coverages, min_coverage)
+        below = [c for c in coverages if min_coverage is not None and c.below(min_coverage)]
         for table in below:
-            click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent():.1f} %, "
+            click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent_text()} %, "
                        f"under --min-coverage {min_coverage:g}", err=True)
-    if failed or below:
+    if not text:
+        click.echo(json.dumps(testing.run_to_dict(runs, tables), indent=2, ensure_ascii=False))
+    if junit_file is not None:
+        try:
+            junit_file.write_text(testing.junit_xml(runs), encoding="utf-8")
+        except OSError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the JUnit XML file {junit_file}: {exc.strerror}") from None
+    # An invalid file comes first: its tests did not run, so passing or failing says nothing of them.
+    if counts["invalid_files"]:
+        click.echo(f"verdict: {counts['invalid_files']} invalid test file(s) or policy: their tests did not run", err=True)
+        sys.exit(EXIT_INVALID_POLICY)
+    if counts["failed"] or below:
         sys.exit(EXIT_TESTS_FAILED)
+
+
+def _print_file_run(run, verbose: bool, show_failures: bool) -> None:
+    """One test file's part of `verdict test`'s text output."""
+    if run.problems:
+        click.echo(f"{display_path(run.path)}  INVALID ({len(run.problems)} problem(s), on standard error): "
+                   "none of its tests ran")
+        return
+    if not run.results:
+        return  # every test of the file deselected by -k
+    click.echo(f"{display_path(run.path)}  ({run.policy.id} {run.policy.base.identity.version})")
+    for result in run.results:
+        case = result.case
+        article = f"  [{case.article}]" if case.article else ""
+        if result.passed:
+            if verbose:
+                click.echo(f"  ok    {case.name}{article}")
+            continue
+        click.echo(f"  FAIL  {case.name}  ({case.location}){article}")
+        for difference in result.differences:
+            click.echo(f"          {difference}")
+        if show_failures:
+            for line in testing.failure_reasons(result):
+                click.echo(f"          {line}")
 
 
 def _merge_runs(runs: list) -> list:
     """One entry per policy set, with the test results of every file that uses it."""
     merged: dict[int, tuple] = {}
-    for policy_set, results in runs:
-        merged.setdefault(id(policy_set), (policy_set, []))[1].extend(results)
+    for run in runs:
+        if run.policy is not None:
+            merged.setdefault(id(run.policy), (run.policy, []))[1].extend(run.results)
     return list(merged.values())
 
 

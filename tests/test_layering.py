@@ -42,7 +42,7 @@ ALLOWED = {
     "diff": {"model", "values"},
     "explain": {"evaluator", "model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
-    "testing": {"schema", "api", "cases", "errors", "loader", "model", "values"},
+    "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "values"},
     "impact": {"api", "cases", "errors", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": set(),
