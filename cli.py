@@ -13,6 +13,7 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -27,7 +28,7 @@ import engine
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
-from engine.loader import MAX_DOCUMENT_BYTES, display_path
+from engine.loader import MAX_DOCUMENT_BYTES, display_path, read_bytes
 from engine.render import explanation_lines
 
 
@@ -403,9 +404,8 @@ def schema_command(kind: str, policy_ref: str) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
-    """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
-    each case's country), and the date whose versions apply (None: each case's own date)."""
+def _split_ref(ref: str) -> tuple[str, str | None, dt.date | None]:
+    """`ID_OR_PATH[:VARIANT][@DATE]` cut into its policy, variant and date (an existing path is all policy)."""
     as_of = None
     dated = re.fullmatch(r"(.+)@(\d{4}-\d{2}-\d{2})", ref)
     if dated and not Path(ref).exists():
@@ -417,6 +417,13 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]
     name, sep, variant = ref.rpartition(":")
     if not sep or Path(ref).exists():
         name, variant = ref, None
+    return name, variant, as_of
+
+
+def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
+    """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
+    each case's country), and the date whose versions apply (None: each case's own date)."""
+    name, variant, as_of = _split_ref(ref)
     policy_set = _load_policy_set(name)
     if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
         known = [policy_set.id, *sorted(policy_set.variants)]
@@ -443,18 +450,36 @@ def _one_policy(ref: str) -> engine.Policy:
     return pool[0]
 
 
+def _source_text(ref: str, policy: engine.Policy) -> str | None:
+    """The source document a policy was compiled against, read beside its policy file; None when it
+    cannot be read or its sha256 is no longer the one the policy recorded (then only hashes are compared)."""
+    try:
+        folder = engine.policy_file(engine.resolve_policy(_split_ref(ref)[0], policy_roots(), _plan_cache())).parent
+    except engine.PolicyError:
+        return None
+    raw, _ = read_bytes(folder / policy.identity.source_file)
+    if raw is None or hashlib.sha256(raw).hexdigest() != policy.identity.source_sha256:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 @cli.command("diff")
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff_command(before: str, after: str, output_format: str) -> None:
-    """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence.
+    """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence,
+    what each quotes, and the source text (its sha256, and the sentences added, removed or changed).
 
     A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), optionally as in force on a
     date (`@YYYY-MM-DD`), e.g. `verdict diff aqara-returns aqara-returns:eu` or
     `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
     """
-    result = diff.diff_policies(_one_policy(before), _one_policy(after))
+    old, new = _one_policy(before), _one_policy(after)
+    result = diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
