@@ -30,9 +30,9 @@ def _location_json(location) -> str:
     return f"{name}:{location.line}:{location.column}"
 
 
-def _part_json(event) -> dict:
+def _part_json(event, policy: Policy) -> dict:
     item = {"position": event.position, "condition": event.expression, "location": _location_json(event.location),
-            "reads": [_read_json(r) for r in event.reads], "result": event.result}
+            "reads": [_read_json(r, policy) for r in event.reads], "result": event.result}
     if event.missing:
         item["missing_facts"] = list(event.missing)
     if event.message:
@@ -40,7 +40,7 @@ def _part_json(event) -> dict:
     return item
 
 
-def _read_json(read) -> dict:
+def _read_json(read, policy: Policy) -> dict:
     item = {"name": read.name, "kind": read.kind}
     if read.known:
         item["value"] = _value_json(read.value)
@@ -48,6 +48,23 @@ def _read_json(read) -> dict:
             item["from_default"] = True
     else:
         item["missing_facts"] = list(read.missing)
+    item.update(_provenance_json(policy, read.kind, read.name))
+    return item
+
+
+def _provenance_json(policy: Policy, kind: str, name: str) -> dict:
+    """Where a parameter's or derived value's definition comes from: its quote of the source text
+    (`source`), the law it cites (`legal`), or, for a number that is not in the text, its `origin`."""
+    declared = policy.parameters.get(name) if kind == "parameter" else policy.derived.get(name) if kind == "derived" else None
+    if declared is None:
+        return {}
+    item: dict = {}
+    if declared.source:
+        item["source"] = declared.source.to_dict()
+    if kind == "parameter" and declared.legal:
+        item["legal"] = declared.legal.to_dict()
+    if kind == "parameter" and declared.origin and not declared.source and not declared.legal:
+        item["origin"] = declared.origin
     return item
 
 
@@ -79,7 +96,7 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     parts: dict[str, list] = {}
     for event in decision.events:
         if event.op is Op.PART:
-            parts.setdefault(event.subject, []).append(_part_json(event))
+            parts.setdefault(event.subject, []).append(_part_json(event, policy))
     clauses = []
     for event in decision.events:
         if event.op is not Op.CLAUSE:
@@ -96,9 +113,9 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             **({"legal": clause.legal.to_dict()} if clause.legal else {}),
             "condition": event.expression,
             "parts": parts.get(event.subject, []),
-            "reads": [_read_json(r) for r in event.reads],
+            "reads": [_read_json(r, policy) for r in event.reads],
             "result": event.result,
-            "value_reads": [_read_json(r) for r in event.value_reads],
+            "value_reads": [_read_json(r, policy) for r in event.value_reads],
             "missing_facts": list(event.missing),
             "effect": effect.effect if effect else "",
         }
@@ -120,7 +137,10 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     if level == "full":
         result["derived"] = [
             {"name": e.subject, "expression": e.expression, "location": _location_json(e.location),
-             "reads": [_read_json(r) for r in e.reads], "result": e.result,
+             **_provenance_json(policy, "derived", e.subject),
+             **({"interpretation": policy.derived[e.subject].interpretation}
+                if e.subject in policy.derived and policy.derived[e.subject].interpretation else {}),
+             "reads": [_read_json(r, policy) for r in e.reads], "result": e.result,
              **({"value": _value_json(e.value)} if e.result == "value" else {}),
              **({"missing_facts": list(e.missing)} if e.missing else {}),
              **({"error": e.message} if e.message else {})}
@@ -162,6 +182,9 @@ def explanation_lines(explanations: list) -> list[str]:
             lines.append(f"  {item.output} = {show_value(item.value)}: the best outcome; nothing would grant more")
             continue
         lines.append(f"  {item.output} = {show_value(item.value)}")
+        if item.kind:
+            lines.extend(_wrap("(only clauses for the same kind of case, and no change to it: "
+                               + "; ".join(f"{name} = {show_value(value)}" for name, value in item.kind) + ")", "    "))
         for why in item.why_not:
             head = f"    {why.clause.id} would give {show_value(why.would_give)}"
             if why.overridden_by:
@@ -193,8 +216,112 @@ def _show_read(read) -> str:
     return f"{read.name} = {show_value(read.value)}" + (" (default)" if read.from_default else "")
 
 
-def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+def _wrap(text: str, indent: str, width: int = 100, subsequent: str | None = None) -> list[str]:
+    return textwrap.wrap(text, width=width, initial_indent=indent,
+                         subsequent_indent=indent if subsequent is None else subsequent) or [indent]
+
+
+def case_facts(decision: Decision, policy: Policy) -> list[tuple[str, str, str]]:
+    """The case's facts for a report: (name, value as shown, note), every fact of the policy in its
+    declared order, then any fact the case gives that this policy does not declare (another variant's).
+
+    The note is empty for a value the case gives; otherwise it says why there is no given value:
+    `absent` (shown value empty), `default` (the fact's declared default stands in), or that the
+    policy does not read the fact.
+    """
+    rows = []
+    for name, fact in policy.facts.items():
+        if name in decision.facts:
+            rows.append((name, show_value(decision.facts[name]), ""))
+        elif fact.has_default:
+            rows.append((name, show_value(fact.default), "default: the case does not give it"))
+        else:
+            rows.append((name, "", "absent"))
+    label = policy.identity.chain_label()
+    for name in sorted(set(decision.facts) - set(policy.facts)):
+        rows.append((name, show_value(decision.facts[name]), f"not a fact of {label}: not read"))
+    return rows
+
+
+def behind(decision: Decision, policy: Policy, reads) -> list[tuple[str, str, Any, str]]:
+    """The parameters and derived values behind some reads, directly or through derived values, each
+    once, in the order they are first met: (kind, name, value as read, expression of a derived value).
+
+    A derived value's value and its own reads come from its DERIVED event; an unknown value is None
+    with `missing` shown by the caller from the read. Facts and outputs are not listed: the reads show them.
+    """
+    derived = {e.subject: e for e in decision.events if e.op is Op.DERIVED}
+    found: list[tuple[str, str, Any, str]] = []
+    seen: set[str] = set()
+    pending = list(reads)
+    while pending:
+        read = pending.pop(0)
+        if read.kind not in ("parameter", "derived") or read.name in seen:
+            continue
+        seen.add(read.name)
+        value = read.value if read.known else None
+        if read.kind == "derived":
+            event = derived.get(read.name)
+            found.append(("derived", read.name, value, policy.derived[read.name].expression.text
+                          if read.name in policy.derived else (event.expression if event else "")))
+            if event is not None:
+                pending[0:0] = list(event.reads)  # depth first: what this value was computed from
+        else:
+            found.append(("parameter", read.name, value, ""))
+    return found
+
+
+def provenance(policy: Policy, kind: str, name: str) -> str:
+    """Where a parameter or derived value comes from, in one line of words: its quote with its
+    section and line, the law it cites with its quote, or the origin of a number not in the text."""
+    declared = policy.parameters.get(name) if kind == "parameter" else policy.derived.get(name)
+    if declared is None:
+        return ""
+    pieces = []
+    if kind == "parameter" and declared.legal:
+        pieces.append(f"{declared.legal.short()}: \u201c{declared.legal.quote}\u201d")
+    if declared.source:
+        pieces.append(f"§ {declared.source.section} (line {q.line}): \u201c{q.text}\u201d" for q in declared.source.quotes)
+    if kind == "parameter" and declared.origin and not pieces:
+        pieces.append(f"not in the source text: {declared.origin}")
+    flat = []
+    for piece in pieces:
+        flat.extend([piece] if isinstance(piece, str) else list(piece))
+    return "; ".join(flat)
+
+
+def _where_lines(decision: Decision, policy: Policy, reads, indent: str) -> list[str]:
+    """`where money_back_days = 30  § 2. … (line 15): “within 30 days of purchase”`: what the policy's own
+    values behind a clause's reads are, and the text each comes from."""
+    lines = []
+    for position, (kind, name, value, expression) in enumerate(behind(decision, policy, reads)):
+        head = f"{indent}where " if position == 0 else f"{indent}      "
+        shown = show_value(value) if value is not None or kind == "parameter" else "unknown"
+        text = f"{name} = {shown}" + (f"  <- {expression}" if expression else "")
+        source = provenance(policy, kind, name)
+        if source:
+            text += f"  {source}"
+        lines.extend(_wrap(text, head, subsequent=f"{indent}        "))
+    return lines
+
+
+def undetermined_reasons(decision: Decision, policy: Policy) -> list[tuple[str, tuple[str, ...], list[tuple[str, Any, tuple[str, ...]]]]]:
+    """For each undetermined output: (output, the facts it needs, and each clause that sets it and
+    could not be decided, with the value it would set and the facts it needs)."""
+    effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    result = []
+    for name, outcome in decision.outputs.items():
+        if outcome.status != "undetermined":
+            continue
+        open_clauses = []
+        for clause_id in policy.setters.get(name, ()):
+            effect = effects.get(clause_id)
+            if effect is not None and effect.effect == "undecided":
+                value = policy.clause(clause_id).value_for(name)
+                open_clauses.append((clause_id, value.expression.text if value.expression else value.literal,
+                                     tuple(effect.missing)))
+        result.append((name, tuple(outcome.missing), open_clauses))
+    return result
 
 
 def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
@@ -225,6 +352,12 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
     lines.extend(_meanings(decision, policy))
+    lines.append("")
+    lines.append("FACTS")
+    rows = case_facts(decision, policy)
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, shown, note in rows:
+        lines.append(f"  {name.ljust(width)}  {shown}" + (f"  ({note})" if note and shown else note and f"({note})"))
     lines.append("")
     lines.append("REASONS")
     lines.extend(_reasons(decision, policy))
@@ -271,14 +404,17 @@ def _reasons(decision: Decision, policy: Policy) -> list[str]:
             lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
         if value_reads.get(clause.id):
             lines.extend(_wrap("computed from " + "; ".join(_show_read(r) for r in value_reads[clause.id]), "    "))
+        lines.extend(_where_lines(decision, policy, (*reads.get(clause.id, ()), *value_reads.get(clause.id, ())), "    "))
     for name, result in decision.outputs.items():
         if result.regardless_of:
             lines.extend(_wrap(f"{name} = {show_value(result.value)} whatever {', '.join(result.regardless_of)} "
                                f"{'is' if len(result.regardless_of) == 1 else 'are'}: for each value one of "
                                f"{', '.join(result.clauses)} decides it", "  "))
-    undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
-    for name, result in undetermined:
-        lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")
+    for name, missing, open_clauses in undetermined_reasons(decision, policy):
+        lines.append(f"  {name} is undetermined: the case does not give {', '.join(missing)}")
+        for clause_id, value, needs in open_clauses:
+            lines.extend(_wrap(f"{clause_id} would set {name} = {show_value(value)} if it applies; it needs {', '.join(needs)}",
+                               "    "))
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
     if not lines:
@@ -319,12 +455,27 @@ def _trace_lines(decision: Decision, policy: Policy, level: str) -> list[str]:
             parts.setdefault(event.subject, []).append(event)
     lines = [f"  {'base' if d.origin in ('', policy.id) else d.origin} clause {d.clause} disabled by {d.variant} "
              f"({d.legal.short()}): {d.reason}" for d in policy.disabled]
+    if level == "full":
+        # The parameters the case read, each once with the text it comes from: constants, so not in
+        # evaluation order, but in the order they were first read.
+        seen: set[str] = set()
+        for event in decision.events:
+            for read in (*event.reads, *event.value_reads):
+                if read.kind == "parameter" and read.name not in seen:
+                    seen.add(read.name)
+                    lines.append(f"  parameter {read.name} = {show_value(read.value)}")
+                    source = provenance(policy, "parameter", read.name)
+                    if source:
+                        lines.extend(_wrap(source, "      "))
     number = 0
     for event in decision.events:
         if event.op is Op.DERIVED and level == "full":
             value = show_value(event.value) if event.result == "value" else (
                 f"unknown (missing: {', '.join(event.missing)})" if event.missing else f"error: {event.message}")
             lines.append(f"  derived {event.subject} = {value}    <- {event.expression}")
+            source = provenance(policy, "derived", event.subject)
+            if source:
+                lines.extend(_wrap(source, "      "))
             continue
         if event.op is not Op.CLAUSE:
             continue
