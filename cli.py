@@ -29,7 +29,7 @@ from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
 from engine.loader import MAX_DOCUMENT_BYTES, display_path, read_bytes
-from engine.render import explanation_lines
+from engine.render import decision_to_brief_text, explanation_lines
 
 
 class _Later:
@@ -131,13 +131,18 @@ def cli(context: click.Context, no_cache: bool) -> None:
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
 @click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
+@click.option("--brief", is_flag=True, help="Text on one screen: the decision and its reasons (the start of each "
+              "quote, the values read), without the case's facts and the trace.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Append the decision, with its full trace, to this hash-chained decision log.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str, explain: bool, log_file: Path | None) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
+    if brief and (output_format != "text" or explain):
+        raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
+                               if output_format != "text" else "--brief is a short text: it goes without --explain")
     policy_set = _load_policy_set(policy_ref)
     if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
         known = [policy_set.id, *sorted(policy_set.variants)]
@@ -169,6 +174,9 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         click.echo(report.render(report.decision_blocks(decision, policy, explanations), output_format), nl=False)
     elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
+    elif brief:
+        click.echo(decision_to_brief_text(decision, policy), nl=False)
+        click.echo("\nThe case's facts and the full trace: the same command without --brief; why not better: --explain")
     else:
         text = engine.decision_to_text(decision, policy, trace_level)
         if explanations is not None:

@@ -216,6 +216,18 @@ def _show_read(read) -> str:
     return f"{read.name} = {show_value(read.value)}" + (" (default)" if read.from_default else "")
 
 
+def _wrap_items(lead: str, items: list[str], indent: str, width: int = 100) -> list[str]:
+    """`lead a = 1; b = 2`, wrapped between items rather than inside one (`days = 10` stays whole)."""
+    lines = [f"{indent}{lead}"]
+    for position, item in enumerate(items):
+        piece = item + (";" if position < len(items) - 1 else "")
+        if len(lines[-1]) + 1 + len(piece) > width and lines[-1].strip():
+            lines.append(indent + piece)
+        else:
+            lines[-1] += " " + piece
+    return lines
+
+
 def _wrap(text: str, indent: str, width: int = 100, subsequent: str | None = None) -> list[str]:
     return textwrap.wrap(text, width=width, initial_indent=indent,
                          subsequent_indent=indent if subsequent is None else subsequent) or [indent]
@@ -324,8 +336,8 @@ def undetermined_reasons(decision: Decision, policy: Policy) -> list[tuple[str, 
     return result
 
 
-def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
-    """A report for people: the decision first, then the reasons, then the trace."""
+def _head_lines(decision: Decision, brief: bool = False) -> list[str]:
+    """The headline, the case and the policy, then every output with its status."""
     lines: list[str] = []
     lead = next(iter(decision.outputs))
     headline = show_value(decision.outputs[lead].value)
@@ -338,7 +350,9 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
     lines.append(f"policy    {identity.id} {identity.version} (effective {identity.effective_from.isoformat()}), "
                  f"content sha256 {identity.content_sha256[:16]}, engine {decision.engine_version}")
-    if len(identity.variant_chain) > 1 or decision.selection:
+    if brief and len(identity.variant_chain) > 1:
+        lines.append(f"variant   {identity.chain_label()}")
+    elif not brief and (len(identity.variant_chain) > 1 or decision.selection):
         lines.append(f"variant   {' → '.join(identity.variant_chain)}" + (f"  ({decision.selection})" if decision.selection else ""))
     lines.append("")
     width = max(len(name) for name in decision.outputs)
@@ -348,9 +362,63 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
         if result.regardless_of:
             note += f"  (whatever {', '.join(result.regardless_of)} {'is' if len(result.regardless_of) == 1 else 'are'})"
         lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
-    lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
+    if decision.missing_facts or not brief:
+        lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
+    return lines
+
+
+def decision_to_brief_text(decision: Decision, policy: Policy) -> str:
+    """The decision and its reasons on one screen: every output, then each deciding clause with the
+    start of its first quote, and the values that made it hold, said once for clauses that read the
+    same. Quotes longer than a line are cut (with `…`); `decision_to_text` has them whole, and the
+    facts and the trace."""
+    lines = _head_lines(decision, brief=True)
+    lines.append("")
+    lines.append("REASONS")
+    applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
+    reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    deciding: dict[str, list[str]] = {}
+    for name, result in decision.outputs.items():
+        for clause_id in result.clauses:
+            if clause_id in applied or not decision.events:
+                deciding.setdefault(clause_id, []).append(name)
+    groups: list[list[Clause]] = []  # consecutive deciding clauses that read the same values
+    for clause in policy.clauses:
+        if clause.id in deciding:
+            if groups and reads.get(groups[-1][0].id) == reads.get(clause.id):
+                groups[-1].append(clause)
+            else:
+                groups.append([clause])
+    for group in groups:
+        for clause in group:
+            lines.append(f"  {clause.id}  decided {', '.join(deciding[clause.id])}")
+            quote = (clause.legal.quote if clause.legal else clause.source.quotes[0].text if clause.source else "")
+            where = (f"{clause.legal.short()}" if clause.legal else
+                     f"line {clause.source.quotes[0].line}" if clause.source else "")
+            if quote:
+                room = 100 - len(f"    \u201c\u201d ({where})")
+                shown = quote if len(quote) <= room else quote[:room - 1].rstrip() + "\u2026"
+                lines.append(f"    \u201c{shown}\u201d ({where})")
+        values = reads.get(group[0].id)
+        if values:
+            lead = "because" if len(group) == 1 else f"these {len(group)} because"
+            lines.extend(_wrap_items(lead, [_show_read(r) for r in values], "    "))
+    by_missing: dict[tuple[str, ...], list[str]] = {}
+    for name, missing, _ in undetermined_reasons(decision, policy):
+        by_missing.setdefault(missing, []).append(name)
+    for missing, names in by_missing.items():
+        lines.extend(_wrap(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} undetermined: the case does not give "
+                           f"{', '.join(missing)}", "  ", subsequent="    "))
+    if not deciding and not decision.missing_facts:
+        lines.append("  no clause applied; every output has its default value")
+    return "\n".join(lines) + "\n"
+
+
+def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
+    """A report for people: the decision first, then the case's facts, the reasons, then the trace."""
+    lines = _head_lines(decision)
     lines.extend(_meanings(decision, policy))
     lines.append("")
     lines.append("FACTS")

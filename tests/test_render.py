@@ -261,3 +261,51 @@ EU_FACTS = {"request": "return", "sales_channel": "aqara_online_store", "country
             "all_accessories_included": True, "promotional_gifts_included": True, "original_packaging_included": True,
             "product_price": 59.99, "shipping_paid": 4.99, "replaceable": True, "previously_fully_refunded": False,
             "is_replacement_unit": False, "courier_refusal": "not_attempted"}
+
+
+# -- --brief, and `make demo` on one screen ------------------------------------------------------
+
+
+def test_make_demo_fits_on_one_screen_with_the_decision_its_reasons_and_how_to_see_the_trace():
+    import shlex
+
+    from click.testing import CliRunner
+
+    import cli
+
+    repo = Path(engine.BUNDLED_POLICIES).parent
+    makefile = (repo / "Makefile").read_text(encoding="utf-8").split("\ndemo: setup\n")[1]
+    command = shlex.split(makefile.splitlines()[0].strip())
+    assert command[0] == "$(BIN)/verdict"
+    result = CliRunner().invoke(cli.cli, [a.replace("examples/", str(repo / "examples") + "/") for a in command[1:]])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) + 1 <= 40  # and make's echo of the command
+    assert lines[0] == "DECISION  eligibility = eligible"
+    assert lines[-1] == ("The case's facts and the full trace: the same command without --brief; why not better: "
+                         "--explain")
+    reasons = lines[lines.index("REASONS") + 1:-2]
+    assert reasons[:2] == [
+        "  money-back-guarantee  decided eligibility, remedies, refund_amount",
+        "    “Undamaged products can be returned for a full refund, regardless of the reason, wit…” (line 15)"]
+    assert reasons[10:12] == ["    these 5 because money_back_request = true; reason_category = non_quality;",
+                              "    days_since_purchase = 10; money_back_days = 30; product_damaged = false"]
+    assert reasons[-1] == "    because request = return; eligibility = eligible; refund_amount = 59.99"
+    assert all(len(line) <= 100 for line in reasons)
+
+
+def test_brief_is_text_only(tiny):
+    from click.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.cli, ["eval", "--fact", "request=return", "--brief", "--format", "json"])
+    assert result.exit_code == 2 and "--brief is a short text: it goes with neither --format json" in result.output
+    text = engine.render.decision_to_brief_text(decide(tiny, member=True), tiny)
+    assert text.splitlines()[-5:] == [
+        "REASONS",
+        "  members-free  decided fee",
+        "    “Members ship free.” (line 2)",
+        "    because member = true",
+        "  reason is undetermined: the case does not give total",
+    ]
