@@ -227,6 +227,8 @@ def test_diff_reports_the_changed_source_text_sentence_by_sentence_and_the_chang
         "  sentence removed (line 3 of the old text): “Fines are counted per day late.”",
         "  sentence added (line 5 of the new text): “Fines over $20.00 are sent to collection.”",
     ]
+    readme = (REPO / "README.md").read_text(encoding="utf-8").split("its book rate raised):\n\n```text\n")[1].split("```")[0]
+    assert readme.splitlines() == result.output.splitlines()[-4:], "the README shows this diff"
     document = json.loads(run("diff", str(tmp_path / "before"), str(tmp_path / "after"), "--format", "json").output)
     assert document["summary"] == {"parameter_changed": 1, "quote_changed": 3, "source_changed": 1, "sentence_changed": 1,
                                    "sentence_removed": 1, "sentence_added": 1}
