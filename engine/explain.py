@@ -3,7 +3,9 @@ changes that would have.
 
 Built on a decision, its trace and its policy: the parts of conditions come from the trace where
 evaluation reached them, and from the plan's probe mode otherwise (`evaluator.part_outcomes`);
-counterfactuals decide again only the changed facts. It never formats text itself.
+counterfactuals decide again only the changed facts. Both keep the case's kind (`kind_facts`): a
+clause about another kind of case (a cancellation, for a return) is no candidate, and no counterfactual
+changes what the case asks. It never formats text itself.
 """
 
 from __future__ import annotations
