@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m compileall -q engine cli.py
 	touch $@
 
+# One screen: the decision and its reasons; its last line says how to see the facts and the full trace.
 demo: setup
-	$(BIN)/verdict eval examples/cases/return-day-10.yaml --trace summary
+	$(BIN)/verdict eval examples/cases/return-day-10.yaml --brief
 
 # The HTML report is checked in a real headless browser: Debian's chromium, installed when missing.
 browser:

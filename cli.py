@@ -13,6 +13,7 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -27,8 +28,8 @@ import engine
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
-from engine.loader import MAX_DOCUMENT_BYTES, display_path
-from engine.render import explanation_lines
+from engine.loader import MAX_DOCUMENT_BYTES, display_path, read_bytes
+from engine.render import decision_to_brief_text, explanation_lines
 
 
 class _Later:
@@ -130,13 +131,18 @@ def cli(context: click.Context, no_cache: bool) -> None:
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="full", show_default=True,
               help="full: every clause and derived value; summary: the clauses that were not inapplicable; none.")
 @click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
+@click.option("--brief", is_flag=True, help="Text on one screen: the decision and its reasons (the start of each "
+              "quote, the values read), without the case's facts and the trace.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Append the decision, with its full trace, to this hash-chained decision log.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str, explain: bool, log_file: Path | None) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
+    if brief and (output_format != "text" or explain):
+        raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
+                               if output_format != "text" else "--brief is a short text: it goes without --explain")
     policy_set = _load_policy_set(policy_ref)
     if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
         known = [policy_set.id, *sorted(policy_set.variants)]
@@ -168,6 +174,9 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         click.echo(report.render(report.decision_blocks(decision, policy, explanations), output_format), nl=False)
     elif output_format == "json":
         click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
+    elif brief:
+        click.echo(decision_to_brief_text(decision, policy), nl=False)
+        click.echo("\nThe case's facts and the full trace: the same command without --brief; why not better: --explain")
     else:
         text = engine.decision_to_text(decision, policy, trace_level)
         if explanations is not None:
@@ -452,9 +461,8 @@ def schema_command(kind: str, policy_ref: str) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
-    """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
-    each case's country), and the date whose versions apply (None: each case's own date)."""
+def _split_ref(ref: str) -> tuple[str, str | None, dt.date | None]:
+    """`ID_OR_PATH[:VARIANT][@DATE]` cut into its policy, variant and date (an existing path is all policy)."""
     as_of = None
     dated = re.fullmatch(r"(.+)@(\d{4}-\d{2}-\d{2})", ref)
     if dated and not Path(ref).exists():
@@ -466,6 +474,13 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]
     name, sep, variant = ref.rpartition(":")
     if not sep or Path(ref).exists():
         name, variant = ref, None
+    return name, variant, as_of
+
+
+def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
+    """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
+    each case's country), and the date whose versions apply (None: each case's own date)."""
+    name, variant, as_of = _split_ref(ref)
     policy_set = _load_policy_set(name)
     if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
         known = [policy_set.id, *sorted(policy_set.variants)]
@@ -492,18 +507,36 @@ def _one_policy(ref: str) -> engine.Policy:
     return pool[0]
 
 
+def _source_text(ref: str, policy: engine.Policy) -> str | None:
+    """The source document a policy was compiled against, read beside its policy file; None when it
+    cannot be read or its sha256 is no longer the one the policy recorded (then only hashes are compared)."""
+    try:
+        folder = engine.policy_file(engine.resolve_policy(_split_ref(ref)[0], policy_roots(), _plan_cache())).parent
+    except engine.PolicyError:
+        return None
+    raw, _ = read_bytes(folder / policy.identity.source_file)
+    if raw is None or hashlib.sha256(raw).hexdigest() != policy.identity.source_sha256:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 @cli.command("diff")
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff_command(before: str, after: str, output_format: str) -> None:
-    """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence.
+    """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence,
+    what each quotes, and the source text (its sha256, and the sentences added, removed or changed).
 
     A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), optionally as in force on a
     date (`@YYYY-MM-DD`), e.g. `verdict diff aqara-returns aqara-returns:eu` or
     `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
     """
-    result = diff.diff_policies(_one_policy(before), _one_policy(after))
+    old, new = _one_policy(before), _one_policy(after)
+    result = diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

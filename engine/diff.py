@@ -1,18 +1,26 @@
 """Semantic differences between two compiled policies (two versions, or a policy and a variant).
 
-Compares meaning, not text: parameters by value, clauses by condition, outcome and precedence,
+Compares meaning, not layout: parameters by value, clauses by condition, outcome and precedence,
 derived values by expression. Expressions are compared in a normal form (`ast.unparse`), so
-re-wrapping a condition over two lines is no change.
+re-wrapping a condition over two lines is no change. The text behind the meaning is compared too:
+what each clause, parameter and derived value quotes (or cites, or gives as its origin), and the
+source document, by its sha256 and, when the caller has both texts, sentence by sentence.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Clause, Policy, to_json_value
+from .model import Clause, Parameter, Policy, to_json_value
+from .sourcetext import SourceText
 from .values import show_value
+
+#: Two sentences at least this alike (difflib's ratio) in the same place are one changed sentence;
+#: below it, one was removed and another added.
+SIMILAR_SENTENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,37 @@ def _winners(policy: Policy, clause_id: str) -> set[str]:
     return set(policy.overridden_by.get(clause_id, ()))
 
 
-def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
+def _text_behind(item: Any) -> dict | None:
+    """What a clause, parameter or derived value says it encodes: its section and quotes, the law it
+    cites and that law's words, or (a parameter) the origin of a number not in the text. Positions are
+    left out: a quote that moved because the text above it changed is the same quote."""
+    text: dict = {}
+    if getattr(item, "legal", None):
+        text["legal"] = item.legal.short()
+        text["legal_quote"] = item.legal.quote
+    if item.source:
+        text["section"] = item.source.section
+        text["quotes"] = [q.text for q in item.source.quotes]
+    if not text and isinstance(item, Parameter) and item.origin:  # a clause's `origin` is its policy's id
+        text["origin"] = item.origin
+    return text or None
+
+
+def _quote_change(what: str, name: str, old: Any, new: Any) -> list[Change]:
+    """A `quote_changed` when the words behind a name changed. The act and article a quote belongs to
+    are shown with it but compared by `citation_changed`, so a renumbered article is one change."""
+    before, after = _text_behind(old), _text_behind(new)
+
+    def words(text: dict | None) -> dict | None:
+        return None if text is None else {k: v for k, v in text.items() if k != "legal"}
+
+    return [] if words(before) == words(after) else [Change("quote_changed", name, before, after, what)]
+
+
+def diff_policies(before: Policy, after: Policy, before_text: str | None = None, after_text: str | None = None) -> PolicyDiff:
+    """The differences from `before` to `after`. `before_text` and `after_text` are their source
+    documents, when the caller could read them (the sha256 of each must be its policy's): with both,
+    a changed source is compared sentence by sentence; without, only its sha256 is."""
     changes: list[Change] = []
     for name in sorted(set(before.parameters) | set(after.parameters)):
         old, new = before.parameters.get(name), after.parameters.get(name)
@@ -82,6 +120,11 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
         elif old.value != new.value or type(old.value) is not type(new.value):
             changes.append(Change("parameter_changed", name, old.value, new.value,
                                   new.legal.short() if new.legal and new.legal != old.legal else ""))
+        if old is not None and new is not None:
+            if (old.legal.short() if old.legal else "") != (new.legal.short() if new.legal else ""):
+                changes.append(Change("citation_changed", name, old.legal.short() if old.legal else None,
+                                      new.legal.short() if new.legal else None))
+            changes += _quote_change("parameter", name, old, new)
     changes += _declaration_changes("fact", before.facts, after.facts, _FACT_FIELDS)
     changes += _declaration_changes("output", before.outputs, after.outputs, _OUTPUT_FIELDS)
     for name in sorted(set(before.derived) | set(after.derived)):
@@ -92,6 +135,8 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
             changes.append(Change("derived_removed", name, old.expression.text, None))
         elif _normal(old.expression.text) != _normal(new.expression.text):
             changes.append(Change("derived_changed", name, old.expression.text, new.expression.text))
+        if old is not None and new is not None:
+            changes += _quote_change("derived value", name, old, new)
     old_ids = {c.id for c in before.clauses}
     new_ids = {c.id for c in after.clauses}
     for clause in after.clauses:
@@ -117,6 +162,7 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
         if (old.legal.short() if old.legal else "") != (clause.legal.short() if clause.legal else ""):
             changes.append(Change("citation_changed", clause.id, old.legal.short() if old.legal else None,
                                   clause.legal.short() if clause.legal else None))
+        changes += _quote_change("clause", clause.id, old, clause)
         gained = sorted(_winners(after, clause.id) - _winners(before, clause.id))
         lost = sorted(_winners(before, clause.id) - _winners(after, clause.id))
         for winner in gained:
@@ -132,7 +178,39 @@ def diff_policies(before: Policy, after: Policy) -> PolicyDiff:
             if old_order.index(clause_id) != position:
                 changes.append(Change("clause_moved", clause_id, old_order.index(clause_id) + 1, position + 1,
                                       "list outputs collect items in clause order"))
+    changes += source_changes(before, after, before_text, after_text)
     return PolicyDiff(before, after, tuple(changes))
+
+
+def source_changes(before: Policy, after: Policy, before_text: str | None, after_text: str | None) -> list[Change]:
+    """The source document's change: its sha256 (`source_changed`), then, with both texts, each
+    sentence added, removed or changed, in the order of the texts."""
+    old, new = before.identity, after.identity
+    if old.source_sha256 == new.source_sha256:
+        return []
+    compared = before_text is not None and after_text is not None
+    name = new.source_file if new.source_file == old.source_file else f"{old.source_file} → {new.source_file}"
+    changes = [Change("source_changed", name, old.source_sha256, new.source_sha256,
+                      "" if compared else "the two texts were not both available: sentences not compared")]
+    if not compared:
+        return changes
+    old_sentences, new_sentences = SourceText(before_text).sentences(), SourceText(after_text).sentences()
+    matcher = difflib.SequenceMatcher(None, [x.text for x in old_sentences], [x.text for x in new_sentences], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        removed, added = old_sentences[i1:i2], new_sentences[j1:j2]
+        for position in range(max(len(removed), len(added))):
+            a = removed[position] if position < len(removed) else None
+            b = added[position] if position < len(added) else None
+            if a is not None and b is not None and difflib.SequenceMatcher(None, a.text, b.text).ratio() >= SIMILAR_SENTENCE:
+                changes.append(Change("sentence_changed", f"line {b.line}", a.text, b.text, f"line {a.line} → line {b.line}"))
+                continue
+            if a is not None:
+                changes.append(Change("sentence_removed", f"line {a.line}", a.text, None, f"line {a.line} of the old text"))
+            if b is not None:
+                changes.append(Change("sentence_added", f"line {b.line}", None, b.text, f"line {b.line} of the new text"))
+    return changes
 
 
 _FACT_FIELDS = ("type", "values", "nullable", "minimum", "maximum", "pattern", "default")
@@ -170,6 +248,8 @@ _WORDS = {
     "outcome_changed": "outcome changed", "override_gained": "override gained", "override_lost": "override lost",
     "fact_changed": "fact changed", "output_added": "output added", "output_removed": "output removed",
     "output_changed": "output changed", "citation_changed": "citation changed", "clause_moved": "clause moved",
+    "quote_changed": "quote changed", "source_changed": "source text changed", "sentence_added": "sentence added",
+    "sentence_removed": "sentence removed", "sentence_changed": "sentence changed",
 }
 
 
@@ -194,10 +274,48 @@ def diff_to_text(result: PolicyDiff) -> str:
             head += f" (was {_show(change, change.before)})"
         elif change.kind == "clause_added":
             head += f", {change.detail}: when {change.after}"
+        elif change.kind == "quote_changed":
+            before, after = _differing(change.before, change.after)
+            head = f"quote changed: {change.detail} {change.subject}: {_words_of(before)} → {_words_of(after)}"
+        elif change.kind == "source_changed":
+            head += f": sha256 {change.before[:16]} → {change.after[:16]}" + (f"  ({change.detail})" if change.detail else "")
+        elif change.kind in ("sentence_added", "sentence_removed", "sentence_changed"):
+            # Indented under the `source text changed` line they belong to.
+            head = f"  {_WORDS[change.kind]} ({change.detail}): " + (
+                f"\u201c{change.before}\u201d → \u201c{change.after}\u201d" if change.kind == "sentence_changed"
+                else f"\u201c{change.after if change.after is not None else change.before}\u201d")
         elif change.detail:
             head += f": {change.detail}"
         lines.append(head)
     return "\n".join(lines) + "\n"
+
+
+def _differing(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
+    """Of two texts behind a name, only what differs: when only some of the quotes of one section
+    changed, those quotes (a clause may quote five sentences and change one)."""
+    if not before or not after or set(before) != {"section", "quotes"} or set(after) != set(before) \
+            or before["section"] != after["section"]:
+        return before, after
+    old = [q for q in before["quotes"] if q not in after["quotes"]]
+    new = [q for q in after["quotes"] if q not in before["quotes"]]
+    if not old and not new:  # the same quotes in another order
+        return before, after
+    return ({"section": before["section"], "quotes": old} if old else None,
+            {"section": after["section"], "quotes": new} if new else None)
+
+
+def _words_of(text: dict | None) -> str:
+    """What `_text_behind` found, as a line: `§ 2. Return & Refund Policy: “within 30 days of purchase”`."""
+    if text is None:
+        return "nothing"
+    pieces = []
+    if "legal" in text:
+        pieces.append(f"{text['legal']}: \u201c{text['legal_quote']}\u201d")
+    if "section" in text:
+        pieces.append(f"§ {text['section']}: " + " ".join(f"\u201c{q}\u201d" for q in text["quotes"]))
+    if "origin" in text:
+        pieces.append(f"origin: {text['origin']}")
+    return "; ".join(pieces)
 
 
 def _show(change: Change, value: Any) -> str:

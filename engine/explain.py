@@ -3,7 +3,9 @@ changes that would have.
 
 Built on a decision, its trace and its policy: the parts of conditions come from the trace where
 evaluation reached them, and from the plan's probe mode otherwise (`evaluator.part_outcomes`);
-counterfactuals decide again only the changed facts. It never formats text itself.
+counterfactuals decide again only the changed facts. Both keep the case's kind (`kind_facts`): a
+clause about another kind of case (a cancellation, for a return) is no candidate, and no counterfactual
+changes what the case asks. It never formats text itself.
 """
 
 from __future__ import annotations
@@ -100,23 +102,36 @@ class Explanation:
     why: tuple[Why, ...] = ()
     status: str = "decided"  # or undetermined, or unranked (a value outside `preference`)
     missing: tuple[str, ...] = ()
+    # The case's kind (see `kind_facts`): the facts, with the case's values, that why_not and the
+    # counterfactuals kept; clauses for other values of them were left out. Set only with why_not.
+    kind: tuple[tuple[str, Any], ...] = ()
 
     def to_dict(self) -> dict:
-        return {"output": self.output, "value": to_json_value(self.value), "status": self.status,
+        item = {"output": self.output, "value": to_json_value(self.value), "status": self.status,
                 "best_outcome": self.best, "missing_facts": list(self.missing), "why": [w.to_dict() for w in self.why],
                 "why_not": [w.to_dict() for w in self.why_not],
                 "counterfactuals": [c.to_dict() for c in self.counterfactuals]}
+        if self.kind:
+            item["same_kind_of_case"] = {name: to_json_value(value) for name, value in self.kind}
+        return item
 
 
-def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], Decision | None] | None = None) -> list[Explanation]:
+def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], Decision | None] | None = None,
+            kinds: tuple[str, ...] | None = None) -> list[Explanation]:
     """For each output with a `preference`: what decided it, why the case did not get a better value,
     and the smallest fact changes that would have.
+
+    Only clauses that could apply to the same kind of case are candidates, and no counterfactual
+    changes the kind: see `kind_facts`.
 
     :param decide_facts: decides changed facts the way the real decision was made (variant and
         version selection included); None when a change makes the case undecidable. By default the
         same policy decides.
+    :param kinds: the facts that say what kind of case it is; by default `kind_facts(policy)`.
     """
     decide_facts = decide_facts or (lambda facts: evaluate(policy, facts, trace=False))
+    kind = tuple((name, decision.facts[name]) for name in (kind_facts(policy) if kinds is None else kinds)
+                 if name in decision.facts)
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     result = []
     for output in policy.outputs.values():
@@ -134,14 +149,75 @@ def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], D
         if rank == 0:
             result.append(Explanation(output.name, outcome.value, best=True, why=why))
             continue
-        better = [c for c in policy.clauses if _gives_better(c, output.name, output.preference, rank)]
+        better = [c for c in policy.clauses if _gives_better(c, output.name, output.preference, rank)
+                  and could_apply(policy, c.condition.tree, dict(kind)) is not False]
         candidates = [w for w in (_why_not(policy, decision, c, output.name) for c in better) if w.failed or w.overridden_by]
         # The nearest misses: the clauses that fail on the fewest conditions (and those set aside by another).
         fewest = min((len(w.failed) for w in candidates if w.failed), default=0)
         nearest = tuple(w for w in candidates if len(w.failed) == fewest or not w.failed)
-        counterfactuals = _counterfactuals(policy, decision, output.name, output.preference, rank, nearest, decide_facts)
-        result.append(Explanation(output.name, outcome.value, nearest, counterfactuals, why=why))
+        counterfactuals = _counterfactuals(policy, decision, output.name, output.preference, rank, nearest, decide_facts,
+                                           {name for name, _ in kind})
+        result.append(Explanation(output.name, outcome.value, nearest, counterfactuals, why=why, kind=kind))
     return result
+
+
+def kind_facts(policy: Policy) -> tuple[str, ...]:
+    """The facts that say what kind of case a clause is about: each enum fact that some clause's
+    condition opens with (`request == 'cancel_order' and ...`, `request in [...]`), in declared order.
+
+    Why: a clause's first test is, by the convention the plan's index also follows, what the clause
+    is about, and an enum says which of a few kinds of thing a case is (what the customer asks for).
+    A case of one kind is not explained by clauses about another, and no counterfactual turns it into
+    one (a refused return is not "eligible had it been a cancellation"). Facts tested only later in
+    conditions, booleans and measures (dates, amounts) stay circumstances that a counterfactual may change.
+    """
+    opening: set[str] = set()
+    for clause in policy.clauses:
+        node = clause.condition.tree
+        while isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            node = node.values[0]
+        atom = _enum_atom(policy, node)
+        if atom is not None:
+            opening.add(atom[0])
+    return tuple(name for name in policy.facts if name in opening)
+
+
+def _enum_atom(policy: Policy, node: ast.expr) -> tuple[str, Callable[[Any], bool]] | None:
+    """(fact, test) for `fact == 'v'`, `fact != 'v'`, `fact in ['v', ...]`, `fact not in [...]` on an enum fact."""
+    if not isinstance(node, ast.Compare) or len(node.ops) != 1 or not isinstance(node.left, ast.Name):
+        return None
+    fact = policy.facts.get(node.left.id)
+    if fact is None or fact.type != "enum":
+        return None
+    right, operation = node.comparators[0], node.ops[0]
+    if isinstance(right, ast.Constant) and isinstance(operation, (ast.Eq, ast.NotEq)):
+        return fact.name, (lambda v, c=right.value, eq=isinstance(operation, ast.Eq): (v == c) is eq)
+    if isinstance(right, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) for e in right.elts) \
+            and isinstance(operation, (ast.In, ast.NotIn)):
+        values = tuple(e.value for e in right.elts)
+        return fact.name, (lambda v, c=values, inside=isinstance(operation, ast.In): (v in c) is inside)
+    return None
+
+
+def could_apply(policy: Policy, node: ast.expr, known: Mapping[str, Any], depth: int = 0) -> bool | None:
+    """Whether a condition holds when only the facts in `known` are known: True, False, or None
+    (it depends on other facts). Three-valued, like evaluation: `False and unknown` is False.
+    Looks through derived values; reads only tests of an enum fact against constants, so it never
+    errs and never reads a default."""
+    if isinstance(node, ast.BoolOp):
+        results = [could_apply(policy, value, known, depth) for value in node.values]
+        if isinstance(node.op, ast.And):
+            return False if False in results else (True if all(r is True for r in results) else None)
+        return True if True in results else (False if all(r is False for r in results) else None)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = could_apply(policy, node.operand, known, depth)
+        return None if inner is None else not inner
+    if isinstance(node, ast.Name) and node.id in policy.derived and depth < 16:
+        return could_apply(policy, policy.derived[node.id].expression.tree, known, depth + 1)
+    atom = _enum_atom(policy, node)
+    if atom is not None and atom[0] in known:
+        return atom[1](known[atom[0]])
+    return None
 
 
 def _rank(preference: tuple[str, ...], value: Any) -> int:
@@ -166,8 +242,9 @@ def _why_not(policy: Policy, decision: Decision, clause: Clause, output: str) ->
 
 
 def _counterfactuals(policy: Policy, decision: Decision, output: str, preference: tuple[str, ...], rank: int,
-                     why_not: tuple[WhyNot, ...], decide_facts) -> tuple[Counterfactual, ...]:
-    """The smallest sets of fact changes (one fact, then two) that give a better value."""
+                     why_not: tuple[WhyNot, ...], decide_facts, fixed: set[str]) -> tuple[Counterfactual, ...]:
+    """The smallest sets of fact changes (one fact, then two) that give a better value; the facts in
+    `fixed` (the case's kind) are never changed."""
     facts = dict(decision.facts)
     candidates: dict[str, list] = {}
     for item in why_not:
@@ -179,6 +256,8 @@ def _counterfactuals(policy: Policy, decision: Decision, output: str, preference
                     conditions.append(FailedCondition(ast.unparse(node), reads, "true", _gap(policy, facts, node)))
         for failed in conditions:
             for name, gap in _facts_behind(policy, facts, failed).items():
+                if name in fixed:
+                    continue
                 for value in _candidate_values(policy, name, facts.get(name), gap):
                     if value not in candidates.setdefault(name, []) and value != facts.get(name):
                         candidates[name].append(value)

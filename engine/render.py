@@ -30,9 +30,9 @@ def _location_json(location) -> str:
     return f"{name}:{location.line}:{location.column}"
 
 
-def _part_json(event) -> dict:
+def _part_json(event, policy: Policy) -> dict:
     item = {"position": event.position, "condition": event.expression, "location": _location_json(event.location),
-            "reads": [_read_json(r) for r in event.reads], "result": event.result}
+            "reads": [_read_json(r, policy) for r in event.reads], "result": event.result}
     if event.missing:
         item["missing_facts"] = list(event.missing)
     if event.message:
@@ -40,7 +40,7 @@ def _part_json(event) -> dict:
     return item
 
 
-def _read_json(read) -> dict:
+def _read_json(read, policy: Policy) -> dict:
     item = {"name": read.name, "kind": read.kind}
     if read.known:
         item["value"] = _value_json(read.value)
@@ -48,6 +48,23 @@ def _read_json(read) -> dict:
             item["from_default"] = True
     else:
         item["missing_facts"] = list(read.missing)
+    item.update(_provenance_json(policy, read.kind, read.name))
+    return item
+
+
+def _provenance_json(policy: Policy, kind: str, name: str) -> dict:
+    """Where a parameter's or derived value's definition comes from: its quote of the source text
+    (`source`), the law it cites (`legal`), or, for a number that is not in the text, its `origin`."""
+    declared = policy.parameters.get(name) if kind == "parameter" else policy.derived.get(name) if kind == "derived" else None
+    if declared is None:
+        return {}
+    item: dict = {}
+    if declared.source:
+        item["source"] = declared.source.to_dict()
+    if kind == "parameter" and declared.legal:
+        item["legal"] = declared.legal.to_dict()
+    if kind == "parameter" and declared.origin and not declared.source and not declared.legal:
+        item["origin"] = declared.origin
     return item
 
 
@@ -79,7 +96,7 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     parts: dict[str, list] = {}
     for event in decision.events:
         if event.op is Op.PART:
-            parts.setdefault(event.subject, []).append(_part_json(event))
+            parts.setdefault(event.subject, []).append(_part_json(event, policy))
     clauses = []
     for event in decision.events:
         if event.op is not Op.CLAUSE:
@@ -96,9 +113,9 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
             **({"legal": clause.legal.to_dict()} if clause.legal else {}),
             "condition": event.expression,
             "parts": parts.get(event.subject, []),
-            "reads": [_read_json(r) for r in event.reads],
+            "reads": [_read_json(r, policy) for r in event.reads],
             "result": event.result,
-            "value_reads": [_read_json(r) for r in event.value_reads],
+            "value_reads": [_read_json(r, policy) for r in event.value_reads],
             "missing_facts": list(event.missing),
             "effect": effect.effect if effect else "",
         }
@@ -120,7 +137,10 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     if level == "full":
         result["derived"] = [
             {"name": e.subject, "expression": e.expression, "location": _location_json(e.location),
-             "reads": [_read_json(r) for r in e.reads], "result": e.result,
+             **_provenance_json(policy, "derived", e.subject),
+             **({"interpretation": policy.derived[e.subject].interpretation}
+                if e.subject in policy.derived and policy.derived[e.subject].interpretation else {}),
+             "reads": [_read_json(r, policy) for r in e.reads], "result": e.result,
              **({"value": _value_json(e.value)} if e.result == "value" else {}),
              **({"missing_facts": list(e.missing)} if e.missing else {}),
              **({"error": e.message} if e.message else {})}
@@ -162,6 +182,9 @@ def explanation_lines(explanations: list) -> list[str]:
             lines.append(f"  {item.output} = {show_value(item.value)}: the best outcome; nothing would grant more")
             continue
         lines.append(f"  {item.output} = {show_value(item.value)}")
+        if item.kind:
+            lines.extend(_wrap("(only clauses for the same kind of case, and no change to it: "
+                               + "; ".join(f"{name} = {show_value(value)}" for name, value in item.kind) + ")", "    "))
         for why in item.why_not:
             head = f"    {why.clause.id} would give {show_value(why.would_give)}"
             if why.overridden_by:
@@ -193,12 +216,128 @@ def _show_read(read) -> str:
     return f"{read.name} = {show_value(read.value)}" + (" (default)" if read.from_default else "")
 
 
-def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+def _wrap_items(lead: str, items: list[str], indent: str, width: int = 100) -> list[str]:
+    """`lead a = 1; b = 2`, wrapped between items rather than inside one (`days = 10` stays whole)."""
+    lines = [f"{indent}{lead}"]
+    for position, item in enumerate(items):
+        piece = item + (";" if position < len(items) - 1 else "")
+        if len(lines[-1]) + 1 + len(piece) > width and lines[-1].strip():
+            lines.append(indent + piece)
+        else:
+            lines[-1] += " " + piece
+    return lines
 
 
-def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
-    """A report for people: the decision first, then the reasons, then the trace."""
+def _wrap(text: str, indent: str, width: int = 100, subsequent: str | None = None) -> list[str]:
+    return textwrap.wrap(text, width=width, initial_indent=indent,
+                         subsequent_indent=indent if subsequent is None else subsequent) or [indent]
+
+
+def case_facts(decision: Decision, policy: Policy) -> list[tuple[str, str, str]]:
+    """The case's facts for a report: (name, value as shown, note), every fact of the policy in its
+    declared order, then any fact the case gives that this policy does not declare (another variant's).
+
+    The note is empty for a value the case gives; otherwise it says why there is no given value:
+    `absent` (shown value empty), `default` (the fact's declared default stands in), or that the
+    policy does not read the fact.
+    """
+    rows = []
+    for name, fact in policy.facts.items():
+        if name in decision.facts:
+            rows.append((name, show_value(decision.facts[name]), ""))
+        elif fact.has_default:
+            rows.append((name, show_value(fact.default), "default: the case does not give it"))
+        else:
+            rows.append((name, "", "absent"))
+    label = policy.identity.chain_label()
+    for name in sorted(set(decision.facts) - set(policy.facts)):
+        rows.append((name, show_value(decision.facts[name]), f"not a fact of {label}: not read"))
+    return rows
+
+
+def behind(decision: Decision, policy: Policy, reads) -> list[tuple[str, str, Any, str]]:
+    """The parameters and derived values behind some reads, directly or through derived values, each
+    once, in the order they are first met: (kind, name, value as read, expression of a derived value).
+
+    A derived value's value and its own reads come from its DERIVED event; an unknown value is None
+    with `missing` shown by the caller from the read. Facts and outputs are not listed: the reads show them.
+    """
+    derived = {e.subject: e for e in decision.events if e.op is Op.DERIVED}
+    found: list[tuple[str, str, Any, str]] = []
+    seen: set[str] = set()
+    pending = list(reads)
+    while pending:
+        read = pending.pop(0)
+        if read.kind not in ("parameter", "derived") or read.name in seen:
+            continue
+        seen.add(read.name)
+        value = read.value if read.known else None
+        if read.kind == "derived":
+            event = derived.get(read.name)
+            found.append(("derived", read.name, value, policy.derived[read.name].expression.text
+                          if read.name in policy.derived else (event.expression if event else "")))
+            if event is not None:
+                pending[0:0] = list(event.reads)  # depth first: what this value was computed from
+        else:
+            found.append(("parameter", read.name, value, ""))
+    return found
+
+
+def provenance(policy: Policy, kind: str, name: str) -> str:
+    """Where a parameter or derived value comes from, in one line of words: its quote with its
+    section and line, the law it cites with its quote, or the origin of a number not in the text."""
+    declared = policy.parameters.get(name) if kind == "parameter" else policy.derived.get(name)
+    if declared is None:
+        return ""
+    pieces = []
+    if kind == "parameter" and declared.legal:
+        pieces.append(f"{declared.legal.short()}: \u201c{declared.legal.quote}\u201d")
+    if declared.source:
+        pieces.append(f"§ {declared.source.section} (line {q.line}): \u201c{q.text}\u201d" for q in declared.source.quotes)
+    if kind == "parameter" and declared.origin and not pieces:
+        pieces.append(f"not in the source text: {declared.origin}")
+    flat = []
+    for piece in pieces:
+        flat.extend([piece] if isinstance(piece, str) else list(piece))
+    return "; ".join(flat)
+
+
+def _where_lines(decision: Decision, policy: Policy, reads, indent: str) -> list[str]:
+    """`where money_back_days = 30  § 2. … (line 15): “within 30 days of purchase”`: what the policy's own
+    values behind a clause's reads are, and the text each comes from."""
+    lines = []
+    for position, (kind, name, value, expression) in enumerate(behind(decision, policy, reads)):
+        head = f"{indent}where " if position == 0 else f"{indent}      "
+        shown = show_value(value) if value is not None or kind == "parameter" else "unknown"
+        text = f"{name} = {shown}" + (f"  <- {expression}" if expression else "")
+        source = provenance(policy, kind, name)
+        if source:
+            text += f"  {source}"
+        lines.extend(_wrap(text, head, subsequent=f"{indent}        "))
+    return lines
+
+
+def undetermined_reasons(decision: Decision, policy: Policy) -> list[tuple[str, tuple[str, ...], list[tuple[str, Any, tuple[str, ...]]]]]:
+    """For each undetermined output: (output, the facts it needs, and each clause that sets it and
+    could not be decided, with the value it would set and the facts it needs)."""
+    effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
+    result = []
+    for name, outcome in decision.outputs.items():
+        if outcome.status != "undetermined":
+            continue
+        open_clauses = []
+        for clause_id in policy.setters.get(name, ()):
+            effect = effects.get(clause_id)
+            if effect is not None and effect.effect == "undecided":
+                value = policy.clause(clause_id).value_for(name)
+                open_clauses.append((clause_id, value.expression.text if value.expression else value.literal,
+                                     tuple(effect.missing)))
+        result.append((name, tuple(outcome.missing), open_clauses))
+    return result
+
+
+def _head_lines(decision: Decision, brief: bool = False) -> list[str]:
+    """The headline, the case and the policy, then every output with its status."""
     lines: list[str] = []
     lead = next(iter(decision.outputs))
     headline = show_value(decision.outputs[lead].value)
@@ -211,7 +350,9 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines.append(f"case      {decision.case_id or '(no id)'}  facts sha256 {decision.case_digest[:16]}")
     lines.append(f"policy    {identity.id} {identity.version} (effective {identity.effective_from.isoformat()}), "
                  f"content sha256 {identity.content_sha256[:16]}, engine {decision.engine_version}")
-    if len(identity.variant_chain) > 1 or decision.selection:
+    if brief and len(identity.variant_chain) > 1:
+        lines.append(f"variant   {identity.chain_label()}")
+    elif not brief and (len(identity.variant_chain) > 1 or decision.selection):
         lines.append(f"variant   {' → '.join(identity.variant_chain)}" + (f"  ({decision.selection})" if decision.selection else ""))
     lines.append("")
     width = max(len(name) for name in decision.outputs)
@@ -221,10 +362,70 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
         if result.regardless_of:
             note += f"  (whatever {', '.join(result.regardless_of)} {'is' if len(result.regardless_of) == 1 else 'are'})"
         lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
-    lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
+    if decision.missing_facts or not brief:
+        lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
+    return lines
+
+
+def decision_to_brief_text(decision: Decision, policy: Policy) -> str:
+    """The decision and its reasons on one screen: every output, then each deciding clause with the
+    start of its first quote, and the values that made it hold, said once for clauses that read the
+    same. Quotes longer than a line are cut (with `…`); `decision_to_text` has them whole, and the
+    facts and the trace."""
+    lines = _head_lines(decision, brief=True)
+    lines.append("")
+    lines.append("REASONS")
+    applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
+    reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    deciding: dict[str, list[str]] = {}
+    for name, result in decision.outputs.items():
+        for clause_id in result.clauses:
+            if clause_id in applied or not decision.events:
+                deciding.setdefault(clause_id, []).append(name)
+    groups: list[list[Clause]] = []  # consecutive deciding clauses that read the same values
+    for clause in policy.clauses:
+        if clause.id in deciding:
+            if groups and reads.get(groups[-1][0].id) == reads.get(clause.id):
+                groups[-1].append(clause)
+            else:
+                groups.append([clause])
+    for group in groups:
+        for clause in group:
+            lines.append(f"  {clause.id}  decided {', '.join(deciding[clause.id])}")
+            quote = (clause.legal.quote if clause.legal else clause.source.quotes[0].text if clause.source else "")
+            where = (f"{clause.legal.short()}" if clause.legal else
+                     f"line {clause.source.quotes[0].line}" if clause.source else "")
+            if quote:
+                room = 100 - len(f"    \u201c\u201d ({where})")
+                shown = quote if len(quote) <= room else quote[:room - 1].rstrip() + "\u2026"
+                lines.append(f"    \u201c{shown}\u201d ({where})")
+        values = reads.get(group[0].id)
+        if values:
+            lead = "because" if len(group) == 1 else f"these {len(group)} because"
+            lines.extend(_wrap_items(lead, [_show_read(r) for r in values], "    "))
+    by_missing: dict[tuple[str, ...], list[str]] = {}
+    for name, missing, _ in undetermined_reasons(decision, policy):
+        by_missing.setdefault(missing, []).append(name)
+    for missing, names in by_missing.items():
+        lines.extend(_wrap(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} undetermined: the case does not give "
+                           f"{', '.join(missing)}", "  ", subsequent="    "))
+    if not deciding and not decision.missing_facts:
+        lines.append("  no clause applied; every output has its default value")
+    return "\n".join(lines) + "\n"
+
+
+def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
+    """A report for people: the decision first, then the case's facts, the reasons, then the trace."""
+    lines = _head_lines(decision)
     lines.extend(_meanings(decision, policy))
+    lines.append("")
+    lines.append("FACTS")
+    rows = case_facts(decision, policy)
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, shown, note in rows:
+        lines.append(f"  {name.ljust(width)}  {shown}" + (f"  ({note})" if note and shown else note and f"({note})"))
     lines.append("")
     lines.append("REASONS")
     lines.extend(_reasons(decision, policy))
@@ -283,6 +484,7 @@ def _reasons(decision: Decision, policy: Policy, only: Collection[str] | None = 
             lines.extend(_wrap("because " + "; ".join(_show_read(r) for r in reads[clause.id]), "    "))
         if value_reads.get(clause.id):
             lines.extend(_wrap("computed from " + "; ".join(_show_read(r) for r in value_reads[clause.id]), "    "))
+        lines.extend(_where_lines(decision, policy, (*reads.get(clause.id, ()), *value_reads.get(clause.id, ())), "    "))
     if only is not None:  # `reason_lines`: the entries of these clauses, nothing about the whole decision
         return lines
     for name, result in decision.outputs.items():
@@ -290,9 +492,11 @@ def _reasons(decision: Decision, policy: Policy, only: Collection[str] | None = 
             lines.extend(_wrap(f"{name} = {show_value(result.value)} whatever {', '.join(result.regardless_of)} "
                                f"{'is' if len(result.regardless_of) == 1 else 'are'}: for each value one of "
                                f"{', '.join(result.clauses)} decides it", "  "))
-    undetermined = [(n, r) for n, r in decision.outputs.items() if r.status == "undetermined"]
-    for name, result in undetermined:
-        lines.append(f"  {name} is undetermined: the case does not give {', '.join(result.missing)}")
+    for name, missing, open_clauses in undetermined_reasons(decision, policy):
+        lines.append(f"  {name} is undetermined: the case does not give {', '.join(missing)}")
+        for clause_id, value, needs in open_clauses:
+            lines.extend(_wrap(f"{clause_id} would set {name} = {show_value(value)} if it applies; it needs {', '.join(needs)}",
+                               "    "))
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
     if not lines:
@@ -333,12 +537,27 @@ def _trace_lines(decision: Decision, policy: Policy, level: str, only: Collectio
             parts.setdefault(event.subject, []).append(event)
     lines = [f"  {'base' if d.origin in ('', policy.id) else d.origin} clause {d.clause} disabled by {d.variant} "
              f"({d.legal.short()}): {d.reason}" for d in policy.disabled if only is None or d.clause in only]
+    if level == "full" and only is None:
+        # The parameters the case read, each once with the text it comes from: constants, so not in
+        # evaluation order, but in the order they were first read.
+        seen: set[str] = set()
+        for event in decision.events:
+            for read in (*event.reads, *event.value_reads):
+                if read.kind == "parameter" and read.name not in seen:
+                    seen.add(read.name)
+                    lines.append(f"  parameter {read.name} = {show_value(read.value)}")
+                    source = provenance(policy, "parameter", read.name)
+                    if source:
+                        lines.extend(_wrap(source, "      "))
     number = 0
     for event in decision.events:
         if event.op is Op.DERIVED and level == "full" and only is None:
             value = show_value(event.value) if event.result == "value" else (
                 f"unknown (missing: {', '.join(event.missing)})" if event.missing else f"error: {event.message}")
             lines.append(f"  derived {event.subject} = {value}    <- {event.expression}")
+            source = provenance(policy, "derived", event.subject)
+            if source:
+                lines.extend(_wrap(source, "      "))
             continue
         if event.op is not Op.CLAUSE:
             continue

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 
 from .model import Clause, Decision, Policy
-from .render import show_value
+from .render import behind, case_facts, provenance, show_value, undetermined_reasons
 from .trace import Op
 
 # -- blocks ----------------------------------------------------------------------------------------
@@ -32,7 +32,8 @@ def _h(level: int, text: str) -> Block:
 
 def _md(text: object) -> str:
     """Text as Markdown shows it: on one line, and with no raw HTML or table breaks a value could inject."""
-    return " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # `](` would open an inline link or image (`[click](javascript:…)`): escaped, it shows as written.
+    return " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("](", "]\\(")
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -120,12 +121,26 @@ def in_words(node: ast.expr) -> str:
         return "nothing" if node.value is None else ("true" if node.value is True else "false" if node.value is False else str(node.value))
     if isinstance(node, (ast.List, ast.Tuple)):
         return ", ".join(in_words(e) for e in node.elts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return f"{node.func.id}({', '.join(in_words(a) for a in node.args)})"
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        return f"{_grouped(node.left, node)} {_ARITHMETIC[type(node.op)]} {_grouped(node.right, node)}"
+    if isinstance(node, ast.IfExp):
+        return f"{_grouped(node.body, node)} if {_grouped(node.test, node)}, otherwise {_grouped(node.orelse, node)}"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return f"-{_grouped(node.operand, node)}"
     return ast.unparse(node)
 
 
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "×", ast.Div: "÷", ast.FloorDiv: "÷ (rounded down)",
+               ast.Mod: "modulo"}
+
+
 def _grouped(node: ast.expr, parent: ast.expr) -> str:
+    """A sub-expression in words, in brackets where it would otherwise read as part of its parent."""
     text = in_words(node)
-    return f"({text})" if isinstance(node, ast.BoolOp) and node is not parent else text
+    nested = isinstance(node, (ast.BoolOp, ast.IfExp)) or (isinstance(node, ast.BinOp) and isinstance(parent, ast.BinOp))
+    return f"({text})" if nested and node is not parent else text
 
 
 # -- a decision ------------------------------------------------------------------------------------
@@ -152,8 +167,12 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
          ", ".join(r.clauses) or "-") for name, r in decision.outputs.items())))
     if decision.missing_facts:
         blocks.append(Block("p", "Facts needed to settle the undetermined outputs: " + ", ".join(decision.missing_facts)))
+    blocks.append(_h(2, "Facts of the case"))
+    blocks.append(Block("table", headers=("fact", "value", "note"), items=tuple(
+        (name, shown or "-", note or "given") for name, shown, note in case_facts(decision, policy))))
     blocks.append(_h(2, "Reasons"))
     reads = {e.subject: e.reads for e in decision.events if e.op is Op.CLAUSE}
+    value_reads = {e.subject: e.value_reads for e in decision.events if e.op is Op.CLAUSE}
     applied = {e.subject for e in decision.events if e.op is Op.CLAUSE and e.result == "true"}
     deciding: dict[str, list[str]] = {}
     for name, result in decision.outputs.items():
@@ -174,6 +193,18 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
             blocks.append(Block("p", f"Interpretation: {clause.interpretation}"))
         if reads.get(clause.id):
             blocks.append(Block("list", items=tuple(f"{r.name} = {_value(r)}" for r in reads[clause.id])))
+        where = _where(decision, policy, (*reads.get(clause.id, ()), *value_reads.get(clause.id, ())))
+        if where:
+            blocks.append(Block("p", "The policy's own values behind these:"))
+            blocks.append(Block("list", items=where))
+    for name, missing, open_clauses in undetermined_reasons(decision, policy):
+        blocks.append(_h(3, f"{name} is undetermined"))
+        blocks.append(Block("p", f"The case does not give {', '.join(missing)}, so these clauses may or may not apply:"
+                                 if open_clauses else f"The case does not give {', '.join(missing)}."))
+        if open_clauses:
+            blocks.append(Block("list", items=tuple(
+                f"{clause_id} ({policy.clause(clause_id).title}) would set {name} = {show_value(value)}; "
+                f"it needs {', '.join(needs)}" for clause_id, value, needs in open_clauses)))
     if explanations:
         blocks.append(_h(2, "Why not a better outcome"))
         for item in explanations:
@@ -186,6 +217,10 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
             if item.best:
                 blocks.append(Block("p", f"{item.output} = {show_value(item.value)} is the best outcome."))
                 continue
+            if item.kind:
+                blocks.append(Block("p", f"{item.output} = {show_value(item.value)}. Only clauses for the same kind of case, "
+                                         "and no change to it: " + "; ".join(f"{name} = {show_value(value)}"
+                                                                             for name, value in item.kind) + "."))
             for why in item.why_not:
                 blocks.append(_h(3, f"{why.clause.title} ({why.clause.id}) would give {show_value(why.would_give)}"))
                 blocks.extend(_source_blocks(why.clause))
@@ -198,6 +233,10 @@ def decision_blocks(decision: Decision, policy: Policy, explanations: list | Non
                 blocks.append(Block("list", items=tuple(
                     " and ".join(f"{fact} were {show_value(to)} (not {show_value(frm)})" for fact, frm, to in c.changes)
                     + f": {item.output} = {show_value(c.value)}, by {', '.join(c.clauses)}" for c in item.counterfactuals)))
+    values = _values_read(decision, policy)
+    if values:
+        blocks.append(_h(2, "Parameters and derived values read"))
+        blocks.append(Block("table", headers=("name", "kind", "value", "computed as", "from the text"), items=values))
     blocks.append(_h(2, "Trace"))
     effects = {e.subject: e for e in decision.events if e.op is Op.EFFECT}
     blocks.append(Block("table", headers=("clause", "condition", "values read", "result", "effect"), items=tuple(
@@ -218,6 +257,39 @@ def _value(read) -> str:
     return show_value(read.value) if read.known else f"unknown (needs {', '.join(read.missing)})"
 
 
+def _computed_as(policy: Policy, name: str) -> str:
+    return in_words(policy.derived[name].expression.tree) if name in policy.derived else ""
+
+
+def _where(decision: Decision, policy: Policy, reads) -> tuple[str, ...]:
+    """Each parameter and derived value behind a clause's reads, with how it is computed and its text."""
+    items = []
+    for kind, name, value, _ in behind(decision, policy, reads):
+        text = f"{name} = {show_value(value) if value is not None or kind == 'parameter' else 'unknown'} ({kind}"
+        text += f", computed as {_computed_as(policy, name)})" if kind == "derived" else ")"
+        source = provenance(policy, kind, name)
+        items.append(text + (f": {source}" if source else ""))
+    return tuple(items)
+
+
+def _values_read(decision: Decision, policy: Policy) -> tuple[tuple[str, ...], ...]:
+    """Every derived value computed and every parameter read, in the order first met, with its text."""
+    rows, seen = [], set()
+    for event in decision.events:
+        for read in (*event.reads, *event.value_reads):  # what a derived value read comes before it
+            if read.kind == "parameter" and read.name not in seen:
+                seen.add(read.name)
+                rows.append((read.name, "parameter", show_value(read.value), "-",
+                             provenance(policy, "parameter", read.name) or "-"))
+        if event.op is Op.DERIVED and event.subject not in seen:
+            seen.add(event.subject)
+            value = show_value(event.value) if event.result == "value" else (
+                f"unknown (needs {', '.join(event.missing)})" if event.missing else f"error: {event.message}")
+            rows.append((event.subject, "derived", value, _computed_as(policy, event.subject),
+                         provenance(policy, "derived", event.subject) or "-"))
+    return tuple(rows)
+
+
 # -- a policy --------------------------------------------------------------------------------------
 
 
@@ -231,10 +303,14 @@ def policy_blocks(policy: Policy) -> list[Block]:
         (f.name, f.type + (f": {', '.join(f.values)}" if f.values else "") + (" or null" if f.nullable else ""), f.description)
         for f in policy.facts.values())))
     blocks.append(_h(2, "Parameters"))
-    blocks.append(Block("table", headers=("parameter", "value", "from"), items=tuple(
-        (p.name, f"{show_value(p.value)} {p.unit}".strip(),
-         p.legal.short() if p.legal else (f"\u201c{p.source.quotes[0].text}\u201d" if p.source else p.origin))
+    blocks.append(Block("table", headers=("parameter", "value", "meaning", "from the text"), items=tuple(
+        (p.name, f"{show_value(p.value)} {p.unit}".strip(), p.description, provenance(policy, "parameter", p.name) or "-")
         for p in policy.parameters.values())))
+    if policy.derived:
+        blocks.append(_h(2, "Derived values"))
+        blocks.append(Block("table", headers=("derived value", "computed as", "from the text", "interpretation"), items=tuple(
+            (d.name, in_words(d.expression.tree), provenance(policy, "derived", d.name) or "-", d.interpretation or "-")
+            for d in policy.derived.values())))
     blocks.append(_h(2, "Clauses"))
     for clause in policy.clauses:
         origin = "" if clause.origin in ("", identity.id) else f" [{clause.origin}]"

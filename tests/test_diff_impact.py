@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from click.testing import CliRunner
@@ -24,13 +25,25 @@ def test_diff_of_the_draft_names_the_changed_thresholds():
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].startswith("--- aqara-returns 1.0.0") and lines[1].startswith("+++ aqara-returns 1.1.0")
-    assert lines[2:] == ["parameter changed: bulk_order_units: 10 → 20", "parameter changed: money_back_days: 30 → 45"]
+    assert lines[2:] == [
+        "parameter changed: bulk_order_units: 10 → 20",
+        "quote changed: parameter bulk_order_units: § 2. Return & Refund Policy: “Ordering more than 10 units of a product "
+        "will be considered a bulk order.” → origin: EXAMPLE ONLY: a proposed threshold of 20 units, not in the published "
+        "text (which says 10)",
+        "parameter changed: money_back_days: 30 → 45",
+        "quote changed: parameter money_back_days: § 2. Return & Refund Policy: “within 30 days of purchase” → origin: "
+        "EXAMPLE ONLY: a proposed 45-day window, not in the published text (which says 30 days)",
+    ]  # the draft copies the source text unchanged: no source change
 
 
 def test_diff_json():
     document = json.loads(run("diff", "aqara-returns", DRAFT, "--format", "json").output)
-    assert document["summary"] == {"parameter_changed": 2}
+    assert document["summary"] == {"parameter_changed": 2, "quote_changed": 2}
     assert {"kind": "parameter_changed", "subject": "money_back_days", "before": 30, "after": 45} in document["changes"]
+    assert {"kind": "quote_changed", "subject": "money_back_days", "detail": "parameter",
+            "before": {"section": "2. Return & Refund Policy", "quotes": ["within 30 days of purchase"]},
+            "after": {"origin": "EXAMPLE ONLY: a proposed 45-day window, not in the published text (which says 30 days)"}} \
+        in document["changes"]
     assert document["before"]["version"] == "1.0.0" and document["after"]["version"] == "1.1.0"
 
 
@@ -185,3 +198,55 @@ def test_impact_refuses_repeated_case_ids(tmp_path):
     corpus.write_text('{"id": "a", "facts": {"request": "return"}}\n{"id": "a", "facts": {"request": "return"}}\n', encoding="utf-8")
     result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus))
     assert result.exit_code == 3 and "case ids used more than once" in result.stderr
+
+
+def test_diff_reports_the_changed_source_text_sentence_by_sentence_and_the_changed_quotes(tmp_path):
+    from small_policies import LIBRARY_POLICY, LIBRARY_SOURCE, write_library
+
+    write_library(tmp_path / "before")
+    source = (LIBRARY_SOURCE.replace("$2.00/day late", "$2.50/day late")
+              .replace("Fines are counted per day late.\n", "")
+              + "Fines over $20.00 are sent to collection.\n")
+    policy = (LIBRARY_POLICY.replace("version: 1.0.0", "version: 1.1.0").replace("value: 2.0", "value: 2.5")
+              .replace("quote: $2.00/day}", "quote: $2.50/day}").replace("Books are fined $2.00/day late.", "Books are fined $2.50/day late.")
+              .replace("    source: {{section: Fines, quote: Fines are counted per day late.}}\n", "")
+              .replace("  - {{quote: Library fines., reason: the title}}",
+                       "  - {{quote: Library fines., reason: the title}}\n  - {{quote: Fines over $20.00 are sent to collection., reason: not decided here}}"))
+    write_library(tmp_path / "after", source, policy)
+    result = run("diff", str(tmp_path / "before"), str(tmp_path / "after"))
+    assert result.exit_code == 0, result.output
+    old_sha = hashlib.sha256(LIBRARY_SOURCE.encode()).hexdigest()[:16]
+    new_sha = hashlib.sha256(source.encode()).hexdigest()[:16]
+    assert result.output.splitlines()[2:] == [
+        "parameter changed: book_daily_fine: 2.0 → 2.5",
+        "quote changed: parameter book_daily_fine: § Fines: “$2.00/day” → § Fines: “$2.50/day”",
+        "quote changed: derived value fine_due: § Fines: “Fines are counted per day late.” → nothing",
+        "quote changed: clause late-fine: § Fines: “Books are fined $2.00/day late.” → § Fines: “Books are fined $2.50/day late.”",
+        f"source text changed: source.txt: sha256 {old_sha} → {new_sha}",
+        "  sentence changed (line 2 → line 2): “Books are fined $2.00/day late.” → “Books are fined $2.50/day late.”",
+        "  sentence removed (line 3 of the old text): “Fines are counted per day late.”",
+        "  sentence added (line 5 of the new text): “Fines over $20.00 are sent to collection.”",
+    ]
+    readme = (REPO / "README.md").read_text(encoding="utf-8").split("its book rate raised):\n\n```text\n")[1].split("```")[0]
+    assert readme.splitlines() == result.output.splitlines()[-4:], "the README shows this diff"
+    document = json.loads(run("diff", str(tmp_path / "before"), str(tmp_path / "after"), "--format", "json").output)
+    assert document["summary"] == {"parameter_changed": 1, "quote_changed": 3, "source_changed": 1, "sentence_changed": 1,
+                                   "sentence_removed": 1, "sentence_added": 1}
+    assert {"kind": "sentence_removed", "subject": "line 3", "before": "Fines are counted per day late.", "after": None,
+            "detail": "line 3 of the old text"} in document["changes"]
+    [changed] = [c for c in document["changes"] if c["kind"] == "source_changed"]
+    assert changed == {"kind": "source_changed", "subject": "source.txt", "before": hashlib.sha256(LIBRARY_SOURCE.encode()).hexdigest(),
+                       "after": hashlib.sha256(source.encode()).hexdigest()}
+
+
+def test_without_both_texts_diff_compares_the_source_by_its_hash_only(tmp_path):
+    from small_policies import LIBRARY_POLICY, LIBRARY_SOURCE, write_library
+
+    before = engine.require_policy(write_library(tmp_path / "before"))
+    after = engine.require_policy(write_library(tmp_path / "after", LIBRARY_SOURCE + "Be kind.\n",
+                                                LIBRARY_POLICY.replace("reason: the title}}", "reason: the title}}\n  - {{quote: Be kind., reason: advice}}")))
+    lines = diff_to_text(diff_policies(before, after, LIBRARY_SOURCE, None)).splitlines()
+    assert lines[2:] == [f"source text changed: source.txt: sha256 {before.identity.source_sha256[:16]} → "
+                         f"{after.identity.source_sha256[:16]}  (the two texts were not both available: sentences not compared)"]
+    assert diff_to_text(diff_policies(before, after, LIBRARY_SOURCE, LIBRARY_SOURCE + "Be kind.\n")).splitlines()[3:] == [
+        "  sentence added (line 6 of the new text): “Be kind.”"]

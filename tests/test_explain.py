@@ -81,3 +81,76 @@ def test_unranked_and_undetermined_outcomes_are_said_so():
     open_case = runner.invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--fact", "reason_category=quality", "--fact", "replaceable=true",
                                         "--explain", "--trace", "none"]).output
     assert "WHY NOT BETTER" in open_case
+
+
+# -- why not lists only clauses for the same kind of case ----------------------------------------
+
+
+def test_a_refused_return_is_not_explained_by_cancellation_clauses(aqara):
+    from engine.explain import kind_facts
+
+    assert kind_facts(aqara) == ("request", "sales_channel")
+    result = CliRunner().invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--explain", "--trace", "none"])
+    text = result.output[result.output.index("WHY NOT BETTER"):]
+    assert text.splitlines()[1:3] == [
+        "  eligibility = not_eligible",
+        "    (only clauses for the same kind of case, and no change to it: request = return; sales_channel =",
+    ]
+    assert "cancel" not in text and "modify" not in text
+    document = json.loads(CliRunner().invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--explain", "--format", "json"]).output)
+    [eligibility] = document["explanation"]
+    assert [w["clause"] for w in eligibility["why_not"]] == ["money-back-guarantee", "quality-warranty-service"]
+    assert eligibility["same_kind_of_case"] == {"request": "return", "sales_channel": "aqara_online_store"}
+    assert all(change["fact"] not in ("request", "sales_channel")
+               for c in eligibility["counterfactuals"] for change in c["changes"])
+
+
+def test_the_same_for_a_variant_whose_clauses_open_with_another_test():
+    # The EU's cancellation clauses open with `consumer and request == ...`: their condition, not only
+    # their first test, contradicts a return.
+    de = str(REPO / "examples" / "cases" / "eu-withdrawal-de.yaml")
+    late = ["--fact", "request_at=2026-04-30T09:00:00Z"]
+    document = json.loads(CliRunner().invoke(cli.cli, ["eval", de, *late, "--explain", "--format", "json"]).output)
+    [eligibility] = document["explanation"]
+    assert eligibility["value"] == "not_eligible" and eligibility["why_not"]
+    assert not any("cancel" in w["clause"] or "modify" in w["clause"] for w in eligibility["why_not"])
+    assert "eu-withdrawal" in [w["clause"] for w in eligibility["why_not"]]
+
+
+RENEW_LATE = {"request": "renew", "item_kind": "book", "days_late": 3, "renewals": 2, "first_fine": True}
+
+
+def test_on_a_small_policy_a_late_renewal_is_not_explained_by_the_waiver(tmp_path):
+    import engine
+    from engine.explain import could_apply, kind_facts
+    from small_policies import write_library
+
+    policy = engine.require_policy(write_library(tmp_path / "library"))
+    assert kind_facts(policy) == ("request",)  # item_kind is read only inside a derived value: a circumstance
+    decision = engine.decide(policy, engine.case_from_facts(policy, RENEW_LATE, "renew-late"))
+    [item] = explain(policy, decision)
+    assert item.kind == (("request", "renew"),)
+    assert [w.clause.id for w in item.why_not] == ["renewal"]
+    assert [(c.changes, c.value) for c in item.counterfactuals] == [
+        ((("days_late", 3, 0), ("renewals", 2, 1)), "granted")]
+    # Without the rule, the nearest miss would be the waiver: it fails only on what was asked.
+    [anything] = explain(policy, decision, kinds=())
+    assert [w.clause.id for w in anything.why_not] == ["first-fine-waived"]
+    assert [f.condition for f in anything.why_not[0].failed] == ["request == 'waive_fine'"]
+    # The test is three-valued and looks through derived values.
+    waiver = policy.clause("first-fine-waived").condition.tree
+    assert could_apply(policy, waiver, {"request": "renew"}) is False
+    assert could_apply(policy, waiver, {"request": "waive_fine"}) is None
+    assert could_apply(policy, waiver, {}) is None
+
+
+def test_a_case_that_does_not_give_its_kind_keeps_every_clause(tmp_path):
+    import engine
+    from small_policies import write_library
+
+    policy = engine.require_policy(write_library(tmp_path / "library"))
+    facts = {**{k: v for k, v in RENEW_LATE.items() if k != "request"}, "days_late": 8}  # refused, whatever was asked
+    [item] = explain(policy, engine.decide(policy, engine.case_from_facts(policy, facts, "no-request")))
+    assert item.status == "decided" and item.kind == ()
+    assert [w.clause.id for w in item.why_not] == ["first-fine-waived"]
+    assert "same_kind_of_case" not in item.to_dict()

@@ -39,7 +39,7 @@ ALLOWED = {
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve", "plan.runtime",
                       "serial"},
     "render": {"model", "trace", "values"},
-    "diff": {"model", "values"},
+    "diff": {"model", "sourcetext", "values"},
     "explain": {"evaluator", "model", "trace"},
     "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "values"},

@@ -17,6 +17,7 @@ import engine
 from conftest import REPO
 from engine import report
 from engine.explain import explain
+from small_policies import write_library
 
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 DAY_34 = ["--fact", "request_at=2026-04-04T09:00:00Z"]
@@ -143,3 +144,87 @@ def test_case_values_cannot_inject_markup(tmp_path):
     assert "<script>" not in markdown and "\n# Decision: eligible" not in markdown
     page = runner.invoke(cli.cli, ["eval", str(case), "--format", "html"]).output
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+# -- facts, undetermined outputs, the text behind parameters and derived values --------------------
+
+RENEW_LATE = {"request": "renew", "item_kind": "book", "days_late": 3, "renewals": 2, "first_fine": True}
+
+
+def _library_reports(tmp_path, facts, case_id="renew-late"):
+    policy = engine.require_policy(write_library(tmp_path / "library"))
+    decision = engine.decide(policy, engine.case_from_facts(policy, facts, case_id))
+    blocks = report.decision_blocks(decision, policy, explain(policy, decision))
+    return report.render(blocks, "markdown"), report.render(blocks, "html"), blocks
+
+
+def test_reports_show_the_case_facts_and_the_quoted_rate_behind_a_fine(tmp_path):
+    markdown, page, blocks = _library_reports(tmp_path, RENEW_LATE)
+    facts = markdown.split("## Facts of the case\n\n")[1].split("\n\n")[0]
+    assert facts.splitlines() == [
+        "| fact | value | note |",
+        "|---|---|---|",
+        "| request | renew | given |",
+        "| item_kind | book | given |",
+        "| days_late | 3 | given |",
+        "| renewals | 2 | given |",
+        "| first_fine | true | given |",
+        "| branch | main | default: the case does not give it |",
+    ]
+    assert ("- fine_due = 6.0 (derived, computed as days late × daily fine): § Fines (line 3): “Fines are counted per "
+            "day late.”") in markdown.splitlines()
+    assert "- book_daily_fine = 2.0 (parameter): § Fines (line 2): “$2.00/day”" in markdown.splitlines()
+    table = markdown.split("## Parameters and derived values read\n\n")[1].split("\n\n")[0].splitlines()
+    assert table[2:] == [
+        "| book_daily_fine | parameter | 2.0 | - | § Fines (line 2): “$2.00/day” |",
+        "| daily_fine | derived | 2.0 | book daily fine if item kind is book, otherwise dvd daily fine | - |",
+        "| fine_due | derived | 6.0 | days late × daily fine | § Fines (line 3): “Fines are counted per day late.” |",
+        "| max_renewals | parameter | 2 | - | § Renewals (line 4): “renewed twice” |",
+    ]
+    assert "<td>book_daily_fine</td><td>parameter</td><td>2.0</td><td>-</td><td>§ Fines (line 2): “$2.00/day”</td>" in page
+    assert "<td>branch</td><td>main</td><td>default: the case does not give it</td>" in page
+    assert ("Only clauses for the same kind of case, and no change to it: request = renew.") in markdown
+
+
+def test_reports_give_the_reasons_for_an_undetermined_output(tmp_path):
+    markdown, page, _ = _library_reports(tmp_path, {"request": "renew", "item_kind": "book", "renewals": 0})
+    section = markdown.split("### outcome is undetermined\n\n")[1].split("\n\n## ")[0]
+    assert section.splitlines() == [
+        "The case does not give days_late, so these clauses may or may not apply:",
+        "",
+        "- renewal (Items that are not late may be renewed twice) would set outcome = granted; it needs days_late",
+    ]
+    assert "| days_late | - | absent |" in markdown and "| first_fine | - | absent |" in markdown
+    assert "<h3>outcome is undetermined</h3>" in page
+    assert ("<li>renewal (Items that are not late may be renewed twice) would set outcome = granted; it needs "
+            "days_late</li>") in page
+    assert "<td>days_late</td><td>-</td><td>absent</td>" in page
+
+
+def test_user_text_cannot_make_links_or_markup(tmp_path):
+    hostile = "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    markdown, page, _ = _library_reports(tmp_path, {**RENEW_LATE, "branch": hostile}, case_id="[x](javascript:alert(2))")
+    assert "](javascript" not in markdown and "<img" not in markdown
+    assert "| branch | [click]\\(javascript:alert(1)) &lt;img src=x onerror=alert(1)&gt; | given |" in markdown
+    assert markdown.startswith("# Decision for case [x]\\(javascript:alert(2)): fine = 6.0\n")
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_render_lists_parameters_and_derived_values_with_their_quotes(tmp_path):
+    write_library(tmp_path / "library")
+    markdown = CliRunner().invoke(cli.cli, ["render", str(tmp_path / "library")]).output
+    parameters = markdown.split("## Parameters\n\n")[1].split("\n\n")[0].splitlines()
+    assert parameters[0] == "| parameter | value | meaning | from the text |"
+    assert parameters[2] == "| book_daily_fine | 2.0 dollars | The fine per day late for a book. | § Fines (line 2): “$2.00/day” |"
+    derived = markdown.split("## Derived values\n\n")[1].split("\n\n")[0].splitlines()
+    assert derived == [
+        "| derived value | computed as | from the text | interpretation |",
+        "|---|---|---|---|",
+        "| daily_fine | book daily fine if item kind is book, otherwise dvd daily fine | - | - |",
+        "| fine_due | days late × daily fine | § Fines (line 3): “Fines are counted per day late.” | Every day after the "
+        "due date counts, the return day included. |",
+    ]
+    aqara = CliRunner().invoke(cli.cli, ["render", "aqara-returns", "--variant", "eu", "--format", "html"]).output
+    assert ("<td>withdrawal_days</td><td>14 days</td>" in aqara
+            and "<td>Directive 2011/83/EU, Art. 9(1): “the consumer shall have a period of 14 days to withdraw" in aqara)
+    assert "<td>warranty_months</td><td>12 months</td>" in aqara and "not in the source text: Aqara&#x27;s separate" in aqara
