@@ -372,6 +372,12 @@ def clause_to_text(clause: Clause, policy: Policy) -> str:
     if clause.legal:
         lines.append(f"  law        {clause.legal.short()}  {clause.legal.url}")
         lines.extend(_wrap(f"\u201c{clause.legal.quote}\u201d", "    "))
+        # What the variant left out of the same act, so that a reader of the clause sees the gaps too.
+        left_out = [n for n in policy.not_modelled if n.act == clause.legal.act]
+        if left_out:
+            lines.append(f"  not modelled in {clause.legal.act}:")
+            for entry in left_out:
+                lines.extend(_wrap(f"{entry.article} ({entry.variant}): {entry.reason}", "    "))
     if clause.interpretation:
         lines.append("")
         lines.extend(_wrap("interpretation: " + clause.interpretation, "  "))
