@@ -15,7 +15,7 @@ import handwritten
 from engine.model import to_json_value
 
 OUTPUTS = ("eligibility", "remedies", "refund_amount", "return_shipping_paid_by", "fees_customer_may_bear",
-           "return_requirements", "required_information", "warranty_ends_on", "next_steps")
+           "return_requirements", "required_information", "warranty_ends_on", "refund_due_by", "next_steps")
 
 # -- case generation -------------------------------------------------------------------------------
 

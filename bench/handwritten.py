@@ -45,6 +45,7 @@ def decide(facts: dict[str, Any]) -> dict[str, Any]:
         "return_requirements": [],
         "required_information": [],
         "warranty_ends_on": None,
+        "refund_due_by": None,  # only the regional variants set a legal refund deadline
         "next_steps": [],
     }
 

@@ -121,9 +121,11 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
             compiled.append((policy, document.data, document.source_map, ()))
     if problems:
         return None, problems
-    variant_policies, problems = _compile_variants(data["policy"]["id"], compiled, variant_documents, source)
+    variant_policies, found = _compile_variants(data["policy"]["id"], compiled, variant_documents, source)
+    warnings += [p for p in found if p.severity == "warning"]
+    problems = [p for p in found if p.severity != "warning"]
     if problems:
-        return None, problems
+        return None, problems + warnings
     everything = tuple(p for p, *_ in compiled) + tuple(variant_policies)
     latest = {}
     for policy in variant_policies:  # for listing, tests and diff: each variant's latest version
@@ -273,9 +275,9 @@ def _compile_variants(base_id: str, bases: list, documents: list, source) -> tup
                                                variant_id))
                 for parent, parent_data, parent_map, parent_files in parents:
                     data, source_map, found = overlay(parent_data, parent_map, document.data, document.source_map)
-                    if found:  # compiling a broken overlay would only repeat its problems as consequences
-                        problems += [p for p in found if p not in problems]
-                        continue
+                    problems += [p for p in found if p not in problems]
+                    if any(p.severity != "warning" for p in found):
+                        continue  # compiling a broken overlay would only repeat its problems as consequences
                     files = parent_files + ((document.path.name, document.sha256),)
                     base_sha = next(digest for name, digest in parent.identity.files if name.endswith((".yaml", ".yml")))
                     policy, found = compile_policy(data, source_map, source, base_sha, files)

@@ -23,8 +23,8 @@ from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import CompiledExpression, compile_expression, conjuncts
 from .kinds import ANY, BOOL, Type, describe
 from .loader import SourceMap
-from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
-                    PolicyIdentity, Quote, SourceRef)
+from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
+                    Policy, PolicyIdentity, Quote, SourceRef)
 from .sourcetext import Sentence, SourceText
 from .typecheck import TypeChecker, TypeProblem, literal_type
 from .values import VALUE_TYPES, read_value, static_type
@@ -102,6 +102,8 @@ class _Compiler:
             outputs=self.outputs, clauses=tuple(self.clauses), informational=tuple(informational),
             overridden_by=overridden_by, setters=setters,
             condition_locations=self.condition_locations, disabled=self._disabled(),
+            not_modelled=tuple(NotModelled(e["variant"], e["act"], e["article"], e["reason"], e["url"])
+                               for e in self.data.get("_not_modelled") or []),
             countries=tuple((self.data.get("_variant") or {}).get("countries", ())),
         )
 

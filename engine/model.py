@@ -70,6 +70,21 @@ class Disabled:
 
 
 @dataclass(frozen=True)
+class NotModelled:
+    """A provision of a variant's law that no clause encodes on purpose, and why (`not_modelled`)."""
+
+    variant: str
+    act: str
+    article: str
+    reason: str
+    url: str = ""
+
+    def short(self) -> str:
+        """`Directive 2011/83/EU, Art. 13(3)`, as a citation reads."""
+        return f"{self.act}, {self.article}"
+
+
+@dataclass(frozen=True)
 class Fact:
     """A fact a case may give: its type, its limits, and its default when a case lacks it."""
 
@@ -236,6 +251,7 @@ class Policy:
     # Where each clause's `when` expression starts in the policy file.
     condition_locations: dict[str, SourceLocation] = field(default_factory=dict)
     disabled: tuple[Disabled, ...] = ()  # base clauses a variant set aside
+    not_modelled: tuple[NotModelled, ...] = ()  # provisions of the variants' law left out on purpose
     countries: tuple[str, ...] = ()  # for a variant: the countries it covers
 
     @property

@@ -356,12 +356,18 @@ def _head_lines(decision: Decision, brief: bool = False) -> list[str]:
         lines.append(f"variant   {' → '.join(identity.variant_chain)}" + (f"  ({decision.selection})" if decision.selection else ""))
     lines.append("")
     width = max(len(name) for name in decision.outputs)
+    # Brief: outputs that no clause set and that are null say one thing together, on one line.
+    unset = [name for name, r in decision.outputs.items() if brief and r.status == "default" and r.value is None]
     for name, result in decision.outputs.items():
+        if name in unset:
+            continue
         note = {"undetermined": f"  (undetermined: needs {', '.join(result.missing)})", "default": "  (default)",
                 "error": "  (error: see below)"}.get(result.status, "")
         if result.regardless_of:
             note += f"  (whatever {', '.join(result.regardless_of)} {'is' if len(result.regardless_of) == 1 else 'are'})"
         lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
+    if unset:
+        lines.append(f"  {'null'.ljust(width)}  {', '.join(unset)}  (no clause set them)")
     if decision.missing_facts or not brief:
         lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
     for error in decision.errors:
@@ -607,6 +613,12 @@ def clause_to_text(clause: Clause, policy: Policy) -> str:
     if clause.legal:
         lines.append(f"  law        {clause.legal.short()}  {clause.legal.url}")
         lines.extend(_wrap(f"\u201c{clause.legal.quote}\u201d", "    "))
+        # What the variant left out of the same act, so that a reader of the clause sees the gaps too.
+        left_out = [n for n in policy.not_modelled if n.act == clause.legal.act]
+        if left_out:
+            lines.append(f"  not modelled in {clause.legal.act}:")
+            for entry in left_out:
+                lines.extend(_wrap(f"{entry.article} ({entry.variant}): {entry.reason}", "    "))
     if clause.interpretation:
         lines.append("")
         lines.extend(_wrap("interpretation: " + clause.interpretation, "  "))

@@ -328,6 +328,11 @@ def policy_blocks(policy: Policy) -> list[Block]:
         blocks.append(_h(2, "Base clauses set aside by the variant"))
         blocks.append(Block("table", headers=("clause", "by", "law", "reason"), items=tuple(
             (d.clause, d.variant, d.legal.short(), d.reason) for d in policy.disabled)))
+    if policy.not_modelled:
+        blocks.append(_h(2, "Provisions not modelled"))
+        blocks.append(Block("p", "Provisions of the variant's law that no clause encodes, on purpose, and why."))
+        blocks.append(Block("table", headers=("provision", "variant", "reason"), items=tuple(
+            (n.short(), n.variant, n.reason) for n in policy.not_modelled)))
     return blocks
 
 

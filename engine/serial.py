@@ -18,8 +18,8 @@ from typing import Any
 
 from .errors import Diagnostic, SourceLocation
 from .expressions import OPERATORS, CompiledExpression
-from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, Output, OutputValue, Parameter, Policy,
-                    PolicyIdentity, PolicySet, Quote, SourceRef)
+from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
+                    Policy, PolicyIdentity, PolicySet, Quote, SourceRef)
 from .plan import Program
 from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
@@ -28,8 +28,8 @@ from .plan.index import Index
 FORMAT = 1
 
 _CLASSES = {cls.__name__: cls for cls in (
-    SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, Fact, Parameter, Derived, Output, OutputValue,
-    Clause, Informational, PolicyIdentity, Policy, CompiledExpression, Part, ThenValue, Index)}
+    SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Output,
+    OutputValue, Clause, Informational, PolicyIdentity, Policy, CompiledExpression, Part, ThenValue, Index)}
 _OPERATOR_NAMES = {function: node_type.__name__ for node_type, function in OPERATORS.items()}
 _OPERATORS_BY_NAME = {name: function for function, name in _OPERATOR_NAMES.items()}
 # Fields that are references back into the policy, restored when a plan is read (`_plan_from_data`).

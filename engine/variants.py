@@ -4,10 +4,20 @@ A variant adds facts, parameters, derived values and clauses, overrides paramete
 base clauses. The result is an ordinary policy document (the base clauses that remain, then the
 variant's clauses) plus a source map that still points every value at the file and line it came
 from, so the compiler reports problems in the right file.
+
+A variant also answers for the law it cites: every provision a clause, parameter or disable cites
+(`legal.article`, split into single provisions by `provisions`) is encoded by a clause that cites
+it, or the article it belongs to, or is listed under `not_modelled` with the reason. A clause
+encodes what it cites; an override of a parameter the parent already has is encoded by the parent's
+clauses that read it (a child variant cannot cite them again), so the check bites on the parameters
+a variant adds and on what it disables. A variant file without a `not_modelled` section (every one
+written before the section existed, and released) gets the same findings as warnings: it still
+loads, so decisions logged under it still replay.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +58,122 @@ def _kind(value: Any) -> str:
     return "a number" if isinstance(value, (int, float)) else "text"
 
 
+# `Art.`, `Arts.`, `s.`, `ss.`, `reg.`, `regs.`, `para.`, `§`: the word a citation's numbers follow.
+_DESIGNATOR = re.compile(r"^(articles?|arts?|sections?|ss?|regulations?|regs?|paragraphs?|paras?|§§?)(?=[\s.\d])\.?\s*", re.I)
+_CANONICAL = {word: canonical for canonical, words in (
+    ("Art.", "art arts article articles"), ("s.", "s ss section sections"), ("reg.", "reg regs regulation regulations"),
+    ("para.", "para paras paragraph paragraphs"), ("§", "§ §§")) for word in words.split()}
+_NUMBERED = re.compile(r"^(\d+[a-z]?)((?:\([0-9a-z]+\))*)$")
+_RANGE = re.compile(r"^(\d+[a-z]?)?((?:\([0-9a-z]+\))*)\((\d+)\)-\((\d+)\)$")
+_BARE_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
+def provisions(article: str) -> list[str]:
+    """The single provisions a citation names, each as `Art. 9(2)(b)`: `Art. 9(1), 9(2)(b), 13(1)` is
+    three; `s. 24(1), (5), (8)-(10)` is s. 24(1), s. 24(5), s. 24(8), s. 24(9) and s. 24(10);
+    `regs. 29, 30` is reg. 29 and reg. 30. What does not read as numbers (a note in brackets) is
+    kept whole, so it matches only itself."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(article):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(article[start:i])
+            start = i + 1
+    parts.append(article[start:])
+    parts = [piece for part in parts for piece in re.split(r"\s+and\s+", part)]
+    result: list[str] = []
+    designator, number = "", ""
+    for raw in (" ".join(p.split()) for p in parts):
+        if not raw:
+            continue
+        word = _DESIGNATOR.match(raw)
+        if word:
+            designator = _CANONICAL[word.group(1).lower()]
+            raw = raw[word.end():]
+        if raw.startswith("(") and number:
+            raw = number + raw
+        span = _RANGE.match(raw)
+        if span and int(span.group(3)) < int(span.group(4)) <= int(span.group(3)) + 50:
+            number = span.group(1) or number
+            result += [f"{designator} {number}{span.group(2)}({n})".strip()
+                       for n in range(int(span.group(3)), int(span.group(4)) + 1)]
+            continue
+        bare = _BARE_RANGE.match(raw)
+        if bare and int(bare.group(1)) < int(bare.group(2)) <= int(bare.group(1)) + 50:
+            result += [f"{designator} {n}".strip() for n in range(int(bare.group(1)), int(bare.group(2)) + 1)]
+            continue
+        numbered = _NUMBERED.match(raw)
+        if numbered:
+            number = numbered.group(1)
+        result.append(f"{designator} {raw}".strip())
+    return result
+
+
+def _covered(provision: str, encoded: set[str]) -> bool:
+    """A provision is encoded by a citation of itself or of the article it belongs to (`s. 22` covers `s. 22(3)`)."""
+    return provision in encoded or any(provision.startswith(e + "(") for e in encoded)
+
+
+def _check_citations(merged: dict, variant: dict, inherited: set[str], problem) -> list[dict]:
+    """Every provision the variant cites is encoded by a clause or listed under `not_modelled`; returns
+    the variant's `not_modelled` entries, resolved, for the compiled policy.
+
+    :param inherited: the parameters of the parent, whose overrides its clauses encode.
+    """
+    meta = variant["variant"]
+    sources = merged["_legal_sources"]
+    # A clause citing an undeclared act is reported by the compiler; until it is fixed, what that
+    # clause encodes is unknown, and reporting the provisions it leaves uncovered would only mislead.
+    judge = all(not isinstance(c.get("legal"), dict) or c["legal"].get("source") in sources for c in merged["clauses"])
+
+    def act(key: str) -> str:
+        return sources[key]["act"] if key in sources else key
+
+    encoded: dict[str, dict[str, str]] = {}  # act -> provision -> the clause that cites it
+    for clause in merged["clauses"]:
+        legal = clause.get("legal")
+        if isinstance(legal, dict) and legal.get("source") in sources:
+            for provision in provisions(legal["article"]):
+                encoded.setdefault(act(legal["source"]), {}).setdefault(provision, clause["id"])
+    listed: dict[str, set[str]] = {}
+    for entry in merged.get("_not_modelled") or []:
+        listed.setdefault(entry["act"], set()).update(provisions(entry["article"]))
+    entries = []
+    for index, entry in enumerate(variant.get("not_modelled") or []):
+        path = ("not_modelled", index)
+        if entry["source"] not in sources:
+            problem("unknown_legal_source", f"`{entry['source']}` is not one of the `legal_sources`", path + ("source",),
+                    did_you_mean(entry["source"], sources), subject="not_modelled")
+            continue
+        name = act(entry["source"])
+        for provision in provisions(entry["article"]):
+            clause_id = encoded.get(name, {}).get(provision)
+            if clause_id is not None:
+                problem("not_modelled_encoded", f"`{provision}` of `{name}` is listed under `not_modelled`, "
+                        f"but clause `{clause_id}` encodes it", path + ("article",),
+                        "remove it from `not_modelled`, or cite a narrower provision in the clause", subject="not_modelled")
+        listed.setdefault(name, set()).update(provisions(entry["article"]))
+        entries.append({**entry, "act": name, "url": sources[entry["source"]].get("url", ""), "variant": meta["id"]})
+    citations = [(("parameters", n, "legal"), f"parameter `{n}`", n, spec["legal"])
+                 for n, spec in (variant.get("parameters") or {}).items() if "legal" in spec and n not in inherited]
+    citations += [(("disables", i, "legal"), f"disabling `{e['clause']}`", e["clause"], e["legal"])
+                  for i, e in enumerate(variant.get("disables") or [])]
+    # Binding once the variant keeps the list; a file from before the section existed is only warned.
+    severity = "error" if "not_modelled" in variant else "warning"
+    for path, what, subject, legal in citations if judge else ():
+        if legal["source"] not in sources:
+            continue  # reported as an unknown legal source
+        name = act(legal["source"])
+        answered = set(encoded.get(name, {})) | listed.get(name, set())
+        for provision in provisions(legal["article"]):
+            if not _covered(provision, answered):
+                problem("provision_not_encoded", f"{what} cites `{provision}` of `{name}`, which no clause encodes "
+                        "and `not_modelled` does not list", path + ("article",),
+                        f"encode it in a clause that cites `{provision}`, or list it under `not_modelled` with the reason",
+                        subject=subject, severity=severity)
+    return entries
+
+
 def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             variant_map: SourceMap) -> tuple[dict, CompositeSourceMap, list[Diagnostic]]:
     """The base document with the variant laid over it; problems name the variant file's lines."""
@@ -56,8 +182,10 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
     merged_map = CompositeSourceMap(base_map.file, {(): (base_map, ())})
     merged = dict(base)
 
-    def problem(code: str, message: str, path: Path_, help: str = "", key: bool = False) -> None:
-        problems.append(Diagnostic(code, message, variant_map.locate(path, key=key), meta["id"], help))
+    def problem(code: str, message: str, path: Path_, help: str = "", key: bool = False, subject: str = "",
+                severity: str = "error") -> None:
+        problems.append(Diagnostic(code, message, variant_map.locate(path, key=key), subject or meta["id"], help,
+                                   severity=severity))
 
     for section in ("facts", "parameters", "derived"):
         combined = dict(base.get(section) or {})
@@ -114,4 +242,7 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
     merged["_chain"] = list(base.get("_chain") or [base["policy"]["id"]]) + [meta["id"]]
     merged["_legal_sources"] = {**(base.get("_legal_sources") or {}), **meta["legal_sources"]}
     merged["_variant"] = meta
+    # Checked on the merged clauses: a clause of a parent variant may encode what this one cites.
+    inherited = set(base.get("parameters") or {})
+    merged["_not_modelled"] = list(base.get("_not_modelled") or []) + _check_citations(merged, variant, inherited, problem)
     return merged, merged_map, problems

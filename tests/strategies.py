@@ -1230,9 +1230,11 @@ AQARA_REQUESTS = ("return", "warranty_claim", "cancel_order", "modify_order")
 #: clamps), and both sides of the EU variant's change of version on 31 July 2026.
 AQARA_ORDER_DAYS = (dt.date(2026, 3, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 29), dt.date(2025, 1, 31),
                     dt.date(2026, 7, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 1))
-#: Facts only the variants declare (the EU and UK remedies, the Australian major failure).
+#: Facts only the variants declare (the EU and UK remedies, withdrawal information and returned goods,
+#: the Australian major failure and a remedy not given).
 AQARA_VARIANT_FACTS = ("failure_is_major", "bought_for_resale", "previous_repair_or_replacement_failed",
-                       "preferred_remedy", "cheapest_standard_shipping")
+                       "preferred_remedy", "cheapest_standard_shipping", "withdrawal_information_given",
+                       "withdrawal_information_given_late_on", "return_received_or_evidenced_on", "failure_not_remedied")
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -1303,6 +1305,8 @@ _AQARA_VARIANT_INDEPENDENT = {
     "bought_for_resale": _sometimes(2),
     "previous_repair_or_replacement_failed": _sometimes(3),
     "preferred_remedy": st.sampled_from(("repair", "replacement", "refund", None)),
+    "withdrawal_information_given": _sometimes(7),  # false about one time in seven
+    "failure_not_remedied": _sometimes(3),
 }
 
 
@@ -1311,8 +1315,9 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
     """The facts of a case for `policies/aqara-returns`: every request kind, each channel, the
     countries that select its variants, timelines at its boundaries (12 hours to cancel, 30 days
     of money back, 14 days of withdrawal from delivery, 12 months of warranty, 3 months after a
-    replacement), in several time zones around midnight, nulls where the policy allows them, and
-    about one fact in five left out.
+    replacement), in several time zones around midnight, nulls where the policy allows them, the
+    variants' withdrawal information given late and goods back around their 14 days, and about one
+    fact in five left out.
 
     The facts are for the policy set (`engine.require_policy_set`), variants included; with
     `variant_facts=False`, only the base policy's facts (for `engine.require_policy`).
@@ -1348,6 +1353,14 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
     if variant_facts:
         facts.update(draw(st.fixed_dictionaries(_AQARA_VARIANT_INDEPENDENT)))
         facts["cheapest_standard_shipping"] = draw(st.sampled_from((None, shipping, 0, shipping + 5, 2.5)))
+        # Withdrawal information given late: 14 days before the request (the period's last day under
+        # CRD Art. 10(2)), a day either side, or never; goods back the same day, before or after the
+        # request's 14 days run out, or not yet.
+        asked = dt.date.fromisoformat(facts["request_at"][:10])
+        late = draw(st.sampled_from((None, -14, -13, -15, -200)))
+        facts["withdrawal_information_given_late_on"] = None if late is None else (asked + dt.timedelta(days=late)).isoformat()
+        back = draw(st.sampled_from((None, 0, 3, 14, 20)))
+        facts["return_received_or_evidenced_on"] = None if back is None else (asked + dt.timedelta(days=back)).isoformat()
     if leave_out:
         dropped = draw(_leave_out(tuple(sorted(facts))))
         facts = {name: value for name, value in facts.items() if not dropped[name]}

@@ -57,10 +57,16 @@ def test_cli_reports(tmp_path):
     page = runner.invoke(cli.cli, ["eval", EXAMPLE, *DAY_34, "--format", "html"]).output
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "http" not in page.split("<body>")[0]
     policy = runner.invoke(cli.cli, ["render", "aqara-returns", "--variant", "eu", "--format", "markdown"]).output
-    assert "### Consumer's 14-day right of withdrawal from delivery (eu-withdrawal) [eu]" in policy
-    assert ("Applies when consumer and money back request and delivered at has a value and days since delivery is at "
-            "most withdrawal days.") in policy
+    assert ("### Consumer's 14-day right of withdrawal from delivery, extended when the withdrawal information was "
+            "missing (eu-withdrawal) [eu]") in policy
+    assert "Applies when consumer and money back request and delivered at has a value and within withdrawal period." in policy
     assert "## Base clauses set aside by the variant" in policy
+    # The provisions the variant leaves out, each with its reason, after the clauses.
+    assert policy.index("## Provisions not modelled") > policy.index("## Base clauses set aside by the variant")
+    assert "| provision | variant | reason |" in policy
+    assert ("| Directive (EU) 2019/771, Art. 13(5) | eu | No termination for a minor lack of conformity: whether it is "
+            "minor is not a fact of the case") in policy
+    assert "## Provisions not modelled" not in runner.invoke(cli.cli, ["render", "aqara-returns"]).output
 
 
 def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:

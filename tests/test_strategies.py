@@ -289,16 +289,17 @@ def test_aqara_cases_cover_its_requests_countries_variants_and_boundaries():
         # Which terms apply, as decide_in_set selects them (deciding is for the smoke test below).
         pool, _, _ = policy_set.candidates(engine.case_from_facts(policy_set, facts).facts)
         seen = {f"country {facts.get('country_of_purchase')}", f"request {facts.get('request')}"}
-        if len(pool) == 1:  # the last file of the chain, e.g. `eu 1.1.0`
+        if len(pool) == 1:  # the last file of the chain, e.g. `eu 2.1.0`
             seen.add(f"terms {pool[0].identity.chain_label().split(' → ')[-1]}")
         seen |= {f"{name} given" for name in facts} | {f"{name} left out" for name in set(policy_set.facts) - set(facts)}
         seen |= {f"{name} null" for name, value in facts.items() if value is None}
         return seen | _aqara_boundaries(facts)
 
     wanted = ({f"country {c}" for c in AQARA_COUNTRIES} | {f"request {r}" for r in AQARA_REQUESTS}
-              | {"terms aqara-returns 1.0.0", "terms eu 1.0.0", "terms eu 1.1.0", "terms uk 1.0.0", "terms au 1.0.0"}
+              | {"terms aqara-returns 1.1.0", "terms eu 2.0.0", "terms eu 2.1.0", "terms uk 2.0.0", "terms au 1.1.0"}
               | {f"{name} given" for name in policy_set.facts} | {f"{name} left out" for name in policy_set.facts}
-              | {f"{name} null" for name in ("shipped_at", "delivered_at", "preferred_remedy", "cheapest_standard_shipping")}
+              | {f"{name} null" for name in ("shipped_at", "delivered_at", "preferred_remedy", "cheapest_standard_shipping",
+                                             "withdrawal_information_given_late_on", "return_received_or_evidenced_on")}
               | {"12 hours", "12 hours and a minute", "30 days", "31 days", "14 days from delivery",
                  "15 days from delivery", "12 months", "12 months and a day", "local date is not the UTC date"})
     assert {fact.type for fact in policy_set.facts.values()} == set(FACT_TYPES)  # so every type is given

@@ -55,7 +55,7 @@ def test_the_bundled_variants_load():
     assert [d.clause for d in eu.disabled] == ["bulk-or-corporate-may-refuse"]
     assert eu.identity.content_sha256 != policy_set.base.identity.content_sha256
     assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu-2026-07-31.yaml"]
-    assert eu.identity.versions == ("1.0.0", "1.1.0") and str(eu.identity.effective_from) == "2026-07-31"
+    assert eu.identity.versions == ("1.1.0", "2.1.0") and str(eu.identity.effective_from) == "2026-07-31"
     assert len(policy_set.compiled) == 5  # the base, each EU version over it, the UK and AU variants
 
 
@@ -150,7 +150,7 @@ def test_eval_german_consumer_and_the_same_in_the_us():
     assert eu["policy"]["variant_chain"] == ["aqara-returns", "eu"]
     assert eu["policy"]["selection"] == (
         "country_of_purchase `DE` is covered by variant `eu`; the version in force on 2026-03-01, the UTC date of "
-        "order_placed_at; aqara-returns 1.0.0 → eu 1.0.0, in force from 2024-01-01 until 2026-07-30")
+        "order_placed_at; aqara-returns 1.1.0 → eu 2.0.0, in force from 2024-01-01 until 2026-07-30")
     [withdrawal] = [c for c in eu["trace"]["clauses"] if c["id"] == "eu-withdrawal"]
     assert withdrawal["origin"] == "eu" and withdrawal["legal"]["act"] == "Directive 2011/83/EU"
     assert withdrawal["legal"]["article"].startswith("Art. 9(1)")
@@ -164,7 +164,7 @@ def test_eval_german_consumer_and_the_same_in_the_us():
     assert us["policy"]["variant_chain"] == ["aqara-returns"]
     text = runner.invoke(cli.cli, ["eval", EXAMPLE]).output
     assert ("base clause no-refund-after-30-days overridden by eu clause eu-withdrawal "
-            "(Directive 2011/83/EU, Art. 9(1), 9(2)(b), 13(1))") in text
+            "(Directive 2011/83/EU, Art. 9(1), 9(2)(b), 10, 13(1), 13(2))") in text
 
 
 def test_variant_option():
@@ -182,8 +182,8 @@ def test_the_order_date_picks_the_version_and_as_of_overrides_it():
              "--fact", "delivered_at=2026-08-05T10:00:00Z", "--fact", "request_at=2027-06-01T10:00:00Z"]
     after = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", *facts]).output)
     assert after["outputs"]["warranty_ends_on"] == "2029-08-05"
-    assert after["policy"]["chain_versions"] == ["1.0.0", "1.1.0"]
-    assert "eu 1.1.0, in force from 2026-07-31" in after["policy"]["selection"]
+    assert after["policy"]["chain_versions"] == ["1.1.0", "2.1.0"]
+    assert "eu 2.1.0, in force from 2026-07-31" in after["policy"]["selection"]
     before = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--as-of", "2026-07-30", *facts]).output)
     assert before["outputs"]["warranty_ends_on"] == "2028-08-05"
     assert "the version in force on 2026-07-30 (--as-of)" in before["policy"]["selection"]
@@ -241,3 +241,105 @@ def test_paths_with_at_signs_and_a_variant(tmp_path):
     shutil.copytree(REPO / "policies" / "aqara-returns", folder, ignore=shutil.ignore_patterns("tests"))
     result = CliRunner().invoke(cli.cli, ["diff", "aqara-returns:eu", f"{folder}:eu"])
     assert result.exit_code == 0 and "no semantic difference" in result.output
+
+
+# -- The law a variant cites: encoded by a clause, or listed under `not_modelled` ----------------------
+
+
+@pytest.mark.parametrize("article, expected", [
+    ("Art. 9(1), 9(2)(b), 13(1)", ["Art. 9(1)", "Art. 9(2)(b)", "Art. 13(1)"]),
+    ("s. 24(1), (5), (8)-(10)", ["s. 24(1)", "s. 24(5)", "s. 24(8)", "s. 24(9)", "s. 24(10)"]),
+    ("ss. 259(2)(b)(ii), 263(4)", ["s. 259(2)(b)(ii)", "s. 263(4)"]),
+    ("regs. 29-31", ["reg. 29", "reg. 30", "reg. 31"]),
+    ("Art. 13(1) and (3)", ["Art. 13(1)", "Art. 13(3)"]),
+    ("§§ 355, 356(3)", ["§ 355", "§ 356(3)"]),
+    ("Art. 1 (Directive (EU) 2019/771 Art. 10(2a))", ["Art. 1 (Directive (EU) 2019/771 Art. 10(2a))"]),
+], ids=["articles", "subsections", "sections", "range", "and", "paragraphs", "a-note-kept-whole"])
+def test_a_citation_is_split_into_single_provisions(article, expected):
+    from engine.variants import provisions
+
+    assert provisions(article) == expected
+
+
+NEW_PARAMETER = ("parameters:\n  return_days:\n    value: 14\n    unit: days\n    description: Days to send the goods back.\n"
+                 "    legal: {source: crd, article: \"Art. 14(1), 14(3)\", quote: an illustration}\n  withdrawal_days:")
+
+
+def test_a_new_parameter_citing_a_provision_no_clause_encodes_is_an_error(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", NEW_PARAMETER)
+    problem = only(eu_copy.problems(), "provision_not_encoded")
+    # Art. 14(1) is cited by `eu-withdrawal-return-cost`; Art. 14(3) by nothing.
+    assert problem.message == ("parameter `return_days` cites `Art. 14(3)` of `Directive 2011/83/EU`, which no clause "
+                               "encodes and `not_modelled` does not list")
+    assert problem.help == "encode it in a clause that cites `Art. 14(3)`, or list it under `not_modelled` with the reason"
+    line = eu_copy.line_of('article: "Art. 14(1), 14(3)"')
+    assert problem.one_line().startswith(f"{problem.location.file}:{line}:")
+    assert problem.location.file.endswith("eu.yaml") and problem.subject == "return_days"
+
+
+def test_listing_the_provision_under_not_modelled_answers_for_it(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", NEW_PARAMETER)
+    eu_copy.replace("not_modelled:\n", "not_modelled:\n  - {source: crd, article: \"Art. 14(3)\", reason: an illustration}\n")
+    assert eu_copy.problems() == []
+
+
+def test_a_clause_citing_the_whole_article_encodes_its_paragraphs(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", NEW_PARAMETER)
+    eu_copy.replace('      article: "Art. 14(1)"\n', '      article: "Art. 14"\n')
+    assert eu_copy.problems() == []
+
+
+def test_a_disable_citing_a_provision_no_clause_encodes_is_an_error(eu_copy):
+    eu_copy.replace('''    legal: {source: crd, article: "Art. 2(1)", quote: "‘consumer’ means''', '''    legal: {source: crd, article: "Art. 3(3)", quote: "‘consumer’ means''')
+    problem = only(eu_copy.problems(), "provision_not_encoded")
+    assert problem.message.startswith("disabling `bulk-or-corporate-may-refuse` cites `Art. 3(3)` of `Directive 2011/83/EU`")
+    assert problem.subject == "bulk-or-corporate-may-refuse"
+
+
+def test_a_provision_a_clause_encodes_cannot_be_listed_as_not_modelled(eu_copy):
+    eu_copy.replace("not_modelled:\n", "not_modelled:\n  - {source: crd, article: \"Art. 13(3)\", reason: an illustration}\n")
+    problem = only(eu_copy.problems(), "not_modelled_encoded")
+    assert problem.message == ("`Art. 13(3)` of `Directive 2011/83/EU` is listed under `not_modelled`, but clause "
+                               "`eu-withdrawal-refund-deadline` encodes it")
+    assert problem.help == "remove it from `not_modelled`, or cite a narrower provision in the clause"
+    assert problem.location.line == eu_copy.line_of('article: "Art. 13(3)", reason: an illustration')
+
+
+def test_not_modelled_names_a_declared_act(eu_copy):
+    eu_copy.replace("  - source: crd\n    article: \"Art. 11a\"", "  - source: cdr\n    article: \"Art. 11a\"")
+    problem = only(eu_copy.problems(), "unknown_legal_source")
+    assert problem.help == "did you mean `crd`?" and problem.subject == "not_modelled"
+
+
+def test_an_entry_of_not_modelled_needs_its_reason(eu_copy):
+    eu_copy.replace("not_modelled:\n", "not_modelled:\n  - {source: crd, article: \"Art. 14(3)\"}\n")
+    problem = only(eu_copy.problems(), "schema")
+    assert problem.message == "not_modelled[0]: missing required key `reason`"
+
+
+def test_the_bundled_variants_list_what_they_leave_out_and_show_it():
+    policy_set = engine.require_policy_set(REPO / "policies" / "aqara-returns")
+    left_out = {name: [(n.act, n.article) for n in policy.not_modelled] for name, policy in policy_set.variants.items()}
+    assert left_out["au"] == [("Australian Consumer Law (Competition and Consumer Act 2010, Schedule 2)", a)
+                              for a in ("s. 259(2)(b)(i)", "s. 259(3)(b)", "s. 259(4)", "s. 262")]
+    assert ("Directive (EU) 2019/771", "Art. 13(5)") in left_out["eu"]
+    assert ("Consumer Rights Act 2015", "s. 20(15)") in left_out["uk"]
+    assert policy_set.base.not_modelled == ()
+    shown = CliRunner().invoke(cli.cli, ["show", "au-minor-failure-not-remedied"]).output
+    assert "  not modelled in Australian Consumer Law (Competition and Consumer Act 2010, Schedule 2):" in shown
+    assert "    s. 259(2)(b)(i) (au): Having a minor failure that Aqara did not remedy fixed elsewhere" in shown
+    # A base clause cites no act, so nothing of the variants' law is listed with it.
+    assert "not modelled" not in CliRunner().invoke(cli.cli, ["show", "money-back-guarantee"]).output
+
+
+def test_a_variant_file_from_before_not_modelled_is_only_warned_and_still_loads(eu_copy, policy_copy):
+    # Released variant files predate the section; decisions logged under them must still replay.
+    text = eu_copy.file.read_text(encoding="utf-8")
+    eu_copy.file.write_text(text[:text.index("\nnot_modelled:\n") + 1], encoding="utf-8")
+    eu_copy.replace("parameters:\n  withdrawal_days:", NEW_PARAMETER)
+    policy_set, problems = engine.load_policy_set(policy_copy.folder)
+    assert policy_set is not None
+    [eu_before_july] = [p for p in policy_set.compiled if p.identity.chain_label().endswith("eu 2.0.0")]
+    assert eu_before_july.not_modelled == ()
+    assert [(p.code, p.severity) for p in problems] == [("provision_not_encoded", "warning")]
+    assert ": warning: return_days: parameter `return_days` cites `Art. 14(3)`" in problems[0].one_line()
