@@ -390,10 +390,22 @@ def list_command(output_format: str) -> None:
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(["policy", "variant", "case", "decision", "test"]))
+@click.argument("kind", type=click.Choice(["policy", "variant", "case", "decision", "test"]), required=False)
 @policy_option
-def schema_command(kind: str, policy_ref: str) -> None:
-    """Print a JSON Schema: of the policy or variant format, a policy's case (its facts), decisions, or test files."""
+@click.option("--write", "directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write the policy, variant, test and decision schemas into DIR (created if missing) as files "
+                   "that refer to each other by name, for editors and check-jsonschema in another repository.")
+def schema_command(kind: str | None, policy_ref: str, directory: Path | None) -> None:
+    """Print a JSON Schema: of the policy or variant format, a policy's case (its facts), decisions, or test files.
+
+    With --write DIR, write every format's schema into DIR instead (see the README for the modeline)."""
+    if directory is not None:
+        if kind is not None:
+            raise click.UsageError("give a KIND to print one schema, or --write DIR to write them all, not both")
+        _write_schemas(directory)
+        return
+    if kind is None:
+        raise click.UsageError("give a KIND (policy, variant, case, decision, test), or --write DIR")
     if kind == "case":
         policy_set = _load_policy_set(policy_ref)
         document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
@@ -401,6 +413,19 @@ def schema_command(kind: str, policy_ref: str) -> None:
     else:
         document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _write_schemas(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, raw in schema.schema_files().items():
+            (directory / name).write_bytes(raw)
+            click.echo(f"wrote {display_path(directory / name)}")
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the schemas into {directory}: {exc.strerror}") from None
+    click.echo(f"name them on the first line of each YAML file, by the path from that file: "
+               f"`# yaml-language-server: $schema=../../{directory.name}/policy.schema.json` for policies/ID/policy.yaml "
+               "(variant.schema.json for variants, policy-test.schema.json for test files)")
 
 
 def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
