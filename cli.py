@@ -227,7 +227,10 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate_command(paths: tuple[Path, ...]) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one document on standard output with every diagnostic (file, line, column, code, "
+                   "severity, subject, message, help), for CI, editors and pre-commit.")
+def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
     """Check policies and their test files: schema, names, types, conflicts and quotes.
 
     PATHS are policy files, test files or folders holding them; by default the bundled policies.
@@ -249,28 +252,45 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         raise click.BadParameter(f"no policy files ({POLICY_FILE}) found in {', '.join(map(str, targets))}",
                                  param_hint="PATHS")
     cache: dict = {}
+    checked_policies, checked_tests = [], []
     for file in policies:
         policy_set, found = engine.load_policy_set(file)
         cache[file.resolve()] = (policy_set, found)
         problems.extend(found)
         if policy_set:
             policy = policy_set.base
-            click.echo(f"ok  {display_path(file)}: {policy.id} {policy.identity.version}, "
-                       f"{len(policy.clauses)} clauses, every source sentence accounted for")
-            for variant_id, variant in sorted(policy_set.variants.items()):
-                click.echo(f"ok    variant {variant_id}: {' → '.join(variant.identity.variant_chain)}, "
-                           f"{len(variant.clauses)} clauses, {len(variant.countries)} countries")
+            checked_policies.append({
+                "file": display_path(file), "id": policy.id, "version": policy.identity.version,
+                "clauses": len(policy.clauses),
+                "variants": [{"id": variant_id, "chain": list(variant.identity.variant_chain), "clauses": len(variant.clauses),
+                              "countries": len(variant.countries)} for variant_id, variant in sorted(policy_set.variants.items())]})
     for file in tests:
         loaded, found = testing.load_test_file(file, cache)
         if loaded:
-            click.echo(f"ok  {display_path(file)}: {len(loaded.cases)} tests")
+            checked_tests.append({"file": display_path(file), "tests": len(loaded.cases)})
         elif found and not any(d in problems for d in found):
             problems.extend(found)
+    problems = sorted_diagnostics(problems)
     errors = [p for p in problems if p.severity != "warning"]
-    for warning in sorted_diagnostics(p for p in problems if p.severity == "warning"):
+    if output_format == "json":
+        click.echo(json.dumps({"valid": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
+                               "diagnostics": [p.to_dict() for p in problems], "policies": checked_policies,
+                               "test_files": checked_tests}, indent=2, ensure_ascii=False))
+        if errors:
+            sys.exit(EXIT_INVALID_POLICY)
+        return
+    for checked in checked_policies:
+        click.echo(f"ok  {checked['file']}: {checked['id']} {checked['version']}, "
+                   f"{checked['clauses']} clauses, every source sentence accounted for")
+        for variant in checked["variants"]:
+            click.echo(f"ok    variant {variant['id']}: {' → '.join(variant['chain'])}, "
+                       f"{variant['clauses']} clauses, {variant['countries']} countries")
+    for checked in checked_tests:
+        click.echo(f"ok  {checked['file']}: {checked['tests']} tests")
+    for warning in (p for p in problems if p.severity == "warning"):
         click.echo(warning.one_line(), err=True)
     if errors:
-        raise DiagnosticsError(sorted_diagnostics(errors), EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
+        raise DiagnosticsError(errors, EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
 
 
 @cli.command("test")
