@@ -5,7 +5,7 @@ Exit codes (also in the README):
   1  `verdict test`: at least one test failed; `verdict impact`: some decision changed
   2  usage error: a bad option, argument or `--fact`
   3  invalid case: the case file or a fact is wrong
-  4  invalid policy or policy test file
+  4  invalid policy or policy test file (also: a released version changed; `verdict release` refused)
   5  evaluation error: a clause failed at run time (the decision lists the errors)
   70 internal error: a bug in Verdict; please report it
 """
@@ -43,6 +43,7 @@ class _Later:
 
 
 audit, decisionlog, report, testing = (_Later(f"engine.{m}") for m in ("audit", "decisionlog", "report", "testing"))
+releasing = _Later("engine.release")
 coverage, diff, explaining, impact, schema = (_Later(f"engine.{m}") for m in ("coverage", "diff", "explain", "impact", "schema"))
 
 EXIT_OK = 0
@@ -242,7 +243,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
         if not target.exists():
             raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
         if target.is_dir():
-            policies.extend(sorted(target.rglob(POLICY_FILE)))
+            # Kept copies of released versions are checked through their lock, not as policies of their own.
+            policies.extend(sorted(f for f in target.rglob(POLICY_FILE) if not releasing.is_released_copy(f)))
             tests.extend(testing.discover_test_files([target]))
         elif target.parent.name == "tests":
             tests.append(target)
@@ -258,6 +260,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
         cache[file.resolve()] = (policy_set, found)
         problems.extend(found)
         if policy_set:
+            # What lies around the policy file: variant files it does not list, the lock of its releases.
+            problems.extend(releasing.folder_problems(file, policy_set, display_path(file)))
             policy = policy_set.base
             checked_policies.append({
                 "file": display_path(file), "id": policy.id, "version": policy.identity.version,
@@ -366,6 +370,40 @@ def _merge_runs(runs: list) -> list:
     for policy_set, results in runs:
         merged.setdefault(id(policy_set), (policy_set, []))[1].extend(results)
     return list(merged.values())
+
+
+@cli.command("release")
+@click.argument("policy_ref", metavar="POLICY")
+@click.option("--version", "version", required=True, metavar="X.Y.Z",
+              help="The version to release; written as `policy.version` in the policy file if it says another.")
+def release_command(policy_ref: str, version: str) -> None:
+    """Release a policy: record every file's sha256 in policy.lock, and keep a copy of each file in
+    released/X.Y.Z/ beside the policy, where replay finds this version after the files change.
+
+    POLICY is a policy id, file or folder. `verdict validate` then fails when a released version's
+    files change without a new version.
+    """
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
+        raise click.BadParameter(f"`{version}` is not a version like 1.2.3", param_hint="--version")
+    try:
+        path = engine.policy_file(engine.resolve_policy(policy_ref, policy_roots()))
+    except engine.PolicyError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY, f"no policy `{policy_ref}`") from None
+    try:
+        done = releasing.release(path, version, display_path(path))
+    except releasing.ReleaseError as error:
+        raise DiagnosticsError(sorted_diagnostics(error.diagnostics), EXIT_INVALID_POLICY,
+                               f"{policy_ref} was not released as {version}") from None
+    recorded = done.release
+    if done.already:
+        click.echo(f"{display_path(path)}: {version} is already released with these files; nothing to do")
+        return
+    if done.version_set:
+        click.echo(f"{display_path(path)}: set `version: {version}`")
+    click.echo(f"released {version}: {display_path(done.lock_path)}, {len(recorded.files)} files kept in "
+               f"{display_path(path.parent / recorded.folder)}/")
+    for chain, digest in recorded.policies:
+        click.echo(f"  {chain}  content sha256 {digest}")
 
 
 @cli.command("show")
