@@ -394,6 +394,9 @@ def release_command(policy_ref: str, version: str) -> None:
     except releasing.ReleaseError as error:
         raise DiagnosticsError(sorted_diagnostics(error.diagnostics), EXIT_INVALID_POLICY,
                                f"{policy_ref} was not released as {version}") from None
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the release of {policy_ref}: {exc.strerror} "
+                               f"({exc.filename})") from None
     recorded = done.release
     if done.already:
         click.echo(f"{display_path(path)}: {version} is already released with these files; nothing to do")

@@ -260,3 +260,14 @@ def test_an_unlisted_variant_file_is_an_error(policy_copy):
 def test_listed_variants_and_other_files_are_not_reported(policy_copy):
     (policy_copy.folder / "variants" / "README.md").write_text("notes\n", encoding="utf-8")
     assert run("validate", str(policy_copy.file)).exit_code == 0
+
+
+def test_a_release_that_cannot_be_written_says_why(released_copy):
+    shutil.rmtree(released_copy / "released")
+    (released_copy / "released").write_text("not a folder\n", encoding="utf-8")
+    (released_copy / "policy.lock").unlink()
+    result = run("release", str(released_copy), "--version", "1.0.0")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr == (f"verdict: cannot write the release of {released_copy}: Not a directory "
+                             f"({released_copy}/released/1.0.0)\n")
+    assert not (released_copy / "policy.lock").exists()
