@@ -39,7 +39,10 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> SyntaxProblem:
     at = (problem_mark.line, problem_mark.column) if problem_mark else (0, 0)
     for rule in (_unclosed_quote_at_end, _runaway_quote, _tab, _unclosed_bracket, _missing_colon, _colon_in_value,
                  _text_after_quote, _list_item_among_keys, _indentation, _reserved_character, _undefined_alias):
-        found = rule(text, lines, error, at)
+        try:
+            found = rule(text, lines, error, at)
+        except (IndexError, ValueError):  # a rule that misreads odd text must not hide the parser's own report
+            continue
         if found is not None:
             return found
     words = " ".join(str(error.problem or error.context or "invalid YAML").split())
