@@ -106,7 +106,7 @@ def test_the_collector_finds_codes_of_each_kind():
 def test_every_code_is_documented_in_the_readme():
     codes = emitted_codes()
     missing = sorted(set(codes) - documented_codes())
-    assert not missing, f"add these codes to the README's table under `### Diagnostic codes`: " + \
+    assert not missing, "add these codes to the README's table under `### Diagnostic codes`: " + \
         ", ".join(f"{c} ({codes[c]})" for c in missing)
 
 
