@@ -5,7 +5,7 @@ Exit codes (also in the README):
   1  `verdict test`: at least one test failed; `verdict impact`: some decision changed
   2  usage error: a bad option, argument or `--fact`
   3  invalid case: the case file or a fact is wrong
-  4  invalid policy or policy test file
+  4  invalid policy or policy test file (also: a released version changed; `verdict release` refused)
   5  evaluation error: a clause failed at run time (the decision lists the errors)
   70 internal error: a bug in Verdict; please report it
 """
@@ -44,6 +44,7 @@ class _Later:
 
 
 audit, decisionlog, report, testing = (_Later(f"engine.{m}") for m in ("audit", "decisionlog", "report", "testing"))
+releasing = _Later("engine.release")
 coverage, diff, explaining, impact, schema = (_Later(f"engine.{m}") for m in ("coverage", "diff", "explain", "impact", "schema"))
 
 EXIT_OK = 0
@@ -236,7 +237,10 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate_command(paths: tuple[Path, ...]) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one document on standard output with every diagnostic (file, line, column, code, "
+                   "severity, subject, message, help), for CI, editors and pre-commit.")
+def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
     """Check policies and their test files: schema, names, types, conflicts and quotes.
 
     PATHS are policy files, test files or folders holding them; by default the bundled policies.
@@ -248,7 +252,8 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         if not target.exists():
             raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
         if target.is_dir():
-            policies.extend(sorted(target.rglob(POLICY_FILE)))
+            # Kept copies of released versions are checked through their lock, not as policies of their own.
+            policies.extend(sorted(f for f in target.rglob(POLICY_FILE) if not releasing.is_released_copy(f)))
             tests.extend(testing.discover_test_files([target]))
         elif target.parent.name == "tests":
             tests.append(target)
@@ -258,28 +263,47 @@ def validate_command(paths: tuple[Path, ...]) -> None:
         raise click.BadParameter(f"no policy files ({POLICY_FILE}) found in {', '.join(map(str, targets))}",
                                  param_hint="PATHS")
     cache: dict = {}
+    checked_policies, checked_tests = [], []
     for file in policies:
         policy_set, found = engine.load_policy_set(file)
         cache[file.resolve()] = (policy_set, found)
         problems.extend(found)
         if policy_set:
+            # What lies around the policy file: variant files it does not list, the lock of its releases.
+            problems.extend(releasing.folder_problems(file, policy_set, display_path(file)))
             policy = policy_set.base
-            click.echo(f"ok  {display_path(file)}: {policy.id} {policy.identity.version}, "
-                       f"{len(policy.clauses)} clauses, every source sentence accounted for")
-            for variant_id, variant in sorted(policy_set.variants.items()):
-                click.echo(f"ok    variant {variant_id}: {' → '.join(variant.identity.variant_chain)}, "
-                           f"{len(variant.clauses)} clauses, {len(variant.countries)} countries")
+            checked_policies.append({
+                "file": display_path(file), "id": policy.id, "version": policy.identity.version,
+                "clauses": len(policy.clauses),
+                "variants": [{"id": variant_id, "chain": list(variant.identity.variant_chain), "clauses": len(variant.clauses),
+                              "countries": len(variant.countries)} for variant_id, variant in sorted(policy_set.variants.items())]})
     for file in tests:
         loaded, found = testing.load_test_file(file, cache)
         if loaded:
-            click.echo(f"ok  {display_path(file)}: {len(loaded.cases)} tests")
+            checked_tests.append({"file": display_path(file), "tests": len(loaded.cases)})
         elif found and not any(d in problems for d in found):
             problems.extend(found)
+    problems = sorted_diagnostics(problems)
     errors = [p for p in problems if p.severity != "warning"]
-    for warning in sorted_diagnostics(p for p in problems if p.severity == "warning"):
+    if output_format == "json":
+        click.echo(json.dumps({"valid": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
+                               "diagnostics": [p.to_dict() for p in problems], "policies": checked_policies,
+                               "test_files": checked_tests}, indent=2, ensure_ascii=False))
+        if errors:
+            sys.exit(EXIT_INVALID_POLICY)
+        return
+    for checked in checked_policies:
+        click.echo(f"ok  {checked['file']}: {checked['id']} {checked['version']}, "
+                   f"{checked['clauses']} clauses, every source sentence accounted for")
+        for variant in checked["variants"]:
+            click.echo(f"ok    variant {variant['id']}: {' → '.join(variant['chain'])}, "
+                       f"{variant['clauses']} clauses, {variant['countries']} countries")
+    for checked in checked_tests:
+        click.echo(f"ok  {checked['file']}: {checked['tests']} tests")
+    for warning in (p for p in problems if p.severity == "warning"):
         click.echo(warning.one_line(), err=True)
     if errors:
-        raise DiagnosticsError(sorted_diagnostics(errors), EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
+        raise DiagnosticsError(errors, EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
 
 
 @cli.command("test")
@@ -406,6 +430,43 @@ def _merge_runs(runs: list) -> list:
     return list(merged.values())
 
 
+@cli.command("release")
+@click.argument("policy_ref", metavar="POLICY")
+@click.option("--version", "version", required=True, metavar="X.Y.Z",
+              help="The version to release; written as `policy.version` in the policy file if it says another.")
+def release_command(policy_ref: str, version: str) -> None:
+    """Release a policy: record every file's sha256 in policy.lock, and keep a copy of each file in
+    released/X.Y.Z/ beside the policy, where replay finds this version after the files change.
+
+    POLICY is a policy id, file or folder. `verdict validate` then fails when a released version's
+    files change without a new version.
+    """
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
+        raise click.BadParameter(f"`{version}` is not a version like 1.2.3", param_hint="--version")
+    try:
+        path = engine.policy_file(engine.resolve_policy(policy_ref, policy_roots()))
+    except engine.PolicyError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY, f"no policy `{policy_ref}`") from None
+    try:
+        done = releasing.release(path, version, display_path(path))
+    except releasing.ReleaseError as error:
+        raise DiagnosticsError(sorted_diagnostics(error.diagnostics), EXIT_INVALID_POLICY,
+                               f"{policy_ref} was not released as {version}") from None
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the release of {policy_ref}: {exc.strerror} "
+                               f"({exc.filename})") from None
+    recorded = done.release
+    if done.already:
+        click.echo(f"{display_path(path)}: {version} is already released with these files; nothing to do")
+        return
+    if done.version_set:
+        click.echo(f"{display_path(path)}: set `version: {version}`")
+    click.echo(f"released {version}: {display_path(done.lock_path)}, {len(recorded.files)} files kept in "
+               f"{display_path(path.parent / recorded.folder)}/")
+    for chain, digest in recorded.policies:
+        click.echo(f"  {chain}  content sha256 {digest}")
+
+
 @cli.command("show")
 @click.argument("clause_id")
 @policy_option
@@ -448,10 +509,22 @@ def list_command(output_format: str) -> None:
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(["policy", "variant", "case", "decision", "test"]))
+@click.argument("kind", type=click.Choice(["policy", "variant", "case", "decision", "test"]), required=False)
 @policy_option
-def schema_command(kind: str, policy_ref: str) -> None:
-    """Print a JSON Schema: of the policy or variant format, a policy's case (its facts), decisions, or test files."""
+@click.option("--write", "directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write the policy, variant, test and decision schemas into DIR (created if missing) as files "
+                   "that refer to each other by name, for editors and check-jsonschema in another repository.")
+def schema_command(kind: str | None, policy_ref: str, directory: Path | None) -> None:
+    """Print a JSON Schema: of the policy or variant format, a policy's case (its facts), decisions, or test files.
+
+    With --write DIR, write every format's schema into DIR instead (see the README for the modeline)."""
+    if directory is not None:
+        if kind is not None:
+            raise click.UsageError("give a KIND to print one schema, or --write DIR to write them all, not both")
+        _write_schemas(directory)
+        return
+    if kind is None:
+        raise click.UsageError("give a KIND (policy, variant, case, decision, test), or --write DIR")
     if kind == "case":
         policy_set = _load_policy_set(policy_ref)
         document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
@@ -459,6 +532,19 @@ def schema_command(kind: str, policy_ref: str) -> None:
     else:
         document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _write_schemas(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, raw in schema.schema_files().items():
+            (directory / name).write_bytes(raw)
+            click.echo(f"wrote {display_path(directory / name)}")
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the schemas into {directory}: {exc.strerror}") from None
+    click.echo(f"name them on the first line of each YAML file, by the path from that file: "
+               f"`# yaml-language-server: $schema=../../{directory.name}/policy.schema.json` for policies/ID/policy.yaml "
+               "(variant.schema.json for variants, policy-test.schema.json for test files)")
 
 
 def _split_ref(ref: str) -> tuple[str, str | None, dt.date | None]:

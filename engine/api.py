@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from . import quotenumbers
 from .cases import Case, case_from_document, check_facts
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate
@@ -110,6 +111,8 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
                                        entry.source_map.locate((key, "select_by")), key))
     window_problems = _check_windows(bases, variant_documents, bool(versions_spec))
     warnings = [p for p in window_problems if p.severity == "warning"]
+    for document in bases + variant_documents:  # each file's own parameters, where its owner edits them
+        warnings += quotenumbers.check(document.data, document.source_map)
     problems += [p for p in window_problems if p.severity != "warning"]
     if problems:
         return None, problems + warnings

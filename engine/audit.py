@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .api import case_from_facts, decide_in_set, discover, load_policy_set
+from .api import POLICY_FILE, case_from_facts, decide_in_set, discover, load_policy_set
 from .decisionlog import record_digest
 from .errors import CaseError
 from .model import Policy, PolicySet
+from .release import read_lock, released_policy_files
 from .render import decision_to_dict
 from .version import ENGINE_VERSION
 
@@ -34,18 +35,44 @@ class ReplayResult:
 
 
 class PolicyIndex:
-    """Every policy version found under the roots, by content sha256, loaded once."""
+    """Every policy version found under the roots, by content sha256, loaded once: the policies on disk,
+    and the released versions kept beside each (`released/<version>/`, see `release`).
+
+    A released version is loaded only when a record names a content hash that the current files do
+    not have: the lock says which release has it, and a release the lock does not know of is found
+    by loading the kept copies that are left.
+    """
 
     def __init__(self, roots: Iterable[Path]):
         self._sets: dict[str, PolicySet] = {}
+        self._pending: list[Path] = []  # kept copies not loaded yet, the lock's guesses first
+        self._by_lock: dict[str, Path] = {}
         for entry in discover(list(roots)):
             policy_set, _ = load_policy_set(entry.path)
-            if policy_set is None:
-                continue
-            for policy in policy_set.compiled or (policy_set.base,):
-                self._sets[policy.identity.content_sha256] = policy_set
+            if policy_set is not None:
+                self._add(policy_set)
+            lock, _ = read_lock(entry.path)
+            for released in lock.releases if lock else ():
+                for _, digest in released.policies:
+                    self._by_lock.setdefault(digest, entry.path.parent / released.folder / POLICY_FILE)
+            self._pending += released_policy_files(entry.path)
+
+    def _add(self, policy_set: PolicySet) -> None:
+        for policy in policy_set.compiled or (policy_set.base,):
+            self._sets.setdefault(policy.identity.content_sha256, policy_set)
+
+    def _load(self, file: Path) -> None:
+        if file in self._pending:
+            self._pending.remove(file)
+            policy_set, _ = load_policy_set(file)
+            if policy_set is not None:
+                self._add(policy_set)
 
     def find(self, content_sha256: str) -> PolicySet | None:
+        if content_sha256 not in self._sets and content_sha256 in self._by_lock:
+            self._load(self._by_lock[content_sha256])
+        while content_sha256 not in self._sets and self._pending:
+            self._load(self._pending[0])
         return self._sets.get(content_sha256)
 
 

@@ -55,13 +55,19 @@ class Diagnostic:
                                                                     self.help, self.path, self.severity)
 
     def to_dict(self) -> dict:
+        """The diagnostic as JSON data, the one shape every command's `--format json` gives.
+
+        `line` and `column` count from 1, and are 0 when the problem concerns a whole file; `code` is
+        stable (the README lists every code); `severity` is `error` or `warning`.
+        """
         return {
-            "code": self.code,
-            "message": self.message,
             "file": self.location.file,
             "line": self.location.line,
             "column": self.location.column,
+            "code": self.code,
+            "severity": self.severity,
             "subject": self.subject,
+            "message": self.message,
             "help": self.help,
         }
 

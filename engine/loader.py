@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import Diagnostic, SourceLocation
+from .yamlsyntax import explain as explain_syntax_error
 
 Path_ = tuple  # a JSON path: a tuple of keys (str) and indexes (int)
 
@@ -207,13 +208,9 @@ def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
     try:
         node = yaml.compose(text, Loader=_Yaml12Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        lines = text.splitlines()
-        tab = 0 < line <= len(lines) and "\t" in lines[line - 1]
-        return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {problem}", SourceLocation(name, line, col),
-                                             help="YAML indents with spaces, never tabs" if tab else "")]
+        found = explain_syntax_error(text, exc)  # where the mistake starts, not where the parser gave up
+        return None, source_map, [Diagnostic("yaml_syntax", found.message, SourceLocation(name, found.line, found.column),
+                                             help=found.help)]
     except yaml.YAMLError as exc:  # e.g. several documents in one file
         return None, source_map, [Diagnostic("yaml_syntax", f"invalid YAML: {' '.join(str(exc).split())}", SourceLocation(name, 1, 1))]
     if node is None:

@@ -14,7 +14,10 @@ from referencing import Registry, Resource
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap, read_bytes
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# In the repository (and an editable install) the schemas are the folder beside `engine/`; an
+# installed wheel (pre-commit installs one) carries them as `engine/schemas/` (see pyproject.toml).
+_INSTALLED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = _INSTALLED_SCHEMAS if _INSTALLED_SCHEMAS.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
 
 
 @functools.cache
@@ -26,17 +29,34 @@ def load_schema(name: str) -> dict:
     return json.loads(raw)
 
 
-_BUNDLED = ("policy", "variant", "decision", "policy-test")
+#: The bundled schemas, by the name `verdict schema` gives them; each is the file `<name>.schema.json`.
+BUNDLED = ("policy", "variant", "decision", "policy-test")
 
 
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
-    # The variant schema refers to the policy schema's definitions by URI: resolve those locally.
+    # The schemas refer to each other by relative file name (`policy.schema.json#/$defs/fact`) and
+    # declare no `$id` of their own, so that an editor or check-jsonschema resolves those references
+    # beside the file it read, without the network. Here they resolve against the same file names.
     registry = Registry().with_resources(
-        (load_schema(other)["$id"], Resource.from_contents(load_schema(other))) for other in _BUNDLED)
+        (f"{other}.schema.json", Resource.from_contents(load_schema(other))) for other in BUNDLED)
     return Draft202012Validator(schema, registry=registry)
+
+
+def schema_files() -> dict[str, bytes]:
+    """Every bundled schema file, by file name, as shipped: what `verdict schema --write DIR` copies.
+
+    They are copied as bytes, not re-serialised, so that a copy is identical to the bundled file and
+    its relative references resolve among the copies."""
+    files = {}
+    for name in BUNDLED:
+        raw, problem = read_bytes(SCHEMA_DIR / f"{name}.schema.json")
+        if problem:
+            raise RuntimeError(f"the bundled schema `{name}` is missing: {problem.one_line()}")
+        files[f"{name}.schema.json"] = raw
+    return files
 
 
 def check(name: str, data: Any, source_map: SourceMap, subject_of=None) -> list[Diagnostic]:

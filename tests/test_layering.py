@@ -14,7 +14,8 @@ ALLOWED = {
     "functions": {"kinds"},
     "values": {"errors", "kinds"},
     "expressions": {"errors", "functions"},
-    "loader": {"errors"},
+    "yamlsyntax": set(),
+    "loader": {"errors", "yamlsyntax"},
     "model": {"errors", "expressions", "values"},
     "trace": set(),
     "analysis": set(),
@@ -41,7 +42,8 @@ ALLOWED = {
     "render": {"model", "trace", "values"},
     "diff": {"model", "sourcetext", "values"},
     "explain": {"evaluator", "model", "trace"},
-    "api": {"schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
+    "quotenumbers": {"errors"},
+    "api": {"quotenumbers", "schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "values"},
     "impact": {"api", "cases", "errors", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
@@ -50,7 +52,9 @@ ALLOWED = {
     "serial": {"errors", "expressions", "model", "plan.__init__", "plan.build", "plan.index"},
     "cache": {"errors", "model", "serial", "version"},
     "report": {"model", "render", "trace"},
-    "audit": {"api", "decisionlog", "errors", "model", "render", "version"},
+    # Released versions: the lock, the kept copies, and the checks of a policy's folder.
+    "release": {"api", "errors", "loader", "model"},
+    "audit": {"api", "decisionlog", "errors", "model", "release", "render", "version"},
     "__init__": {"api", "cases", "errors", "model", "render", "version"},
 }
 

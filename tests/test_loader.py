@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+
+import pytest
+from conftest import REPO
 
 from engine import loader
 
@@ -45,11 +49,128 @@ def test_merge_keys_and_python_tags_are_refused():
     assert problem.code in ("yaml_value", "yaml_syntax")
 
 
-def test_syntax_errors_have_a_position():
-    _, _, [problem] = parse("a: [1, 2\nb: 3\n")
-    assert problem.code == "yaml_syntax" and problem.location.line == 2
-    _, _, [problem] = parse("a:\n\tb: 1\n")
-    assert problem.location.line == 2 and problem.help == "YAML indents with spaces, never tabs"
+def syntax_error(text: str) -> str:
+    """The one diagnostic of a text that does not parse, as every command prints it."""
+    data, _, [problem] = parse(text)
+    assert data is None and problem.code == "yaml_syntax"
+    return problem.one_line()
+
+
+# Each mistake, the line where it starts (not where the parser gave up), and the fix.
+SYNTAX_ERRORS = [
+    ("double quote closed by a later value's quote",
+     'a:\n  b: "within 30 days\n  c: 1\n  d: 2\n  e: "x"\n  f: 3\n',
+     'doc.yaml:2:6: the double-quoted value that starts here has no closing `"` on this line: YAML reads on to the next '
+     '`"`, on line 5; end the value with `"` on this line; inside double quotes, write a quote as `\\"`'),
+    ("double quote never closed",
+     'a:\n  b: "within 30 days\n  c: 1\n',
+     'doc.yaml:2:6: the double-quoted value that starts here has no closing `"` on this line: it runs to the end of the '
+     'file; end the value with `"` on this line; inside double quotes, write a quote as `\\"`'),
+    ("single quote closed by a later value's quote",
+     "a:\n  b: 'within 30 days\n  c: 1\n  d: 'x'\n  e: 2\n",
+     "doc.yaml:2:6: the single-quoted value that starts here has no closing `'` on this line: YAML reads on to the next "
+     "`'`, on line 4; end the value with `'` on this line; inside single quotes, write an apostrophe as `''`"),
+    ("single quote never closed",
+     "a:\n  b: 'within 30 days\n  c: 1\n",
+     "doc.yaml:2:6: the single-quoted value that starts here has no closing `'` on this line: it runs to the end of the "
+     "file; end the value with `'` on this line; inside single quotes, write an apostrophe as `''`"),
+    ("an apostrophe inside single quotes",
+     "a:\n  b: 'Aqara's policy'\n",
+     "doc.yaml:2:12: the quoted value ends at this `'`, and text follows it; quote the whole value; inside single quotes, "
+     "write an apostrophe as `''`"),
+    ("text after a closing double quote",
+     'a:\n  b: "30 days" of purchase\n',
+     'doc.yaml:2:14: the quoted value ends at this `"`, and text follows it; quote the whole value; inside double quotes, '
+     'write a quote as `\\"`'),
+    ("a key indented to no level",
+     "a:\n  b: 1\n c: 2\n",
+     "doc.yaml:3:2: this line is indented by 1 space, which lines up with no line above it (line 2 by 2, line 1 by 0); "
+     "indent it by as many spaces as the key it belongs beside"),
+    ("a key indented under a key whose value is given",
+     "a:\n  b: 1\n   c: 2\n",
+     "doc.yaml:3:4: this line is indented more than `b` on line 2, whose value is already given, so it reads as more of "
+     "that value; indent it by 2 spaces, like `b`; if it is part of the text, put the text in quotes"),
+    ("a key of a list item indented like the dash",
+     "clauses:\n  - id: one\n    title: One\n  source: x\n",
+     "doc.yaml:4:3: this line lines up with the `-` of the list item on line 2, where only another item can start; "
+     "indent it by 4 spaces, like the first key of that item"),
+    ("a tab indents a line",
+     "a:\n\tb: 1\n",
+     "doc.yaml:2:1: this line is indented with a tab, and YAML indents with spaces only; replace the tab with spaces"),
+    ("a tab after the spaces of an indentation",
+     "a:\n  b: 1\n \tc: 2\n",
+     "doc.yaml:3:2: this line is indented with a tab, and YAML indents with spaces only; replace the tab with spaces"),
+    ("an unclosed [",
+     "a: [1, 2\nb: 3\nc: 4\n",
+     "doc.yaml:1:4: the list opened with `[` here is not closed on this line; add `]` after its last item"),
+    ("an unclosed [ at the end of the file",
+     "a:\n  values: [return, warranty_claim\n",
+     "doc.yaml:2:11: the list opened with `[` here is not closed on this line; add `]` after its last item"),
+    ("an unclosed {",
+     "a: {x: 1, y: 2\nb: 3\n",
+     "doc.yaml:1:4: the mapping opened with `{` here is not closed on this line; add `}` after its last item"),
+    ("a stray colon in a plain value",
+     "a:\n  title: Note: this is it\n  b: 1\n",
+     'doc.yaml:2:14: the value of `title` holds `: `, which YAML reads as the start of another key; put the value in '
+     'quotes: `title: "Note: this is it"`'),
+    ("a stray colon in a list item's value that holds a double quote",
+     'a:\n  - reason: the "Note: x" part\n',
+     "doc.yaml:2:22: the value of `reason` holds `: `, which YAML reads as the start of another key; put the value in "
+     "quotes: `reason: 'the \"Note: x\" part'`"),
+    ("no space after a key's colon",
+     "a:\n  value:30\n  unit: days\n",
+     "doc.yaml:2:8: `value:30` has no space after the colon, so YAML reads the line as text, not as a key; "
+     "write `value: 30`"),
+    ("a key without its colon",
+     "a:\n  unit days\n  value: 30\n",
+     "doc.yaml:2:3: this line has no `:`, so YAML reads it as text, not as a key; write `key: value`, with a space after "
+     "the colon"),
+    ("a list item among keys",
+     "a:\n  b: 1\n  - c\n",
+     "doc.yaml:3:3: a list item (`- `) among the keys of a mapping; indent the item under the key whose list it belongs to"),
+    ("a character that cannot start a plain value",
+     "a:\n  b: `x`\n",
+     "doc.yaml:2:6: a backtick cannot start a value that is not quoted; put the value in quotes"),
+    ("an alias that names no anchor",
+     "a: [eligible, *discretionary]\n",
+     "doc.yaml:1:15: `*discretionary` reads as a reference to an anchor (`*`), and no anchor has that name; put the value "
+     "in quotes if the `*` is part of the text"),
+]
+
+
+@pytest.mark.parametrize("text, expected", [case[1:] for case in SYNTAX_ERRORS], ids=[case[0] for case in SYNTAX_ERRORS])
+def test_syntax_errors_name_the_mistake_where_it_starts(text, expected):
+    assert syntax_error(text) == expected
+
+
+def test_other_syntax_errors_keep_the_parsers_words_and_place():
+    assert syntax_error("a: [x, y: z: w]\n").startswith("doc.yaml:1:")
+    assert ": invalid YAML: " in syntax_error("a: [x, y: z: w]\n")
+
+
+def test_a_quoted_value_over_several_lines_is_not_taken_for_an_unclosed_quote():
+    # Legitimate YAML: a double-quoted value may go on over lines; the later mistake is the one reported.
+    message = syntax_error('a: "one\n  two"\nb: [1, 2\nc: 3\n')
+    assert message.startswith("doc.yaml:3:4: the list opened with `[` here is not closed on this line")
+
+
+def test_mistakes_anywhere_in_the_policy_never_raise(tmp_path):
+    # Random damage to the bundled policy: every result is a diagnostic with a line inside the file.
+    base = (REPO / "policies" / "aqara-returns" / "policy.yaml").read_text(encoding="utf-8")
+    pieces = ['"', "'", "[", "{", ":", "\t", " ", "-", "#", "\n", ": x", "]", "}", "|", ">", "&a", "*a", "!", "%", "@", "`"]
+    rng = random.Random(7)
+    failures = 0
+    for _ in range(150):
+        text = base
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(pieces) + text[at + rng.randint(0, 1):]
+        data, _, problems = parse(text)
+        for problem in problems:
+            assert 1 <= problem.location.line <= text.count("\n") + 1, problem.one_line()
+            assert "\n" not in problem.one_line()
+            failures += problem.code == "yaml_syntax"
+    assert failures > 20  # the damage did break the YAML, often
 
 
 def test_offsets_inside_scalars():

@@ -212,7 +212,8 @@ def test_an_invalid_file_is_reported_while_the_others_run(tmp_path):
     assert lines[-1] == "1 passed, 1 failed, 2 invalid test file(s)"
     assert result.stderr.splitlines() == [
         f"{where['a-invalid.yaml']}:27:27: a typo: `eligble` is not a value of `eligibility`; did you mean `eligible`?",
-        f"{where['d-syntax.yaml']}:3:1: invalid YAML: found unexpected end of stream",
+        f"{where['d-syntax.yaml']}:2:11: the double-quoted value that starts here has no closing `\"` on this line: it "
+        "runs to the end of the file; end the value with `\"` on this line; inside double quotes, write a quote as `\\\"`",
         "verdict: 2 invalid test file(s) or policy: their tests did not run",
     ]
 
@@ -351,7 +352,7 @@ def test_json_lists_every_test_the_invalid_files_and_the_totals(tmp_path):
     }
     assert passed["status"] == "passed" and passed["article"] == "CRD Art. 9(1)" and passed["differences"] == []
     typo_problem = {"code": "expect_value", "message": "`eligble` is not a value of `eligibility`", "file": b, "line": 27,
-                    "column": 27, "subject": "a typo", "help": "did you mean `eligible`?"}
+                    "column": 27, "severity": "error", "subject": "a typo", "help": "did you mean `eligible`?"}
     assert typo == {"file": b, "line": 26, "name": "a typo", "id": "b.yaml::a typo", "status": "invalid",
                     "differences": [], "diagnostics": [typo_problem]}
     assert fine["status"] == "invalid" and fine["diagnostics"] == []

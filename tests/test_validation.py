@@ -495,3 +495,17 @@ def test_a_list_given_to_an_enum_output_is_not_one_of_its_values(tiny_policy):
         "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
         tiny_clause("c1", "n > 1", "{out: [a]}"))
     assert [(p.code, p.message) for p in problems] == [("output_value", "`['a']` is not a value of `out`")]
+
+
+def test_a_missing_closing_quote_is_reported_on_its_own_line(policy_copy, tmp_path):
+    # The parser stops at the next quote, 13 lines later, with "did not find expected key": the
+    # diagnostic names the line where the quoted value starts, and how to close it.
+    policy_copy.replace("quote: within 30 days of purchase", 'quote: "within 30 days of purchase')
+    [problem] = policy_copy.problems()
+    line = policy_copy.line_of('quote: "within 30 days of purchase')
+    assert (problem.code, problem.location.line, problem.location.column) == ("yaml_syntax", line, 14)
+    next_quote = policy_copy.line_of('("as specified in our warranty policy")')
+    assert problem.message == ('the double-quoted value that starts here has no closing `"` on this line: YAML reads on '
+                               f'to the next `"`, on line {next_quote}')
+    assert next_quote - line == 13
+    assert problem.help == 'end the value with `"` on this line; inside double quotes, write a quote as `\\"`'

@@ -62,7 +62,8 @@ def make(draft: Path) -> None:
     DRAFT = draft
     if DRAFT.exists():
         shutil.rmtree(DRAFT)
-    shutil.copytree(SOURCE, DRAFT, ignore=shutil.ignore_patterns("tests"))
+    # The draft is unreleased: the released versions of the real policy and their lock stay with it.
+    shutil.copytree(SOURCE, DRAFT, ignore=shutil.ignore_patterns("tests", "released", "policy.lock"))
     policy = DRAFT / "policy.yaml"
     text = policy.read_text(encoding="utf-8")
     for old, new in CHANGES:
