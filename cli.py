@@ -24,6 +24,7 @@ import importlib
 import click
 
 import engine
+from engine import jsontext  # JSON with amounts of money written with their two decimals
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
@@ -400,7 +401,7 @@ def schema_command(kind: str, policy_ref: str) -> None:
                                                  " and its variants")
     else:
         document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(jsontext.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
@@ -456,7 +457,7 @@ def diff_command(before: str, after: str, output_format: str) -> None:
     """
     result = diff.diff_policies(_one_policy(before), _one_policy(after))
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(diff.diff_to_text(result), nl=False)
 
@@ -497,7 +498,7 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
                 if decided[side] is not None:
                     _log_decision(log_file, *decided[side], variant, day)
     if output_format == "json":
-        click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
+        click.echo(jsontext.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(impact.report_to_text(report, before, after), nl=False)
     if report.refused and not report.changes:

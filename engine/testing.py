@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap, load_document
 from .model import Decision, Output, Policy, PolicySet, to_json_value
-from .values import read_value, show_value
+from .values import read_amount, read_value, show_value
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,11 @@ def run_test(policy_set: PolicySet, case: TestCase, trace: bool = False) -> Test
 def _equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return expected is actual
+    if type(actual) is Decimal:  # an amount of money: exactly the amount written (`5.00` is `5`)
+        try:
+            return read_amount(expected) == actual
+        except ValueError:
+            return False
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return abs(expected - actual) < 1e-9
     return expected == actual
