@@ -118,8 +118,8 @@ def test_diff_between_two_dated_versions_of_a_variant():
 def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     policy_copy.replace("    values: [return, warranty_claim, cancel_order, modify_order]",
                         "    values: [return, warranty_claim, cancel_order, modify_order, exchange]")
-    policy_copy.replace("  refund_amount:\n    type: number\n    nullable: true\n    default: null",
-                        "  refund_amount:\n    type: number\n    nullable: true\n    default: 0")
+    policy_copy.replace("  refund_amount:\n    type: money\n    nullable: true\n    default: null",
+                        "  refund_amount:\n    type: money\n    nullable: true\n    default: 0")
     text = policy_copy.text
     first = text.index("  - id: procedure-return-address")
     second = text.index("  - id: procedure-tracking-number")
@@ -133,7 +133,7 @@ def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     lines = diff_to_text(result).splitlines()
     assert ("fact changed: request `values`: [return, warranty_claim, cancel_order, modify_order] → "
             "[return, warranty_claim, cancel_order, modify_order, exchange]") in lines
-    assert "output changed: refund_amount `default`: null → 0" in lines
+    assert "output changed: refund_amount `default`: null → 0.00" in lines  # an amount, with its cents
     assert ("clause_moved", "procedure-tracking-number", "list outputs collect items in clause order") in changes
 
 
