@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 import cli
 import engine
-from conftest import REPO
+from conftest import REPO, tiny_clause
+from engine import jsontext
 from engine.diff import diff_policies, diff_to_text
 
 DRAFT = str(REPO / "examples" / "impact" / "draft-thresholds")
@@ -185,3 +186,20 @@ def test_impact_refuses_repeated_case_ids(tmp_path):
     corpus.write_text('{"id": "a", "facts": {"request": "return"}}\n{"id": "a", "facts": {"request": "return"}}\n', encoding="utf-8")
     result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus))
     assert result.exit_code == 3 and "case ids used more than once" in result.stderr
+
+
+def test_diff_shows_amounts_of_money_with_their_cents(tiny_policy):
+    facts = "f: {type: bool, description: Fact f.}"
+    outputs = ("fee: {type: money, default: 0, description: The fee.}\n"
+               "fee_cap: {type: money, nullable: true, default: null, description: The cap.}")
+    before, problems = tiny_policy(facts, outputs, tiny_clause("c1", "f", "{fee: 10}"))
+    assert problems == []
+    after, problems = tiny_policy(facts, outputs.replace("default: 0,", "default: 1.5,"), tiny_clause("c1", "f", "{fee: 12.5}"))
+    assert problems == []
+    result = diff_policies(before, after)
+    lines = diff_to_text(result).splitlines()
+    assert "output changed: fee `default`: 0.00 → 1.50" in lines
+    assert any(line.startswith("outcome changed: c1") and "10.00 → 12.50" in line for line in lines), lines
+    text = jsontext.dumps(result.to_dict())
+    assert '"kind": "output_changed", "subject": "fee", "before": 0.00, "after": 1.50' in text  # amounts, as numbers
+    assert '"kind": "outcome_changed", "subject": "c1", "before": "10.00", "after": "12.50"' in text  # outcomes are text
