@@ -234,6 +234,14 @@ def test_a_parameter_override_of_another_type_is_reported_in_the_variant(eu_copy
     assert problem.message == "parameter `money_back_days` is a number in `aqara-returns`; the override gives text"
 
 
+def test_a_parameter_override_cannot_turn_a_number_into_an_amount_or_back(eu_copy):
+    eu_copy.replace("parameters:\n  withdrawal_days:", "parameters:\n  money_back_days:\n    value: 30\n    type: money\n"
+                    "    description: Changed.\n    legal: {source: crd, article: x, quote: an illustration}\n  withdrawal_days:")
+    problem = only(eu_copy.problems(), "variant_type")
+    assert problem.message == ("parameter `money_back_days` is a number in `aqara-returns`; the override gives an "
+                               "amount of money")
+
+
 def test_paths_with_at_signs_and_a_variant(tmp_path):
     import shutil
 
