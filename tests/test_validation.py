@@ -9,7 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import ATOMS, CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy
+from conftest import ATOMS, CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy, tiny_clause
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -566,3 +566,15 @@ def test_a_list_given_to_an_enum_output_is_not_one_of_its_values(tiny_policy):
         "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
         tiny_clause("c1", "n > 1", "{out: [a]}"))
     assert [(p.code, p.message) for p in problems] == [("output_value", "`['a']` is not a value of `out`")]
+
+
+def test_two_clauses_giving_one_amount_written_two_ways_agree_and_different_amounts_are_named(tiny_policy):
+    facts = "a: {type: bool, description: Fact a.}\nb: {type: bool, description: Fact b.}"
+    outputs = "fee: {type: money, default: 0, description: The fee.}"
+    policy, problems = tiny_policy(facts, outputs, tiny_clause("c1", "a", "{fee: 5}")
+                                   + tiny_clause("c2", "b", "{fee: {expression: '5.00'}}"))
+    assert problems == []  # 5 and 5.00 are one amount: no conflict to resolve
+    _, problems = tiny_policy(facts, outputs, tiny_clause("c1", "a", "{fee: 5}") + tiny_clause("c2", "b", "{fee: 5.01}"))
+    assert [p.message for p in problems] == [
+        "clauses `c1` and `c2` can apply to the same case and set `fee` to different values (5.00 and 5.01) with no "
+        "declared precedence"]
