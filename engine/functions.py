@@ -365,7 +365,7 @@ def prorate(amount: object, part: object, whole: object) -> float | Decimal:
     exact = values[0] * values[1] / values[2]
     cents = math.floor(abs(exact) * 100 + Fraction(1, 2))  # half-up, away from zero, as ROUND_HALF_UP
     if money.is_amount(amount):
-        return money.cents(Decimal(-cents if exact < 0 else cents).scaleb(-2))
+        return money.cents(money.CONTEXT.scaleb(Decimal(-cents if exact < 0 else cents), -2))
     return math.copysign(cents / 100, exact) if exact else 0.0
 
 

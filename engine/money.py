@@ -18,8 +18,10 @@ from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOper
 from typing import Any
 
 #: Sums, differences and products of amounts within the case limits (10^12, two decimals) times
-#: numbers of up to 17 significant digits stay exact; only quotients are rounded, to 40 digits.
-CONTEXT = Context(prec=40, traps=[InvalidOperation, DivisionByZero, Overflow])
+#: numbers of up to 17 significant digits stay exact; only quotients are rounded, to 40 digits. An
+#: amount beyond 10^100 (a product of many large numbers) is an evaluation error (`Overflow`), so
+#: every amount can be rounded to cents and written.
+CONTEXT = Context(prec=40, Emax=100, Emin=-100, traps=[InvalidOperation, DivisionByZero, Overflow])
 CENT = Decimal("0.01")
 #: The largest amount a case or a policy may give (as for numbers).
 MAX_AMOUNT = Decimal(10) ** 12

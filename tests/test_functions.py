@@ -350,3 +350,16 @@ def test_a_function_with_several_signatures_is_declared_once():
                                                                                         gives=NUMBER)), "a pair")
     with pytest.raises(f.DeclarationError, match="names 2 argument"):
         f.Function("one", lambda a: a, f.takes(NUMBER, gives=NUMBER, names=("a", "b")), "one")
+
+
+def test_an_amount_beyond_what_verdict_computes_with_is_an_evaluation_error_not_a_crash():
+    from engine.expressions import FAILURES, OPERATORS, describe_failure
+
+    amount = D("999999999999.99")
+    with pytest.raises(FAILURES) as caught:
+        for _ in range(10):  # 10^12 times 10^12, ten times over: beyond 10^100
+            amount = OPERATORS[ast.Mult](amount, 1e12)
+    assert describe_failure(caught.value) == "an amount of money beyond what Verdict computes with"
+    with pytest.raises(FAILURES) as caught:
+        f.prorate(D("999999999999.99"), 1e100, 1)
+    assert describe_failure(caught.value) == "an amount of money beyond what Verdict computes with"
