@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from conftest import BASE_FACTS, REPO
+from conftest import BASE_FACTS, REPO, tiny_clause
 
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 VERDICT = Path(sys.executable).parent / "verdict"
@@ -261,6 +261,21 @@ def test_expected_values_are_checked_when_the_test_file_loads(run, tmp_path):
                           "decimals), not `all of it`") for l in lines)
     assert any("words where a number goes: `contact_suport` is not a value of `next_steps`; did you mean `contact_support`?"
                in l for l in lines)
+
+
+def test_a_quoted_number_for_a_number_output_is_met_with_write_it_without_quotes(run, tiny_policy, tmp_path):
+    # The bundled policy's amounts take text ("59.99" is an amount); a plain number output does not.
+    policy, problems = tiny_policy("f: {type: bool, description: Fact f.}",
+                                   "rate: {type: number, default: 0, description: A rate.}",
+                                   tiny_clause("c1", "f", "{rate: 2.5}"))
+    assert problems == []
+    tests = tmp_path / "tiny" / "tests"
+    tests.mkdir()
+    (tests / "t.yaml").write_text("tests:\n  - name: quoted\n    facts: {f: true}\n    expect: {rate: '2.5'}\n",
+                                  encoding="utf-8")
+    result = run("test", str(tmp_path / "tiny"))
+    assert result.exit_code == 4
+    assert any(l.endswith("quoted: `rate` is a number, not `2.5`; write it without quotes") for l in result.stderr.splitlines())
 
 
 def test_test_command_takes_a_policy_file(run):
