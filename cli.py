@@ -25,6 +25,7 @@ import importlib
 import click
 
 import engine
+from engine import jsontext  # JSON with amounts of money written with their two decimals
 from engine.api import POLICY_FILE
 from engine.cases import case_schema
 from engine.errors import sorted_diagnostics
@@ -531,7 +532,7 @@ def schema_command(kind: str | None, policy_ref: str, directory: Path | None) ->
                                                  " and its variants")
     else:
         document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(jsontext.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _write_schemas(directory: Path) -> None:
@@ -624,7 +625,7 @@ def diff_command(before: str, after: str, output_format: str) -> None:
     old, new = _one_policy(before), _one_policy(after)
     result = diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(diff.diff_to_text(result), nl=False)
 
@@ -665,7 +666,7 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
                 if decided[side] is not None:
                     _log_decision(log_file, *decided[side], variant, day)
     if output_format == "json":
-        click.echo(json.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
+        click.echo(jsontext.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(impact.report_to_text(report, before, after), nl=False)
     if report.refused and not report.changes:

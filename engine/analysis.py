@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import math
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -148,9 +149,9 @@ class ConditionAnalyzer:
 
     def _constant(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
-            return node.value
+            return _exact(getattr(node, "amount", node.value))
         if isinstance(node, ast.Name) and node.id in self._constants:
-            return self._constants[node.id]
+            return _exact(self._constants[node.id])
         if isinstance(node, (ast.List, ast.Tuple)):
             values = [self._constant(e) for e in node.elts]
             if any(v is _NO_CONSTANT for v in values):
@@ -161,7 +162,7 @@ class ConditionAnalyzer:
                 return _NO_CONSTANT
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             inner = self._constant(node.operand)
-            if isinstance(inner, (int, float)) and not isinstance(inner, bool):
+            if isinstance(inner, (int, float, Decimal)) and not isinstance(inner, bool):
                 return -inner
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "date"
                 and len(node.args) == 1 and isinstance(node.args[0], ast.Constant)):
@@ -170,6 +171,17 @@ class ConditionAnalyzer:
             except (TypeError, ValueError):
                 return _NO_CONSTANT
         return _NO_CONSTANT
+
+
+def _exact(value: Any) -> Any:
+    """A float as the decimal it was written as (its shortest repr), so that it orders exactly
+    against amounts of money (`Decimal`), as the operators compare them: `fee <= 1.05` and
+    `fee > fee_cap` with `fee_cap` 1.05 are disjoint. The map keeps the order of floats, and
+    their equality, so nothing changes between plain numbers."""
+    if isinstance(value, float):
+        # NaN orders against nothing (and a Decimal refuses to try): no constant to reason with.
+        return Decimal(getattr(value, "written", None) or repr(float(value))) if not math.isnan(value) else _NO_CONSTANT
+    return value
 
 
 def _conjuncts(tree: _Tree) -> list[_Tree]:
@@ -248,7 +260,7 @@ def _frozen(values: set) -> frozenset | None:
 
 
 def _kind(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return "number"
     if isinstance(value, dt.datetime):
         return "datetime"

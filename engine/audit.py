@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from . import jsontext
 from .api import POLICY_FILE, case_from_facts, decide_in_set, discover, load_policy_set
 from .decisionlog import record_digest
 from .errors import CaseError
@@ -130,8 +130,8 @@ def _replay(record: dict, index: PolicyIndex) -> ReplayResult:
         # Another engine's trace has another format: what must not change is the decision itself.
         logged = {key: logged.get(key) for key in _DECISION_KEYS}
         again = {key: again[key] for key in _DECISION_KEYS}
-    before = json.dumps(logged, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
-    after = json.dumps(again, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+    before = jsontext.dumps(logged, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+    after = jsontext.dumps(again, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
     if before == after:
         if made_by != ENGINE_VERSION:
             return ReplayResult(number, "engine_changed", f"made by engine {made_by}, replayed by {ENGINE_VERSION}: "

@@ -6,17 +6,21 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap
 from .model import Fact, Policy, facts_digest, to_json_value
-from .values import DATE_PATTERN, DATETIME_PATTERN, VALUE_TYPES, show_value
+from . import money
+from .values import DATE_PATTERN, DATETIME_PATTERN, VALUE_TYPES, read_amount, show_value
 
 # Explicit limits on case values.
 MAX_TEXT_LENGTH = 500
 MAX_NUMBER = 1e12
 
+#: Text an amount of money may be written as in a case file: digits, at most two decimals.
+AMOUNT_PATTERN = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 _DATE = re.compile(DATE_PATTERN)
 _DATETIME = re.compile(DATETIME_PATTERN)
 _CASE_KEYS = ("id", "description", "facts")
@@ -97,7 +101,7 @@ def coerce_text(fact: Fact, text: str) -> tuple[Any, str | None]:
         if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", text):
             return None, f"expected a number, got `{text}`"
         return coerce(fact, float(text) if re.search(r"[.eE]", text) else int(text))
-    return coerce(fact, text)
+    return coerce(fact, text)  # a `money` fact reads the digits typed (`59.99`), exactly
 
 
 def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
@@ -106,9 +110,12 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
         if fact.nullable:
             return None, None
         return None, "null is not allowed for this fact; leave the fact out if it is unknown"
+    # The usual types are tried first, so that reading them costs what it did before amounts of money.
     kind = fact.type
     if kind in ("bool", "int", "number") and not VALUE_TYPES[kind].holds(value):
-        return None, f"expected {_expected(fact)}, got {_show(value)}"
+        if kind != "number" or type(value) is not Decimal:
+            return None, f"expected {_expected(fact)}, got {_show(value)}"
+        value = float(value)  # a number read from a JSON decision log (`jsontext.loads`): its digits were a float's
     if kind == "bool":
         return value, None
     if kind in ("int", "number"):
@@ -128,6 +135,8 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
     if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value, None
     if not isinstance(value, str):
+        if kind == "money":
+            return _amount(fact, value)
         return None, f"expected {_expected(fact)}, got {_show(value)}"
     if len(value) > MAX_TEXT_LENGTH:
         return None, f"text is longer than the limit of {MAX_TEXT_LENGTH} characters"
@@ -156,7 +165,23 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
             return dt.datetime.fromisoformat(value), None
         except ValueError as exc:
             return None, f"`{value}` is not a real datetime ({exc})"
+    if kind == "money":
+        return _amount(fact, value)
     return None, f"unsupported fact type `{kind}`"
+
+
+def _amount(fact: Fact, raw: Any) -> tuple[Any, str | None]:
+    """An amount of money, exactly as written: a number (`59.99`, `10`) or text (`"59.99"`), in
+    whole cents; refused when it has more decimals, is not a number, or is outside the bounds."""
+    try:
+        value = read_amount(raw)
+    except ValueError as error:
+        return None, str(error) or f"expected {_expected(fact)}, got {_show(raw)}"
+    if fact.minimum is not None and value < fact.minimum:
+        return None, f"must be at least {show_value(fact.minimum)}, got `{show_value(value)}`"
+    if fact.maximum is not None and value > fact.maximum:
+        return None, f"must be at most {show_value(fact.maximum)}, got `{show_value(value)}`"
+    return value, None
 
 
 def _expected(fact: Fact) -> str:
@@ -186,6 +211,13 @@ def case_schema(facts: dict[str, Fact], title: str) -> dict:
                 spec["minimum"] = fact.minimum
             if fact.maximum is not None:
                 spec["maximum"] = fact.maximum
+        elif fact.type == "money":
+            # A number, or text of digits; at most two decimals (not said by `multipleOf`, which
+            # validators check in binary: 59.99 is no multiple of 0.01 there).
+            spec["anyOf"] = [{"type": "number"}, {"type": "string", "pattern": AMOUNT_PATTERN}]
+            for key in ("minimum", "maximum"):
+                if getattr(fact, key) is not None:
+                    spec["anyOf"][0][key] = money.shortest(getattr(fact, key))
         elif fact.type == "enum":
             spec["enum"] = list(fact.values)
         else:
@@ -203,7 +235,8 @@ def case_schema(facts: dict[str, Fact], title: str) -> dict:
         if fact.examples:
             spec["examples"] = list(fact.examples)
         if fact.has_default:
-            spec["default"] = to_json_value(fact.default)
+            default = to_json_value(fact.default)
+            spec["default"] = money.shortest(default) if money.is_amount(default) else default
         properties[fact.name] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -21,7 +21,7 @@ from .analysis import ConditionAnalyzer
 from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import CompiledExpression, compile_expression, conjuncts
-from .kinds import ANY, BOOL, Type, describe
+from .kinds import ANY, BOOL, MONEY, NULL, NUMBER, Type, describe
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
                     Policy, PolicyIdentity, Quote, SourceRef)
@@ -151,9 +151,16 @@ class _Compiler:
             if not self._claim_name(name, "fact", path):
                 continue
             kind = spec["type"]
+            bounds = {}
             for key in ("minimum", "maximum"):
-                if key in spec and kind not in ("int", "number"):
-                    self.error("fact_key", f"`{key}` is only for int and number facts", path + (key,), name, key=True)
+                if key in spec and kind not in ("int", "number", "money"):
+                    self.error("fact_key", f"`{key}` is only for int, number and money facts", path + (key,), name, key=True)
+                elif key in spec:
+                    bounds[key] = spec[key]
+                    if kind == "money":  # compared with amounts exactly, not as binary numbers
+                        bounds[key], problem = read_value(f"{name}.{key}", "money", spec[key])
+                        if problem:
+                            self.error("fact_range", problem[0], path + (key,), name)
             if "minimum" in spec and "maximum" in spec and spec["minimum"] > spec["maximum"]:
                 self.error("fact_range", f"`minimum` ({spec['minimum']}) is above `maximum` ({spec['maximum']})",
                            path + ("minimum",), name, key=True)
@@ -167,7 +174,7 @@ class _Compiler:
             fact = Fact(
                 name=name, type=kind, description=spec["description"], location=self.map.locate(path, key=True),
                 values=tuple(spec.get("values", ())), nullable=bool(spec.get("nullable", False)),
-                minimum=spec.get("minimum"), maximum=spec.get("maximum"), pattern=spec.get("pattern"),
+                minimum=bounds.get("minimum"), maximum=bounds.get("maximum"), pattern=spec.get("pattern"),
                 examples=tuple(spec.get("examples", ())), sensitive=bool(spec.get("sensitive", False)),
             )
             if "default" in spec:
@@ -184,8 +191,14 @@ class _Compiler:
             if not self._claim_name(name, "parameter", path):
                 continue
             source = self._source_ref(spec.get("source"), path + ("source",), name)
+            value = spec["value"]
+            if spec.get("type") == "money":
+                value, problem = read_value(name, "money", value)
+                if problem:
+                    self.error("parameter_value", problem[0], path + ("value",), name,
+                               problem[1] or "an amount of money is a number with at most two decimals, such as `5.00`")
             self.parameters[name] = Parameter(
-                name=name, value=spec["value"], description=spec["description"],
+                name=name, value=value, description=spec["description"],
                 location=self.map.locate(path, key=True), unit=spec.get("unit", ""), source=source,
                 origin=spec.get("origin", ""), legal=self._legal(spec.get("legal"), path + ("legal",), name),
             )
@@ -350,12 +363,23 @@ class _Compiler:
         if not ok:  # types are judged only once names and literals are right, so nothing is said twice
             return None
         type_problems: list = []
-        kinds = self.types.infer(compiled.tree, type_problems)
+        amounts: set[int] = set()
+        kinds = self.types.infer(compiled.tree, type_problems, amounts)
+        if expect and "money" in expect[0] and "number" not in expect[0] and self.types.adapt(compiled.tree, MONEY, amounts):
+            kinds = (kinds - NUMBER) | MONEY  # `{expression: 0}` for an amount: the number written is one
         if expect and not type_problems and "any" not in kinds and not (kinds & expect[0]):
-            type_problems.append(TypeProblem(0, f"{expect[1]} must be {describe(expect[0])}, not {describe(kinds)}"))
+            help_text = ("an amount times a number is one: `daily_fine * days_late`"
+                         if "money" in expect[0] and kinds - NULL <= NUMBER else "")
+            type_problems.append(TypeProblem(0, f"{expect[1]} must be {describe(expect[0])}, not {describe(kinds)}", help_text))
         for problem in type_problems:
-            self.sink.add("type_error", problem.message, at(problem.offset), subject)
-        return None if type_problems else compiled
+            self.sink.add("type_error", problem.message, at(problem.offset), subject, problem.help)
+        if type_problems:
+            return None
+        if amounts:  # the numbers written as amounts: kept with the expression (see `typecheck`)
+            tree = compiled.tree
+            compiled = dataclasses.replace(compiled, amounts=frozenset(amounts))
+            compiled.__dict__["tree"] = tree  # already marked by the checker
+        return compiled
 
     def _locator(self, text: Any, compiled: CompiledExpression | None, path: tuple):
         """Where an offset of an expression's text (as `ast` gives it) is in the file."""
@@ -430,6 +454,8 @@ class _Compiler:
                         did_you_mean(str(value), values) or f"values: {', '.join(values)}")
         elif kind in ("date", "datetime"):
             return f"`{name}` is a {kind}; compare it with `date('YYYY-MM-DD')` or a date function, not `{value!r}`", ""
+        elif kind == "money" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None  # a number written beside an amount is an amount
         elif kind in VALUE_TYPES and not literal_type(value) & VALUE_TYPES[kind].static:
             return f"`{name}` is {VALUE_TYPES[kind].words}, not `{value!r}`", ""
         return None

@@ -19,19 +19,21 @@ import datetime as dt
 import fcntl
 import hashlib
 import hmac
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from . import jsontext
 
 GENESIS = "0" * 64
 _TAIL_BYTES = 1 << 20  # a record is far smaller; reading this much from the end finds the last one
 
 
 def canonical(document: Any) -> bytes:
-    """The bytes that are hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes that are hashed: sorted keys, no spaces, UTF-8; amounts of money with their two
+    decimals (`jsontext`), read back by `read` as they were written."""
+    return jsontext.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def record_digest(record: dict) -> str:
@@ -41,7 +43,7 @@ def record_digest(record: dict) -> str:
 def keyed_hash(key: bytes, value: Any) -> str:
     """A keyed (HMAC-SHA256) hash: without the key, which never goes into the log, a value cannot be
     guessed back from it."""
-    return "hmac-sha256:" + hmac.new(key, json.dumps(value, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+    return "hmac-sha256:" + hmac.new(key, jsontext.dumps(value, sort_keys=True).encode(), hashlib.sha256).hexdigest()
 
 
 def mask(decision: dict, sensitive: set[str], key: bytes) -> dict:
@@ -135,7 +137,7 @@ def _last_record(handle) -> dict | None:
         lines = handle.read().splitlines()
         for line in reversed(lines[1:] if start else lines):  # the first line may be cut by the window
             try:
-                record = json.loads(line)
+                record = jsontext.loads(line)
             except ValueError:
                 continue  # a torn line: chain on from the last whole record
             if isinstance(record, dict) and "sha256" in record and "record" in record:
@@ -163,7 +165,7 @@ def read(path: Path) -> tuple[list[tuple[int, dict]], list[LogProblem]]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = jsontext.loads(line)
             except ValueError:
                 problems.append(LogProblem(number, None, "not a complete record (a torn or edited line)"))
                 continue

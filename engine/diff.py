@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .model import Clause, Parameter, Policy, to_json_value
@@ -21,6 +23,7 @@ from .values import show_value
 #: Two sentences at least this alike (difflib's ratio) in the same place are one changed sentence;
 #: below it, one was removed and another added.
 SIMILAR_SENTENCE = 0.5
+_AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2,}")  # a literal amount of money as `_literal` writes it
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,14 @@ def _normal(text: str) -> str:
 
 
 def _outcome(clause: Clause) -> dict[str, str]:
-    return {name: _normal(value.expression.text) if value.expression else repr(to_json_value(value.literal))
+    return {name: _normal(value.expression.text) if value.expression else _literal(value.literal)
             for name, value in clause.sets}
+
+
+def _literal(value: Any) -> str:
+    """A literal outcome as compared and shown: as Python writes it, an amount of money as written (`10.00`)."""
+    json_value = to_json_value(value)
+    return show_value(json_value) if isinstance(json_value, Decimal) else repr(json_value)
 
 
 def _winners(policy: Policy, clause_id: str) -> set[str]:
@@ -322,6 +331,8 @@ def _show(change: Change, value: Any) -> str:
     if change.kind == "outcome_changed" and value is not None:
         # An outcome is compared as expression text, with a literal written as Python (`['full_refund']`,
         # kept so in JSON); show a literal as the value it is, like every other value.
+        if _AMOUNT.fullmatch(value):
+            return value  # an amount, already written with its cents
         try:
             return show_value(ast.literal_eval(value))
         except (ValueError, SyntaxError):

@@ -36,7 +36,7 @@ from typing import Any, Mapping
 
 from .errors import Diagnostic
 from .expressions import FAILURES, EvaluationFailure, Unknown, conjuncts, describe_failure
-from .functions import type_name
+from .functions import cannot_hold
 from .model import Decision, OutputResult, Outputs, Policy, to_json_value
 from .plan import Program, program_for
 from .plan.resolve import Outcome, canonical, combine_known
@@ -260,7 +260,7 @@ class _Run:
                     continue
                 kind, payload = self._evaluate(self.program.then_closure(index, value.slot))
                 if kind == "value" and not self.program.fits[value.output](payload):
-                    kind, payload = "error", f"gave {type_name(payload)}, which `{output_name}` cannot hold"
+                    kind, payload = "error", cannot_hold(payload, output_name)
                 if kind == "error":
                     payload = f"computing `{output_name}`: {payload}"
                     state.message = state.message or payload

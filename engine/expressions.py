@@ -16,11 +16,14 @@ is True), and anything else that touches an unknown value is unknown.
 from __future__ import annotations
 
 import ast
+import decimal
 import functools
 import operator as op
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable
 
+from . import money
 from .errors import did_you_mean
 from .functions import FUNCTIONS, FunctionError, type_name
 
@@ -51,13 +54,23 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _arithmetic(symbol: str, operation: Callable[[Any, Any], Any], text_too: bool = False) -> Callable[[Any, Any], Any]:
+def _numeric(value: Any) -> bool:
+    return _number(value) or type(value) is Decimal
+
+
+def _arithmetic(symbol: str, operation: Callable[[Any, Any], Any], text_too: bool = False,
+                amounts: Callable[[Any, Any], Any] | None = None) -> Callable[[Any, Any], Any]:
     """Arithmetic on numbers only (and `+` on two texts): no list or text repetition, no `%` formatting,
-    so no expression can build a huge value from a case's numbers."""
+    so no expression can build a huge value from a case's numbers. An amount of money with an amount
+    or a number goes to `amounts` (exact decimal arithmetic, `money`)."""
 
     def apply(left: Any, right: Any) -> Any:
         if _number(left) and _number(right):
             return operation(left, right)
+        if _numeric(left) and _numeric(right):  # at least one is an amount of money
+            if amounts is None:
+                raise TypeError(f"`{symbol}` does not take amounts of money: use `round_money` or `prorate`")
+            return amounts(left, right)
         if text_too and isinstance(left, str) and isinstance(right, str):
             return operation(left, right)
         raise TypeError(f"`{symbol}` needs numbers, not {type_name(left)} and {type_name(right)}")
@@ -68,26 +81,58 @@ def _arithmetic(symbol: str, operation: Callable[[Any, Any], Any], text_too: boo
 def _negate(value: Any) -> Any:
     if _number(value):
         return -value
+    if type(value) is Decimal:
+        return money.negate(value)
     raise TypeError(f"`-` needs a number, not {type_name(value)}")
 
 
 def _plus(value: Any) -> Any:
-    if _number(value):
+    if _numeric(value):
         return value
     raise TypeError(f"`+` needs a number, not {type_name(value)}")
+
+
+def _comparison(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """A comparison where an amount meets a plain number as amounts (`money.compare`): Python would
+    compare `Decimal('1.05')` with the binary 1.0500000000000000444 and find them different."""
+
+    def apply(left: Any, right: Any) -> bool:
+        if type(left) is Decimal or type(right) is Decimal:
+            left, right = money.compare(left, right)
+        return compare(left, right)
+
+    return apply
+
+
+def _among(item: Any, container: Any) -> bool:
+    """`item in container`, where an amount in a list equals the plain number it is worth."""
+    if isinstance(container, (list, tuple)) and (type(item) is Decimal or any(type(c) is Decimal for c in container)):
+        equal = OPERATORS[ast.Eq]
+        return any(equal(item, candidate) for candidate in container)
+    return item in container
 
 
 #: What each operator does, for every way of evaluating an expression (the plan's fast and general
 #: paths, and the reference interpreter of the tests).
 OPERATORS: dict[type, Callable[..., Any]] = {
-    ast.Add: _arithmetic("+", op.add, text_too=True), ast.Sub: _arithmetic("-", op.sub),
-    ast.Mult: _arithmetic("*", op.mul), ast.Div: _arithmetic("/", op.truediv),
+    ast.Add: _arithmetic("+", op.add, text_too=True, amounts=money.add),
+    ast.Sub: _arithmetic("-", op.sub, amounts=money.subtract),
+    ast.Mult: _arithmetic("*", op.mul, amounts=money.multiply), ast.Div: _arithmetic("/", op.truediv, amounts=money.divide),
     ast.FloorDiv: _arithmetic("//", op.floordiv), ast.Mod: _arithmetic("%", op.mod),
-    ast.Eq: op.eq, ast.NotEq: op.ne, ast.Gt: op.gt, ast.Lt: op.lt, ast.GtE: op.ge,
-    ast.LtE: op.le, ast.Not: op.not_, ast.USub: _negate, ast.UAdd: _plus,
-    ast.In: lambda x, y: x in y, ast.NotIn: lambda x, y: x not in y,
+    ast.Eq: _comparison(op.eq), ast.NotEq: _comparison(op.ne), ast.Gt: _comparison(op.gt), ast.Lt: _comparison(op.lt),
+    ast.GtE: _comparison(op.ge), ast.LtE: _comparison(op.le), ast.Not: op.not_, ast.USub: _negate, ast.UAdd: _plus,
+    ast.In: _among, ast.NotIn: lambda x, y: not _among(x, y),
     # `is` is allowed only with None (checked when compiling), where it means `==`.
     ast.Is: op.eq, ast.IsNot: op.ne,
+}
+
+#: The same operators for a policy that declares no amount of money: none of its values is ever a
+#: `Decimal`, so comparisons and `in` are Python's own, at no cost. The plan picks this table for
+#: such policies (`plan.kleene`); it gives what `OPERATORS` gives on every value they can meet.
+WITHOUT_MONEY: dict[type, Callable[..., Any]] = {
+    **OPERATORS,
+    ast.Eq: op.eq, ast.NotEq: op.ne, ast.Gt: op.gt, ast.Lt: op.lt, ast.GtE: op.ge, ast.LtE: op.le,
+    ast.In: lambda x, y: x in y, ast.NotIn: lambda x, y: x not in y,
 }
 
 
@@ -125,10 +170,23 @@ class CompiledExpression:
     text: str
     names: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
+    #: The numbers written in the expression that are amounts of money (`balance > 5.00`), by their
+    #: column: the type checker decides which (`typecheck`), and the tree carries each as the exact
+    #: decimal (`node.amount`) that every evaluator reads instead of the binary `node.value`.
+    amounts: frozenset[int] = frozenset()
 
     @functools.cached_property
     def tree(self) -> ast.expr:
-        return ast.parse(self.text, mode="eval").body
+        return mark_amounts(ast.parse(self.text, mode="eval").body, self.amounts)
+
+
+def mark_amounts(tree: ast.expr, amounts: frozenset[int]) -> ast.expr:
+    """The tree with each number at a column of `amounts` carrying its exact decimal (`amount`)."""
+    if amounts:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.col_offset in amounts:
+                node.amount = money.amount(node.value)  # type: ignore[attr-defined]
+    return tree
 
 
 def conjuncts(node: ast.expr) -> list[ast.expr]:
@@ -148,6 +206,8 @@ def describe_failure(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, ZeroDivisionError):
         return "division by zero"
+    if isinstance(exc, decimal.DecimalException):
+        return "an amount of money beyond what Verdict computes with"
     text = " ".join(str(exc).split())
     if isinstance(exc, TypeError) and "not supported between instances of" in text:
         return f"values of different types cannot be compared or combined ({text})"

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import jsontext
 from .api import decide_in_set, load_case
 from .cases import Case, case_from_document
 from .errors import CaseError, Diagnostic, SourceLocation
@@ -95,7 +96,7 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
             problems.append(Diagnostic("corpus_too_large", f"more than {MAX_CASES} cases", SourceLocation(name, number, 1)))
             break
         try:
-            data = json.loads(line)
+            data = jsontext.loads(line)  # amounts of money read exactly (`59.99`, `10.00`)
         except json.JSONDecodeError as exc:
             problems.append(Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(name, number, exc.colno)))
             continue

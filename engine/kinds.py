@@ -1,8 +1,9 @@
 """The type checker's vocabulary: a static type is a set of kinds of value.
 
-The kinds are bool, number, text, date, datetime, list and null, or `any` when a type cannot be known.
-Function signatures (`functions`) and declared types (`values`) are written in these words, so they
-live below both, apart from the checker that reads them (`typecheck`).
+The kinds are bool, number, money, text, date, datetime, list and null, or `any` when a type cannot
+be known. A `money` value is an amount (an exact decimal, see `money`); a `number` is a plain number
+(a count of days, a rate). Function signatures (`functions`) and declared types (`values`) are
+written in these words, so they live below both, apart from the checker that reads them (`typecheck`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 Type = frozenset
 ANY: Type = frozenset({"any"})
 BOOL, NUMBER, TEXT = frozenset({"bool"}), frozenset({"number"}), frozenset({"text"})
+MONEY = frozenset({"money"})
 DATE, DATETIME, LIST, NULL = frozenset({"date"}), frozenset({"datetime"}), frozenset({"list"}), frozenset({"null"})
 MOMENT = DATE | DATETIME
 
-_WORDS = {"bool": "true/false", "number": "a number", "text": "text", "date": "a date", "datetime": "a datetime",
-          "list": "a list", "null": "null", "any": "anything"}
+_WORDS = {"bool": "true/false", "number": "a number", "money": "an amount of money", "text": "text", "date": "a date",
+          "datetime": "a datetime", "list": "a list", "null": "null", "any": "anything"}
 
 #: Every kind a type may hold.
 KINDS: frozenset[str] = frozenset(_WORDS)

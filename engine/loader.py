@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,15 @@ def _construct_int(loader: yaml.Loader, node: yaml.ScalarNode) -> int:
         raise yaml.constructor.ConstructorError(None, None, f"`{text}` is not an integer", node.start_mark) from None
 
 
+class WrittenFloat(float):
+    """A number written with more digits than a float keeps (`5.000000000000000001`): the float,
+    with the digits as written (`written`), so that an amount of money is read exactly or refused,
+    never silently rounded by binary floating point. Any other number is a plain float, whose
+    shortest repr is the number as written."""
+
+    written: str
+
+
 def _construct_float(loader: yaml.Loader, node: yaml.ScalarNode) -> float:
     text = loader.construct_scalar(node)
     lowered = text.lower()
@@ -73,9 +84,13 @@ def _construct_float(loader: yaml.Loader, node: yaml.ScalarNode) -> float:
     if lowered == ".nan":
         return float("nan")
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise yaml.constructor.ConstructorError(None, None, f"`{text}` is not a number", node.start_mark) from None
+    if math.isfinite(value) and Decimal(text) != Decimal(repr(value)):
+        value = WrittenFloat(value)
+        value.written = text
+    return value
 
 
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import functools
 import hashlib
@@ -9,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import money
 from .errors import SourceLocation
 from .expressions import CompiledExpression
 from .values import to_json_value as to_json_value  # its home is `values`; decisions and renderers import it here
@@ -94,7 +96,7 @@ class Fact:
     location: SourceLocation
     values: tuple[str, ...] = ()
     nullable: bool = False
-    minimum: float | None = None
+    minimum: float | None = None  # for a money fact, an amount (a Decimal)
     maximum: float | None = None
     pattern: str | None = None
     examples: tuple = ()
@@ -158,7 +160,17 @@ class OutputValue:
     expression: CompiledExpression | None = None
 
     def describe(self) -> str:
-        return self.expression.text if self.expression else repr(self.literal)
+        """The value as the conflict check compares and names it: the expression's text, or the
+        literal's repr; an amount (a literal, or a number written as an expression of an amount)
+        as the amount it is, so that `0`, `0.0` and `{expression: 0}` of a money output agree."""
+        if self.expression is not None:
+            tree = self.expression.tree
+            sign = 1
+            if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd)):
+                sign, tree = (-1 if isinstance(tree.op, ast.USub) else 1), tree.operand
+            amount = getattr(tree, "amount", None)
+            return money.text(amount * sign) if amount is not None else self.expression.text
+        return money.text(self.literal) if money.is_amount(self.literal) else repr(self.literal)
 
 
 @dataclass(frozen=True)
@@ -383,8 +395,15 @@ class Outputs(dict):
 
 
 def facts_digest(facts: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
-    canonical = json.dumps(to_json_value(facts), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """sha256 of the canonical JSON of the facts: the same facts always give the same digest.
+
+    An amount of money is written in its shortest form (`10` for 10.00, `59.99`): however a case
+    writes an amount (`10`, `10.0`, `"10.00"`), the digest is the one Verdict 0.2.0 gave for `10`,
+    when amounts were plain numbers.
+    """
+    values = {name: money.shortest(value) if money.is_amount(value) else value
+              for name, value in to_json_value(facts).items()}
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

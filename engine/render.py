@@ -5,10 +5,10 @@ Nothing here evaluates anything; a renderer given the same decision gives the sa
 
 from __future__ import annotations
 
-import json
 import textwrap
 from typing import Any, Collection
 
+from . import jsontext
 from .model import Clause, Decision, Policy, to_json_value
 from .trace import Op
 from .values import show_value  # the one formatter for people; also imported from here by other modules
@@ -163,7 +163,7 @@ def decision_to_json(decision: Decision, policy: Policy, trace: str = "full", ex
     document = decision_to_dict(decision, policy, trace)
     if explanations is not None:
         document["explanation"] = [e.to_dict() for e in explanations]
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def explanation_lines(explanations: list) -> list[str]:

@@ -2,8 +2,8 @@
 
 What the plan cache stores, and what a batch or Dask worker will receive: closures and code
 objects do not travel, data does. The encoding tags what JSON lacks (tuples, sets, dates, mappings
-with keys that are not text, non-finite numbers, the engine's data classes, the operators a
-generated chain compares with), and decoding builds only the classes named in `_CLASSES`: a file
+with keys that are not text, non-finite numbers, amounts of money, the engine's data classes, the
+operators a generated chain compares with), and decoding builds only the classes named in `_CLASSES`: a file
 can describe data, never ask for arbitrary objects.
 
 Trees of expressions are not stored: they are parsed from the text on first use.
@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from decimal import Decimal
 from typing import Any
 
 from .errors import Diagnostic, SourceLocation
-from .expressions import OPERATORS, CompiledExpression
+from .expressions import OPERATORS, WITHOUT_MONEY, CompiledExpression
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
                     Policy, PolicyIdentity, PolicySet, Quote, SourceRef)
 from .plan import Program
@@ -25,12 +26,13 @@ from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
 
 #: Bump when the data's shape changes; an entry of another format is ignored (and rebuilt).
-FORMAT = 1
+FORMAT = 2  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts
 
 _CLASSES = {cls.__name__: cls for cls in (
     SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Output,
     OutputValue, Clause, Informational, PolicyIdentity, Policy, CompiledExpression, Part, ThenValue, Index)}
-_OPERATOR_NAMES = {function: node_type.__name__ for node_type, function in OPERATORS.items()}
+_OPERATOR_NAMES = {**{function: f"{node_type.__name__}/plain" for node_type, function in WITHOUT_MONEY.items()},
+                   **{function: node_type.__name__ for node_type, function in OPERATORS.items()}}
 _OPERATORS_BY_NAME = {name: function for function, name in _OPERATOR_NAMES.items()}
 # Fields that are references back into the policy, restored when a plan is read (`_plan_from_data`).
 _NOT_STORED = {Part: {"condition"}, ThenValue: {"expression"}}
@@ -63,6 +65,8 @@ def to_data(value: Any, shared: dict | None = None) -> Any:
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
+    if type(value) is Decimal:
+        return {"$decimal": str(value)}
     if callable(value) and value in _OPERATOR_NAMES:
         return {"$operator": _OPERATOR_NAMES[value]}
     name = type(value).__name__
@@ -114,6 +118,8 @@ def from_data(data: Any, shared: list | None = None) -> Any:
         return dt.date.fromisoformat(payload)
     if tag == "$float":
         return float(payload)
+    if tag == "$decimal":
+        return Decimal(payload)
     if tag == "$operator":
         return _OPERATORS_BY_NAME[payload]
     raise SerialError(f"unknown tag {tag!r}")

@@ -13,6 +13,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean, sorted_
 from .loader import SourceMap, display_path, load_document
 from .model import Decision, Output, Policy, PolicySet, to_json_value
 from .render import reason_lines, trace_lines
-from .values import read_value, show_value
+from .values import read_amount, read_value, show_value
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,11 @@ def _gives_any(policy: Policy, clause_id: str, output: str, items: list) -> bool
 def _equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
         return expected is actual
+    if type(actual) is Decimal:  # an amount of money: exactly the amount written (`5.00` is `5`)
+        try:
+            return read_amount(expected) == actual
+        except ValueError:
+            return False
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
         return abs(expected - actual) < 1e-9
     return expected == actual

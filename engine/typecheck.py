@@ -1,10 +1,20 @@
 """Static types of expressions: what each part can be, and the mistakes that are sure to fail.
 
-A type is a set of kinds (`kinds`): bool, number, text, date, datetime, list, null, or `any` when it
-cannot be known (a derived value defined by a cycle, say). A call is checked against the signature
-its function declares (`functions.REGISTRY`). Only definite mistakes are reported: comparing
-a date with a number, adding texts and numbers, calling `days_between` on a number. Null is left to
-run time, because conditions guard it (`shipped_at != None and ...`) in ways types do not follow.
+A type is a set of kinds (`kinds`): bool, number, money, text, date, datetime, list, null, or `any`
+when it cannot be known (a derived value defined by a cycle, say). A call is checked against the
+signatures its function declares (`functions.REGISTRY`). Only definite mistakes are reported:
+comparing a date with a number, adding texts and numbers, calling `days_between` on a number. Null
+is left to run time, because conditions guard it (`shipped_at != None and ...`) in ways types do
+not follow.
+
+Amounts of money and plain numbers are kept apart where mixing them is a mistake: adding a count of
+days to a price, comparing a price with a rate, multiplying two prices, dividing a number by a
+price. An amount times or divided by a number is an amount (`daily_fine * days_late`, `price / 2`);
+an amount divided by an amount is a plain number (a ratio). A number *written in the expression*
+next to an amount is an amount (`balance > 5.00`, `price - 3.05`, `refund if granted else 0`,
+`max(refund, 0)`): the checker marks such literals (`amounts`), and every evaluator reads them as
+exact decimals (`expressions.CompiledExpression.tree`). Factors and divisors stay numbers
+(`price * 0.5`).
 """
 
 from __future__ import annotations
@@ -13,16 +23,21 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from .functions import REGISTRY, Function
-from .kinds import ANY, BOOL, LIST, NULL, NUMBER, TEXT, Type, describe
+from . import money
+from .functions import REGISTRY, Function, Signature
+from .kinds import ANY, BOOL, DATE, DATETIME, LIST, MONEY, NULL, NUMBER, TEXT, Type, describe
+
+_AMOUNT_HELP = ("a number written in the expression next to an amount is an amount (`price + 5.00`); "
+                "to mix in a count, multiply: `daily_fine * days_late`")
 
 
 @dataclass(frozen=True)
 class TypeProblem:
-    """A definite type mistake, at an offset of the expression."""
+    """A definite type mistake, at an offset of the expression, with advice when there is some."""
 
     offset: int
     message: str
+    help: str = ""
 
 
 class TypeChecker:
@@ -33,8 +48,19 @@ class TypeChecker:
     def __init__(self, name_type: Callable[[str], Type], functions: Mapping[str, Function] = REGISTRY):
         self._name_type = name_type
         self._functions = functions
+        self._amounts: set[int] | None = None
 
-    def infer(self, node: ast.expr, problems: list[TypeProblem]) -> Type:
+    def infer(self, node: ast.expr, problems: list[TypeProblem], amounts: set[int] | None = None) -> Type:
+        """The node's type. Numbers written next to an amount are typed as amounts; with `amounts`,
+        they are also marked (their `col_offset` added to it and `amount` set on the node: see the
+        module), for the expression to keep."""
+        saved, self._amounts = self._amounts, amounts  # a nested call (a derived value's type) marks nothing
+        try:
+            return self._infer(node, problems)
+        finally:
+            self._amounts = saved
+
+    def _infer(self, node: ast.expr, problems: list[TypeProblem]) -> Type:
         method = getattr(self, f"_{type(node).__name__}", None)
         return method(node, problems) if method else ANY
 
@@ -44,11 +70,36 @@ class TypeChecker:
             return NULL
         if isinstance(value, bool):
             return BOOL
+        if getattr(node, "amount", None) is not None:
+            return MONEY
         return NUMBER if isinstance(value, (int, float)) else TEXT
+
+    # -- numbers written next to amounts ---------------------------------------------------------
+
+    def adapt(self, node: ast.expr, other: Type, amounts: set[int] | None) -> bool:
+        """`_adapt` from outside: a whole expression that must be an amount (a `money` output's
+        `{expression: 0}`), marked into `amounts`."""
+        saved, self._amounts = self._amounts, amounts
+        try:
+            return self._adapt(node, other)
+        finally:
+            self._amounts = saved
+
+    def _adapt(self, node: ast.expr, other: Type) -> bool:
+        """Whether `node` is a number written in the expression (or `x if c else y` of such) that
+        meets an amount (`other` may be one); if so, it is marked as an amount."""
+        literals = _written_numbers(node)
+        if not literals or "money" not in other:
+            return False
+        for literal in literals:
+            if self._amounts is not None:
+                self._amounts.add(literal.col_offset)
+                literal.amount = money.amount(literal.value)  # type: ignore[attr-defined]
+        return True
 
     def _List(self, node: ast.List, problems) -> Type:
         for element in node.elts:
-            self.infer(element, problems)
+            self._infer(element, problems)
         return LIST
 
     _Tuple = _List
@@ -57,34 +108,92 @@ class TypeChecker:
         return self._name_type(node.id)
 
     def _BoolOp(self, node: ast.BoolOp, problems) -> Type:
-        kinds = [self.infer(v, problems) for v in node.values]
+        kinds = [self._infer(v, problems) for v in node.values]
         return BOOL if all(k == BOOL for k in kinds) else frozenset().union(*kinds)
 
     def _UnaryOp(self, node: ast.UnaryOp, problems) -> Type:
-        operand = self.infer(node.operand, problems)
+        operand = self._infer(node.operand, problems)
         if isinstance(node.op, ast.Not):
             return BOOL
-        self._expect(operand, NUMBER, node.operand, problems, "`-` and `+` take a number")
-        return NUMBER
+        self._expect(operand, NUMBER | MONEY, node.operand, problems, "`-` and `+` take a number")
+        if "money" not in operand:
+            return NUMBER
+        return MONEY | (NUMBER if _may_be(operand, NUMBER) else frozenset())
 
     def _BinOp(self, node: ast.BinOp, problems) -> Type:
-        left, right = self.infer(node.left, problems), self.infer(node.right, problems)
+        left, right = self._infer(node.left, problems), self._infer(node.right, problems)
         if isinstance(node.op, ast.Add) and _may_be(left, TEXT) and _may_be(right, TEXT):
             if _known(left) and _known(right) and left - NULL == TEXT and right - NULL == TEXT:
                 return TEXT
-            if not (_may_be(left, NUMBER) and _may_be(right, NUMBER)):
+            if not (_may_be(left, NUMBER | MONEY) and _may_be(right, NUMBER | MONEY)):
                 return TEXT
         symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}[type(node.op)]
         for side, kinds in ((node.left, left), (node.right, right)):
-            self._expect(kinds, NUMBER, side, problems, f"`{symbol}` takes numbers")
+            self._expect(kinds, NUMBER | MONEY, side, problems, f"`{symbol}` takes numbers")
+        if "money" not in left and "money" not in right:
+            return NUMBER
+        return self._money_arithmetic(node, symbol, left, right, problems)
+
+    def _money_arithmetic(self, node: ast.BinOp, symbol: str, left: Type, right: Type, problems) -> Type:
+        """`+ - * / // %` where a side may be an amount of money (see the module for the rules)."""
+        operation = type(node.op)
+        if operation in (ast.Add, ast.Sub):
+            # A number written beside an amount is one: `price - 3.05`, `5 + fee`.
+            if self._adapt(node.right, left):
+                right = _as_amount(right)
+            elif self._adapt(node.left, right):
+                left = _as_amount(left)
+            if (_amount(left) and _plain(right)) or (_plain(left) and _amount(right)):
+                verb = "add a plain number to" if operation is ast.Add else "subtract a plain number and"
+                problems.append(TypeProblem(node.col_offset, f"`{symbol}` cannot {verb} an amount of money",
+                                            _AMOUNT_HELP))
+            return MONEY | (NUMBER if _may_be(left, NUMBER) and _may_be(right, NUMBER) else frozenset())
+        if operation is ast.Mult:
+            if _amount(left) and _amount(right):
+                problems.append(TypeProblem(node.col_offset, "`*` cannot multiply two amounts of money",
+                                            "multiply an amount by a number: `price * 0.5`, `daily_fine * days_late`"))
+            return MONEY | (NUMBER if _may_be(left, NUMBER) and _may_be(right, NUMBER) else frozenset())
+        if operation is ast.Div:
+            if _plain(left) and _amount(right):
+                problems.append(TypeProblem(node.col_offset, "`/` cannot divide a number by an amount of money",
+                                            "divide an amount by a number (`price / 2`), or by an amount for a ratio"))
+            kinds = frozenset()
+            if "money" in left and _may_be(right, NUMBER):
+                kinds |= MONEY  # an amount shared out
+            if ("money" in left and "money" in right) or (_may_be(left, NUMBER) and _may_be(right, NUMBER)):
+                kinds |= NUMBER  # a ratio of amounts, or of numbers
+            return kinds or NUMBER
+        if _amount(left) or _amount(right):
+            problems.append(TypeProblem(node.col_offset, f"`{symbol}` does not take amounts of money",
+                                        "round with `round_money`, or share out with `prorate`"))
         return NUMBER
 
     def _Compare(self, node: ast.Compare, problems) -> Type:
         operands = [node.left, *node.comparators]
-        kinds = [self.infer(o, problems) for o in operands]
+        kinds = [self._infer(o, problems) for o in operands]
+        for index, operation in enumerate(node.ops):
+            left, right = operands[index], operands[index + 1]
+            if isinstance(operation, (ast.In, ast.NotIn)):
+                if isinstance(right, (ast.List, ast.Tuple)) and "money" in kinds[index]:
+                    for element in right.elts:  # `price in [5, 10]`: the numbers written are amounts
+                        self._adapt(element, kinds[index])
+            elif not isinstance(operation, (ast.Is, ast.IsNot)):
+                # `balance > 5.00`, `5 == fee`: a number written beside an amount is one.
+                if self._adapt(right, kinds[index]):
+                    kinds[index + 1] = _as_amount(kinds[index + 1])
+                elif self._adapt(left, kinds[index + 1]):
+                    kinds[index] = _as_amount(kinds[index])
         for operation, (left, lk), (right, rk) in zip(node.ops, zip(operands, kinds), zip(operands[1:], kinds[1:])):
             if isinstance(operation, (ast.In, ast.NotIn)):
                 self._expect(rk, LIST | TEXT, right, problems, "`in` looks inside a list or a text")
+                for element in right.elts if isinstance(right, (ast.List, ast.Tuple)) else ():
+                    ek = self._infer(element, [])
+                    if (_amount(lk) and _plain(ek)) or (_plain(lk) and _amount(ek)):
+                        problems.append(TypeProblem(element.col_offset, f"cannot compare {describe(lk - NULL)} with "
+                                                    f"{describe(ek - NULL)}", "compare amounts with amounts: " + _AMOUNT_HELP))
+            elif (_amount(lk) and _plain(rk)) or (_plain(lk) and _amount(rk)):
+                problems.append(TypeProblem(right.col_offset, f"cannot compare {describe(lk - NULL)} with {describe(rk - NULL)}",
+                                            "compare amounts with amounts: " + _AMOUNT_HELP))
             elif isinstance(operation, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
                 if _known(lk) and _known(rk) and not ((lk & rk) - NULL - BOOL - LIST):
                     problems.append(TypeProblem(right.col_offset, f"cannot order {describe(lk - NULL)} against {describe(rk - NULL)}"))
@@ -95,29 +204,51 @@ class TypeChecker:
         return BOOL
 
     def _IfExp(self, node: ast.IfExp, problems) -> Type:
-        self.infer(node.test, problems)
-        return self.infer(node.body, problems) | self.infer(node.orelse, problems)
+        self._infer(node.test, problems)
+        body, orelse = self._infer(node.body, problems), self._infer(node.orelse, problems)
+        # `refund if granted else 0`: the number written is an amount.
+        if self._adapt(node.orelse, body):
+            orelse = _as_amount(orelse)
+        elif self._adapt(node.body, orelse):
+            body = _as_amount(body)
+        if (_amount(body) and _plain(orelse)) or (_plain(body) and _amount(orelse)):
+            problems.append(TypeProblem(node.col_offset, "one branch of `if` gives an amount of money and the other a "
+                                                         "plain number", _AMOUNT_HELP))
+        return body | orelse
 
     def _Call(self, node: ast.Call, problems) -> Type:
         name = node.func.id if isinstance(node.func, ast.Name) else ""
-        args = [self.infer(a, problems) for a in node.args]
+        args = [self._infer(a, problems) for a in node.args]
         if name not in self._functions:
             return ANY  # not a function at all: compiling the expression already reported it
-        signature = self._functions[name].signature
-        if signature.one_or_more:
-            return self._one_or_more(name, signature.result, node, args, problems)
-        expected = signature.arguments
-        if len(args) != len(expected):
-            problems.append(TypeProblem(node.col_offset, f"`{name}` takes {len(expected)} argument(s), not {len(args)}"))
-            return signature.result
-        for position, (arg_node, kinds, wanted) in enumerate(zip(node.args, args, expected), start=1):
-            self._expect(kinds, wanted, arg_node, problems, f"argument {position} of `{name}` must be {describe(wanted)}")
-        return signature.result
+        signatures = self._functions[name].signatures
+        if signatures[0].one_or_more:
+            return self._one_or_more(name, signatures[0].result, node, args, problems)
+        candidates = [s for s in signatures if len(s.arguments) == len(args)]
+        if not candidates:
+            counts = " or ".join(str(count) for count in sorted({len(s.arguments) for s in signatures}))
+            problems.append(TypeProblem(node.col_offset, f"`{name}` takes {counts} argument(s), not {len(args)}"))
+            return frozenset().union(*(s.result for s in signatures))
+        fitting = [s for s in candidates if all(_fits(kinds, wanted) for kinds, wanted in zip(args, s.arguments))]
+        if fitting:
+            return frozenset().union(*(s.result for s in fitting))
+        before = len(problems)
+        for position, (arg_node, kinds) in enumerate(zip(node.args, args), start=1):
+            wanted = frozenset().union(*(s.arguments[position - 1] for s in candidates))
+            self._expect(kinds, wanted, arg_node, problems, f"argument {position} of `{name}` must be {describe(wanted)}",
+                         _help_for(wanted, kinds))
+        if len(problems) == before:  # each argument fits some signature, but no signature fits them all
+            problems.append(TypeProblem(node.col_offset, f"`{name}` cannot take {', '.join(describe(a - NULL) for a in args)}",
+                                        "it takes " + "; or ".join(_words(s) for s in candidates)))
+        return frozenset().union(*(s.result for s in candidates))
 
     def _one_or_more(self, name: str, accepted: Type, node: ast.Call, args: list[Type], problems) -> Type:
         """`max` and `min`: one argument or more, all of one accepted kind, which is also the result's."""
         if not args:
             problems.append(TypeProblem(node.col_offset, f"`{name}` needs at least one argument"))
+        if "money" in accepted and any("money" in kinds for kinds in args):
+            # `max(refund, 0)`: the numbers written beside an amount are amounts.
+            args = [_as_amount(kinds) if self._adapt(arg_node, MONEY) else kinds for arg_node, kinds in zip(node.args, args)]
         result = accepted
         for position, (arg_node, kinds) in enumerate(zip(node.args, args), start=1):
             self._expect(kinds, accepted, arg_node, problems, f"argument {position} of `{name}` must be {describe(accepted)}")
@@ -130,11 +261,59 @@ class TypeChecker:
         return result
 
     @staticmethod
-    def _expect(kinds: Type, wanted: Type, node: ast.expr, problems: list[TypeProblem], message: str) -> None:
+    def _expect(kinds: Type, wanted: Type, node: ast.expr, problems: list[TypeProblem], message: str,
+                help_text: str = "") -> None:
         if _known(kinds) and not (kinds - NULL) & wanted and kinds != NULL:
-            problems.append(TypeProblem(getattr(node, "col_offset", 0), f"{message}, not {describe(kinds - NULL)}"))
+            problems.append(TypeProblem(getattr(node, "col_offset", 0), f"{message}, not {describe(kinds - NULL)}", help_text))
         elif kinds == NULL:
             problems.append(TypeProblem(getattr(node, "col_offset", 0), f"{message}, not null"))
+
+
+def _written_numbers(node: ast.expr) -> list[ast.Constant] | None:
+    """The numbers of an expression that gives only numbers written in it, or null (`5`, `-3.05`,
+    `0 if c else 1`, `5.00 if c else None`), or None when it gives anything else."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if value is None:
+            return []
+        return [node] if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _written_numbers(node.operand)
+    if isinstance(node, ast.IfExp):
+        body, orelse = _written_numbers(node.body), _written_numbers(node.orelse)
+        return None if body is None or orelse is None else body + orelse
+    return None
+
+
+def _as_amount(kinds: Type) -> Type:
+    """The type of numbers written, once read as amounts (a null among them stays)."""
+    return (kinds - NUMBER) | MONEY
+
+
+def _fits(kinds: Type, wanted: Type) -> bool:
+    return not _known(kinds) or (kinds != NULL and bool((kinds - NULL) & wanted))
+
+
+def _amount(kinds: Type) -> bool:
+    """Certainly an amount of money (or null)."""
+    return _known(kinds) and bool(kinds - NULL) and kinds - NULL <= MONEY
+
+
+def _plain(kinds: Type) -> bool:
+    """Certainly a plain number (or null). A number written beside an amount was typed as one already."""
+    return _known(kinds) and bool(kinds - NULL) and kinds - NULL <= NUMBER
+
+
+def _help_for(wanted: Type, kinds: Type) -> str:
+    if wanted == DATE and _known(kinds) and kinds - NULL == DATETIME:
+        return "take the datetime's date first: `utc_date(...)` (in UTC) or `local_date(...)` (in its own time zone)"
+    if "money" not in wanted and "money" in kinds and "number" in wanted:
+        return "for an amount of money, use `round_money`, `prorate` or the operators"
+    return ""
+
+
+def _words(signature: Signature) -> str:
+    return f"{', '.join(describe(a) for a in signature.arguments)} → {describe(signature.result)}"
 
 
 def _known(kinds: Type) -> bool:
@@ -148,6 +327,8 @@ def _may_be(kinds: Type, wanted: Type) -> bool:
 def literal_type(value: object) -> Type:
     if isinstance(value, bool):
         return BOOL
+    if money.is_amount(value):
+        return MONEY
     if isinstance(value, (int, float)):
         return NUMBER
     return TEXT if isinstance(value, str) else ANY

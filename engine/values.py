@@ -1,8 +1,8 @@
 """The types a policy declares for facts and outputs, and the two ways an engine value is written.
 
-`VALUE_TYPES` has one entry per declared type (`bool`, `int`, `number`, `string`, `enum`, `date`,
-`datetime`, `list`): what the type checker knows of it, which engine values fit it, how a policy or
-test file writes one, and how a message names it. A value is written for programs by
+`VALUE_TYPES` has one entry per declared type (`bool`, `int`, `number`, `money`, `string`, `enum`,
+`date`, `datetime`, `list`): what the type checker knows of it, which engine values fit it, how a
+policy or test file writes one, and how a message names it. A value is written for programs by
 `to_json_value` (decisions, diffs, logs) and for people by `show_value`, the one formatter of every
 text and Markdown renderer, so a list, a boolean or a date reads the same in all of them.
 """
@@ -13,10 +13,12 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable, Collection
 
+from . import money
 from .errors import did_you_mean
-from .kinds import ANY, BOOL, DATE, DATETIME, LIST, NULL, NUMBER, TEXT, Type
+from .kinds import ANY, BOOL, DATE, DATETIME, LIST, MONEY, NULL, NUMBER, TEXT, Type
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
@@ -72,6 +74,34 @@ def _is_datetime(value: Any) -> bool:
     return isinstance(value, dt.datetime) and value.utcoffset() is not None
 
 
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def read_amount(raw: Any) -> Decimal:
+    """An amount of money as a file or a program writes it, exactly: a number (`59.99`, `10`) or
+    text of digits (`"59.99"`); whole cents, within the limit. Raises `ValueError` (with a message
+    when a plain "is not" would not say enough)."""
+    if isinstance(raw, str) and _AMOUNT_TEXT.fullmatch(raw):
+        value = Decimal(raw)
+    elif isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        try:
+            value = money.amount(raw)
+        except ValueError:
+            raise ValueError(f"`{show_value(raw)}` is not a finite amount") from None
+    else:
+        raise ValueError
+    written = raw if isinstance(raw, str) else money.text(value)
+    if not money.whole_cents(value):
+        raise ValueError(f"`{written}` has more than two decimals: an amount of money is a whole number of cents")
+    if abs(value) > money.MAX_AMOUNT:
+        raise ValueError(f"`{written}` is beyond the limit of 1e+12")
+    return money.cents(value)
+
+
+def _is_amount(value: Any) -> bool:
+    return type(value) is Decimal and money.whole_cents(value)
+
+
 def _is_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
 
@@ -87,6 +117,7 @@ VALUE_TYPES: dict[str, ValueType] = {t.name: t for t in (
     ValueType("int", NUMBER, "a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool),
               _accept(lambda v: isinstance(v, int) and not isinstance(v, bool))),
     ValueType("number", NUMBER, "a number", _number, _accept(_number)),
+    ValueType("money", MONEY, "an amount of money (a number with at most two decimals)", _is_amount, read_amount),
     ValueType("string", TEXT, "text", lambda v: isinstance(v, str), _accept(lambda v: isinstance(v, str))),
     # An enum's values are checked apart (`choices`), so that a wrong one is named with its near misses.
     ValueType("enum", TEXT, "one of its values", lambda v: isinstance(v, str), _accept(lambda v: True)),
@@ -144,7 +175,11 @@ def _among(item: Any, choices: Collection[str]) -> bool:
 
 
 def to_json_value(value: Any) -> Any:
-    """The JSON form of an engine value: dates as YYYY-MM-DD, UTC datetimes with `Z`, tuples as lists."""
+    """The JSON form of an engine value: dates as YYYY-MM-DD, UTC datetimes with `Z`, tuples as lists,
+    amounts of money as a `Decimal` in one form per amount (`money.canonical`: `5.00`), which
+    `jsontext.dumps` writes as a JSON number with its two decimals (the `json` module cannot)."""
+    if type(value) is Decimal:
+        return money.canonical(value)
     if isinstance(value, dt.datetime):
         text = value.isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -175,4 +210,6 @@ def show_value(value: Any) -> str:
         return "{" + ", ".join(f"{show_value(k)}: {show_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (int, float)):
         return json.dumps(value)
+    if type(value) is Decimal:
+        return money.text(value)
     return str(value)

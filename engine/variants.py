@@ -52,7 +52,11 @@ class CompositeSourceMap:
         return source_map.locate_in_scalar(translated, offset)
 
 
-def _kind(value: Any) -> str:
+def _kind(spec: dict) -> str:
+    """What a parameter is, as an override must keep it (an amount stays one: `type: money`)."""
+    value = spec.get("value")
+    if spec.get("type") == "money":
+        return "an amount of money"
     if isinstance(value, bool):
         return "true/false"
     return "a number" if isinstance(value, (int, float)) else "text"
@@ -197,9 +201,9 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             if section == "parameters" and name in combined and "legal" not in spec:
                 problem("variant_citation", f"the override of parameter `{name}` cites no `legal` source",
                         (section, name), "add `legal: {source: ..., article: ..., quote: ...}`", key=True)
-            if section == "parameters" and name in combined and _kind(spec["value"]) != _kind(combined[name]["value"]):
-                problem("variant_type", f"parameter `{name}` is {_kind(combined[name]['value'])} in `{meta['extends']}`; "
-                        f"the override gives {_kind(spec['value'])}", (section, name, "value"))
+            if section == "parameters" and name in combined and _kind(spec) != _kind(combined[name]):
+                problem("variant_type", f"parameter `{name}` is {_kind(combined[name])} in `{meta['extends']}`; "
+                        f"the override gives {_kind(spec)}", (section, name, "value"))
                 continue
             combined[name] = spec
             merged_map.routes[(section, name)] = (variant_map, (section, name))

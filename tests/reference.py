@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import decimal
 import itertools
 import math
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -23,7 +25,7 @@ import simpleeval
 
 from engine.errors import Diagnostic
 from engine.expressions import OPERATORS, EvaluationFailure, Unknown, conjuncts, describe_failure
-from engine.functions import FUNCTIONS, FunctionError, type_name
+from engine.functions import FUNCTIONS, FunctionError, cannot_hold, type_name
 from engine.model import Clause, Decision, OutputResult, Policy, to_json_value
 from engine.trace import Event, Op, Read
 
@@ -38,6 +40,10 @@ class _KleeneEval(simpleeval.SimpleEval):
         super().__init__(operators=OPERATORS, functions=FUNCTIONS, names=scope)
         self.nodes[ast.List] = self._eval_sequence
         self.nodes[ast.Tuple] = self._eval_sequence
+
+    def _eval_constant(self, node: ast.Constant) -> Any:
+        # A number the type checker read as an amount of money carries its exact decimal.
+        return getattr(node, "amount", node.value)
 
     def _eval_all(self, nodes: list[ast.expr]) -> list[Any]:
         values, missing = [], set()
@@ -159,8 +165,13 @@ def _fits(output, value: Any) -> bool:
     if value is None:
         return output.nullable
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return {"number": number, "bool": isinstance(value, bool), "string": isinstance(value, str),
+    # An amount of money is a Decimal in whole cents (at most two decimals once trailing zeros go).
+    amount = type(value) is Decimal and value.is_finite() and value == value.quantize(Decimal("0.01"), context=_WIDE)
+    return {"number": number, "money": amount, "bool": isinstance(value, bool), "string": isinstance(value, str),
             "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime)}.get(output.type, False)
+
+
+_WIDE = decimal.Context(prec=200)
 
 
 def _finite_domain(fact) -> tuple | None:
@@ -303,7 +314,7 @@ class _Run:
                 try:
                     value = self.evaluator.evaluate(spec.expression.tree)
                     if not _fits(self.policy.outputs[output_name], value):
-                        raise EvaluationFailure(f"gave {type_name(value)}, which `{output_name}` cannot hold")
+                        raise EvaluationFailure(cannot_hold(value, output_name))
                     state.values[output_name] = ("value", value)
                 except Unknown as unknown:
                     state.values[output_name] = ("unknown", unknown.missing)

@@ -17,15 +17,18 @@ The API:
 
 What a generated policy holds (each drawn at random, every piece small):
 
-- 1–6 facts of every type (`bool`, `int` with minimum/maximum, `number`, `enum`, `string`, `date`,
-  `datetime`), some `nullable`, some with a `default`;
-- 0–3 parameters: a whole number, a decimal, a text, a date written as text (read with `date(p)`);
-- 0–4 derived values (numbers, booleans, dates), each over the facts, parameters and the derived
-  values before it, with `+ - * / // %`, the date functions, `max min abs round_money prorate` and
-  `x if c else y`;
+- 1–6 facts of every type (`bool`, `int` with minimum/maximum, `number`, `money`, `enum`, `string`,
+  `date`, `datetime`), some `nullable`, some with a `default`;
+- 0–3 parameters: a whole number, a decimal, an amount of money (`type: money`), a text, a date
+  written as text (read with `date(p)`);
+- 0–4 derived values (numbers, amounts, booleans, dates), each over the facts, parameters and the
+  derived values before it, with `+ - * / // %`, the date functions, the calendar functions (`year
+  month day weekday`, `date(y, m, d)`, which fails on a day that does not exist), `max min abs
+  round_money prorate` and `x if c else y`; amounts with numbers written beside them (read as
+  amounts: `price + 1.05`, `max(fee, 0)`), scaled by numbers and divided into ratios;
 - 1–4 outputs: `enum` (with a default, sometimes an `undetermined` value, sometimes nullable),
-  `list` (collected from every clause, in clause order), `number` (nullable, computed with
-  `{expression: ...}`), `bool`, `date`, `string`;
+  `list` (collected from every clause, in clause order), `number` and `money` (nullable, computed
+  with `{expression: ...}`; an amount that is not whole cents fails), `bool`, `date`, `string`;
 - 1–8 clauses. A condition is an optional *guard* and a few *parts* joined by `and`. Guards test
   the policy's one or two *selectors* (an enum fact, a non-null bool fact, a number split at
   constants, or a boolean derived value); two clauses whose guards pick disjoint values of one
@@ -60,6 +63,7 @@ import math
 import re
 import tempfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -74,11 +78,14 @@ MAX_DERIVED = 4
 MAX_OUTPUTS = 4
 MAX_CLAUSES = 8
 
-FACT_TYPES = ("bool", "int", "number", "enum", "string", "date", "datetime")
-OUTPUT_TYPES = ("enum", "list", "number", "bool", "date", "string")
+FACT_TYPES = ("bool", "int", "number", "money", "enum", "string", "date", "datetime")
+OUTPUT_TYPES = ("enum", "list", "number", "money", "bool", "date", "string")
 
 # Literals the expressions use. Dates include month ends and a leap day, where add_months clamps.
 NUMBER_LITERALS = (0, 1, 2, 10, 30, -3, 2.5, 0.1, 100)
+# Numbers written beside amounts of money (read as amounts): binary floats would add 1.05, 7.00 and
+# -3.05 to 5.000000000000001, and 0.1 + 0.2 to 0.30000000000000004.
+AMOUNT_LITERALS = (0, 1.05, 7.0, 3.05, 5, 0.1, 0.2, 0.25, 5.01)
 COUNT_LITERALS = (0, 1, 12, 30, -1)
 DATE_LITERALS = ("2026-03-01", "2026-01-31", "2024-02-29", "2026-12-31", "2026-03-29")
 TEXT_LITERALS = ("AB", "x", "", "DE")
@@ -86,8 +93,9 @@ ENUM_VALUES = (("alpha", "beta"), ("alpha", "beta", "gamma"), ("red", "green", "
 OUTPUT_VALUES = (("yes", "no"), ("low", "mid", "high"), ("a", "b", "c", "d"))
 # What a derived number or date (or a computed output) does at its top; "any" is a free expression.
 NUMBER_FORMS = ("+", "-", "*", "/", "//", "%", "abs", "round_money", "max", "min", "prorate", "days_between",
-                "local_days_between", "hours_between", "if", "any")
-DATE_FORMS = ("add_days", "add_months", "utc_date", "local_date", "max", "min", "if", "any")
+                "local_days_between", "hours_between", "if", "calendar", "any")
+DATE_FORMS = ("add_days", "add_months", "utc_date", "local_date", "max", "min", "if", "date", "any")
+MONEY_FORMS = ("+", "-", "*", "/", "abs", "round_money", "max", "min", "prorate", "if", "any")
 
 POLICY_ID = "generated"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it: several times faster
@@ -203,6 +211,10 @@ class _Writer:
             choices += ["days", "days"]
         if len(self.subjects("datetime")) > 0:
             choices += ["hours"]
+        if self.subjects("date", "datetime"):
+            choices += ["calendar"]
+        if self.subjects("money") and depth > 0:
+            choices += ["ratio"]
         if not choices:
             return repr(self.pick(NUMBER_LITERALS))  # nothing varies: a constant it is
         if depth > 0:
@@ -219,6 +231,10 @@ class _Writer:
         if kind == "hours":
             first, second = self.pick(self.of("datetime")).name, self.pick(self.of("datetime")).name
             return f"hours_between({first}, {second})"
+        if kind == "calendar":
+            return self.calendar_part(max(depth - 1, 0))
+        if kind == "ratio":  # an amount over an amount is a plain number; over a zero amount, an error
+            return f"({self.money_subject(depth - 1)} / {self.money_subject(0)})"
         if kind == "arithmetic":
             operator = self.pick(["+", "-", "*", "/", "//", "%"])
             operands = [self.number_subject(depth - 1), self.number(depth - 1)]
@@ -258,11 +274,19 @@ class _Writer:
             return f"hours_between({self.pick(self.of('datetime')).name}, {self.pick(self.of('datetime')).name})"
         if form == "if":
             return f"{self.number_subject(1)} if {self.boolean(1)} else {self.number(1)}"
+        if form == "calendar" and self.subjects("date", "datetime"):
+            return self.calendar_part(1)
         return self.number_subject(2)
+
+    def calendar_part(self, depth: int) -> str:
+        """`year`, `month`, `day` or `weekday` of a date (a datetime through `utc_date`/`local_date`)."""
+        return f"{self.pick(['year', 'month', 'day', 'weekday'])}({self.date_subject(depth)})"
 
     def computed_date(self) -> str:
         """A derived date or a computed date output: one function from the menu at the top."""
         form = self.pick(DATE_FORMS)
+        if form == "date":
+            return self.built_date(1)
         if form in ("add_days", "add_months"):
             return f"{form}({self.moment_subject(1)}, {self.count()})"
         if form in ("utc_date", "local_date"):
@@ -299,8 +323,10 @@ class _Writer:
         if not choices:
             return self.date(0) if self.of("datetext") else f"date('{self.pick(DATE_LITERALS)}')"
         if depth > 0:
-            choices += ["shift", "shift", "convert", "extreme", "if"]
+            choices += ["shift", "shift", "convert", "extreme", "if", "build"]
         kind = self.pick(choices)
+        if kind == "build":
+            return self.built_date(depth - 1)
         if kind == "name":
             return self.pick(self.subjects("date")).name
         if kind == "shift":
@@ -310,6 +336,16 @@ class _Writer:
         if kind == "extreme":
             return f"{self.pick(['max', 'min'])}({self.date_subject(depth - 1)}, {self.date(depth - 1)})"
         return f"({self.date_subject(depth - 1)} if {self.boolean(depth - 1)} else {self.date(depth - 1)})"
+
+    def built_date(self, depth: int) -> str:
+        """`date(y, m, d)` from the parts of another date: the 1st or last of a month, a year on, the
+        31 January after (the holiday loan); a day that does not exist (30 February, 29 February of
+        a common year) fails when evaluated."""
+        base = self.date_subject(depth)
+        year = self.pick([f"year({base})", f"year({base}) + 1", "2024", "2026"])
+        month = self.pick([f"month({base})", "1", "2", "11", "12"])
+        day = self.pick([f"day({base})", "1", "28", "29", "30", "31"])
+        return f"date({year}, {month}, {day})"
 
     def moment(self, depth: int) -> str:
         """A date or a datetime (what the day-counting functions take)."""
@@ -321,6 +357,75 @@ class _Writer:
         if self.subjects("datetime") and (not self.subjects("date") or self.chance(5)):
             return self.pick(self.subjects("datetime")).name
         return self.date_subject(depth)
+
+    # amounts of money
+    def amount(self, depth: int) -> str:
+        """An amount: a number written (read as an amount, for it stands beside one), an amount
+        parameter, or an expression that reads an amount."""
+        choices = ["literal", "subject"] + (["parameter"] if [n for n in self.of("money") if n.role == "parameter"] else [])
+        kind = self.pick(choices)
+        if kind == "literal" or (kind == "subject" and not self.subjects("money")):
+            return repr(self.pick(AMOUNT_LITERALS + tuple(self.constants["amounts"])))
+        if kind == "parameter":
+            return self.pick([n for n in self.of("money") if n.role == "parameter"]).name
+        return self.money_subject(depth)
+
+    def money_subject(self, depth: int) -> str:
+        """An amount that reads at least one fact, derived value or output of type money."""
+        names = self.subjects("money")
+        if not names:
+            parameters = [n for n in self.of("money") if n.role == "parameter"]
+            return self.pick(parameters).name if parameters else "0"  # callers ask only when one exists
+        choices = ["name", "name", "name"]
+        if depth > 0:
+            choices += ["sum", "sum", "scaled", "call", "if", "negative"]
+        kind = self.pick(choices)
+        if kind == "name":
+            return self.pick(names).name
+        if kind == "sum":
+            operands = [self.money_subject(depth - 1), self.amount(depth - 1)]
+            if self.chance(3):
+                operands.reverse()  # `5 - price`: a number written first is an amount too
+            return f"({operands[0]} {self.pick(['+', '-'])} {operands[1]})"
+        if kind == "scaled":  # by a plain number: exact; divided by one that may be zero: an error
+            return f"({self.money_subject(depth - 1)} {self.pick(['*', '/'])} {self.number(0)})"
+        if kind == "negative":
+            return f"-{self.money_subject(0)}"
+        if kind == "if":
+            return f"({self.money_subject(depth - 1)} if {self.boolean(depth - 1)} else {self.amount(depth - 1)})"
+        function = self.pick(["round_money", "abs", "prorate", "max", "min"])
+        if function in ("round_money", "abs"):
+            return f"{function}({self.money_subject(depth - 1)})"
+        if function == "prorate":
+            return f"prorate({self.money_subject(depth - 1)}, {self.number(0)}, {self.number(0)})"
+        return f"{function}({self.money_subject(depth - 1)}, {self.amount(depth - 1)})"
+
+    def computed_money(self) -> str:
+        """A derived amount or a computed money output: one operator or function from the menu (a
+        number written, read as an amount, when the policy has no amount to compute from)."""
+        if not self.of("money"):
+            return repr(self.pick(AMOUNT_LITERALS))
+        form = self.pick(MONEY_FORMS)
+        if form in ("+", "-"):
+            return f"{self.money_subject(1)} {form} {self.amount(1)}"
+        if form in ("*", "/"):
+            return f"{self.money_subject(1)} {form} {self.number(0)}"
+        if form in ("abs", "round_money"):
+            return f"{form}({self.money_subject(1)})"
+        if form in ("max", "min"):
+            return f"{form}({self.money_subject(1)}, {self.amount(1)})"
+        if form == "prorate":
+            return f"prorate({self.money_subject(1)}, {self.number(0)}, {self.number(0)})"
+        if form == "if":
+            return f"{self.money_subject(1)} if {self.boolean(1)} else {self.amount(1)}"
+        return self.money_subject(2)
+
+    def amount_threshold(self) -> str:
+        """An amount a condition compares with: an amount parameter, or a number written (an amount)."""
+        parameters = [n.name for n in self.of("money") if n.role == "parameter"]
+        if parameters and self.chance(3):
+            return self.pick(parameters)
+        return repr(self.pick(tuple(self.constants["amounts"]) + AMOUNT_LITERALS))
 
     # texts
     def text(self, depth: int) -> str:
@@ -348,7 +453,7 @@ class _Writer:
         """A condition part. Every kind of name has its tests; `and`/`or`/`not` nest them."""
         choices = ["number", "number"] if self.subjects("number", "date", "datetime") else []
         for kinds, test in ((("bool",), "flag"), (("enum",), "enum"), (("text",), "text"),
-                            (("date", "datetime"), "date"), (("list",), "list")):
+                            (("date", "datetime"), "date"), (("list",), "list"), (("money",), "money")):
             if self.subjects(*kinds):
                 choices += [test, test]
         if any(n.nullable for n in self.names):
@@ -373,7 +478,16 @@ class _Writer:
         if kind == "text":
             return self.about(self.pick(self.subjects("text")))
         if kind == "date":
+            if self.chance(3):  # the calendar: `weekday(d) == 7` (a Sunday), `month(d) in [11, 12]`
+                part = self.calendar_part(max(depth - 1, 0))
+                return self.pick([f"{part} == 7", f"{part} >= 15", f"{part} in [11, 12]", f"{part} != 2026"])
             return f"{self.date_subject(max(depth - 1, 0))} {self.pick(['<=', '<', '>', '>=', '=='])} {self.date(0)}"
+        if kind == "money":
+            operator = self.pick(["<=", "<", ">", ">=", "==", "!="])
+            other = self.money_subject(0) if self.chance(3) else self.amount_threshold()
+            if self.chance(1):
+                return f"{self.money_subject(max(depth - 1, 0))} in [{self.amount_threshold()}, {self.amount_threshold()}]"
+            return f"{self.money_subject(max(depth - 1, 0))} {operator} {other}"
         if kind == "list":
             return self.about(self.pick(self.subjects("list")))
         if kind == "null":
@@ -397,6 +511,8 @@ class _Writer:
         """A test of one name that fits its type (used for null guards: `x != None and <this>`)."""
         if name.kind == "number":
             return f"{name.name} {self.pick(['<=', '<', '>', '>=', '==', '!='])} {self.threshold()}"
+        if name.kind == "money":
+            return f"{name.name} {self.pick(['<=', '<', '>', '>=', '==', '!='])} {self.amount_threshold()}"
         if name.kind == "bool":
             return self.pick([name.name, f"not {name.name}"])
         if name.kind == "enum":
@@ -431,7 +547,7 @@ def _sort_key(text: str):
 # -- facts, parameters, derived values, outputs --------------------------------------------------
 
 
-_FACT_STEMS = {"bool": "flag", "int": "count", "number": "amount", "enum": "kind", "string": "code",
+_FACT_STEMS = {"bool": "flag", "int": "count", "number": "amount", "money": "price", "enum": "kind", "string": "code",
                "date": "day", "datetime": "moment"}
 
 
@@ -449,7 +565,7 @@ def _fact(draw, index: int, kind: str) -> tuple[dict, _Name]:
             spec["minimum"] = low
         if high is not None:
             spec["maximum"] = high
-    if kind == "number" and draw(st.booleans()):
+    if kind in ("number", "money") and draw(st.booleans()):
         spec["minimum"] = 0
     if kind == "string" and draw(st.booleans()):
         spec["pattern"] = "^[A-Z]{2}$"
@@ -463,23 +579,27 @@ def _fact(draw, index: int, kind: str) -> tuple[dict, _Name]:
 
 
 def _default_value(kind: str, values: tuple[str, ...], spec: dict) -> Any:
-    return {"bool": False, "int": max(spec.get("minimum", 0), 1), "number": 2.5, "enum": values[-1] if values else None,
+    return {"bool": False, "int": max(spec.get("minimum", 0), 1), "number": 2.5, "money": 2.5,
+            "enum": values[-1] if values else None,
             "string": "AB", "date": "2026-03-01", "datetime": "2026-03-01T23:30:00-05:00"}[kind]
 
 
 def _parameter(draw, index: int) -> tuple[str, dict, _Name]:
-    kind = draw(st.sampled_from(("whole", "decimal", "text", "date")))
-    name = {"whole": "limit", "decimal": "rate", "text": "label", "date": "cutoff"}[kind] + str(index)
+    kind = draw(st.sampled_from(("whole", "decimal", "text", "date", "amount")))
+    name = {"whole": "limit", "decimal": "rate", "text": "label", "date": "cutoff", "amount": "fee"}[kind] + str(index)
     value: Any = {"whole": draw(st.sampled_from((10, 30, 12, 0))), "decimal": draw(st.sampled_from((0.5, 2.75, 99.99))),
-                  "text": draw(st.sampled_from(("DE", "x"))), "date": draw(st.sampled_from(DATE_LITERALS))}[kind]
+                  "text": draw(st.sampled_from(("DE", "x"))), "date": draw(st.sampled_from(DATE_LITERALS)),
+                  "amount": draw(st.sampled_from((5.0, 1.05, 0.25, 99.99)))}[kind]
     spec = {"value": value, "description": f"A {kind} parameter.", "origin": "Drawn by the test generator."}
-    expression_kind = {"whole": "number", "decimal": "number", "text": "text", "date": "datetext"}[kind]
+    if kind == "amount":
+        spec["type"] = "money"
+    expression_kind = {"whole": "number", "decimal": "number", "text": "text", "date": "datetext", "amount": "money"}[kind]
     return name, spec, _Name(name, expression_kind, "parameter", whole=kind == "whole")
 
 
 def _output(draw, index: int, kind: str) -> tuple[str, dict, _Name]:
-    name = {"enum": "status", "list": "steps", "number": "amount_out", "bool": "approved", "date": "due_on",
-            "string": "note"}[kind] + str(index)
+    name = {"enum": "status", "list": "steps", "number": "amount_out", "money": "total_out", "bool": "approved",
+            "date": "due_on", "string": "note"}[kind] + str(index)
     spec: dict[str, Any] = {"type": kind, "description": f"A {kind} output."}
     values: tuple[str, ...] = ()
     nullable = False
@@ -506,7 +626,7 @@ def _output(draw, index: int, kind: str) -> tuple[str, dict, _Name]:
             spec["nullable"] = True
         if not nullable or draw(st.booleans()):
             spec["default"] = None if nullable and draw(st.booleans()) else {
-                "number": 0, "bool": False, "date": "2026-01-01", "string": "none"}[kind]
+                "number": 0, "money": 0, "bool": False, "date": "2026-01-01", "string": "none"}[kind]
     expression_kind = {"string": "text"}.get(kind, kind)
     return name, spec, _Name(name, expression_kind, "output", nullable, values)
 
@@ -536,7 +656,7 @@ def _selectors(facts: list[_Name], derived: dict[str, tuple[str, str]]) -> list[
             found.append(_Selector(fact.name, "enum", fact.values))
         elif fact.kind == "bool" and not fact.nullable:  # a nullable bool is not two-valued
             found.append(_Selector(fact.name, "bool", (True, False)))
-        elif fact.kind == "number":
+        elif fact.kind in ("number", "money"):  # an amount compared with a number written is an amount
             found.append(_Selector(fact.name, "number", (0, 1, 2), ("10", "30")))
     for name, (kind, text) in derived.items():
         if kind == "bool" and re.fullmatch(r"[a-z_0-9]+ > \d+", text):
@@ -662,8 +782,9 @@ def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set, reada
     if kind == "list":
         items = draw(st.lists(st.sampled_from(spec["values"]), unique=True, max_size=3))
         return _Value(items, repr(tuple(items)))
-    literal = {"number": draw(st.sampled_from((0, 1, 10, 2.5, -1))), "bool": draw(st.booleans()),
-               "date": draw(st.sampled_from(DATE_LITERALS)), "string": draw(st.sampled_from(("ok", "DE", "")))}[kind]
+    literal = {"number": draw(st.sampled_from((0, 1, 10, 2.5, -1))), "money": draw(st.sampled_from((0, 5.0, 1.05, -3.05))),
+               "bool": draw(st.booleans()), "date": draw(st.sampled_from(DATE_LITERALS)),
+               "string": draw(st.sampled_from(("ok", "DE", "")))}[kind]
     if output.nullable and draw(st.integers(0, 9)) >= 8:
         literal = None
     if draw(st.booleans()):
@@ -672,16 +793,16 @@ def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set, reada
         # Computed from an output decided before it: directly when it has the same kind (null when
         # that output is, an error where this one cannot be), or as `x if <a test of it> else y`.
         read = draw(st.sampled_from(tuple(readable)))
-        direct = {"number": f"{read.name} * 2", "bool": f"not {read.name}", "date": f"add_days({read.name}, 1)",
-                  "text": f"{read.name} + '!'"}
+        direct = {"number": f"{read.name} * 2", "money": f"{read.name} + 1.05", "bool": f"not {read.name}",
+                  "date": f"add_days({read.name}, 1)", "text": f"{read.name} + '!'"}
         if read.kind == output.kind and draw(st.booleans()):
             text = direct[output.kind]
         else:
-            other = {"number": "10", "bool": "True", "date": "date('2026-03-01')", "text": "'ok'"}[output.kind]
+            other = {"number": "10", "money": "0.1", "bool": "True", "date": "date('2026-03-01')", "text": "'ok'"}[output.kind]
             text = f"{other} if {writer.about(read)} else {_literal_text(kind, literal)}"
         return _Value({"expression": text}, text, _names_in(text) & outputs, _literal_value(kind, literal))
-    text = {"number": writer.computed_number, "bool": lambda: writer.boolean(2), "date": writer.computed_date,
-            "string": lambda: writer.text(2)}[kind]()
+    text = {"number": writer.computed_number, "money": writer.computed_money, "bool": lambda: writer.boolean(2),
+            "date": writer.computed_date, "string": lambda: writer.text(2)}[kind]()
     return _Value({"expression": text}, text, _names_in(text) & outputs, _literal_value(kind, literal))
 
 
@@ -813,11 +934,13 @@ def _drop_reads(clause: _Clause) -> None:
 
 
 def _constants(parameters: dict) -> dict[str, list]:
-    numbers = [10, 30] + [spec["value"] for spec in parameters.values() if type(spec["value"]) in (int, float)]
+    amounts = [spec["value"] for spec in parameters.values() if spec.get("type") == "money"]
+    numbers = [10, 30] + [spec["value"] for spec in parameters.values() if type(spec["value"]) in (int, float)
+                          and spec.get("type") != "money"]
     dates = [spec["value"] for spec in parameters.values() if isinstance(spec["value"], str)
              and re.fullmatch(r"\d{4}-\d{2}-\d{2}", spec["value"])]
     texts = [spec["value"] for spec in parameters.values() if isinstance(spec["value"], str) and spec["value"] not in dates]
-    return {"numbers": list(dict.fromkeys(numbers)), "dates": dates, "texts": texts}
+    return {"numbers": list(dict.fromkeys(numbers)), "dates": dates, "texts": texts, "amounts": list(dict.fromkeys(amounts))}
 
 
 @st.composite
@@ -842,15 +965,18 @@ def policies(draw) -> GeneratedPolicy:
     derived: dict[str, dict] = {}
     derived_kinds: dict[str, tuple[str, str]] = {}
     for index in range(1, draw(st.integers(0, MAX_DERIVED)) + 1):
-        kind = draw(st.sampled_from(("number", "bool", "number", "date", "flag")))
+        kind = draw(st.sampled_from(("number", "bool", "number", "date", "flag", "money")))
         writer = _Writer(draw, names, constants)
+        if kind == "money" and not writer.of("money"):
+            kind = "number"  # an amount is computed from amounts
         if kind == "flag":  # `big = count > 10`: a boolean derived value a guard can select on
             numbers = [n for n in fact_names if n.kind == "number" and not n.nullable]
             text = f"{draw(st.sampled_from(numbers)).name} > 10" if numbers else writer.boolean(1)
             kind = "bool"
         else:
-            text = {"number": writer.computed_number, "bool": lambda: writer.boolean(2), "date": writer.computed_date}[kind]()
-        name = {"number": "total", "bool": "check", "date": "due"}[kind] + str(index)
+            text = {"number": writer.computed_number, "bool": lambda: writer.boolean(2), "date": writer.computed_date,
+                    "money": writer.computed_money}[kind]()
+        name = {"number": "total", "bool": "check", "date": "due", "money": "sum"}[kind] + str(index)
         derived[name] = {"expression": text, "description": f"A derived {kind}."}
         derived_kinds[name] = (kind, text)
         names.append(_Name(name, kind, "derived"))
@@ -967,6 +1093,8 @@ def policy_marks(policy: engine.Policy | engine.PolicySet) -> Marks:
     def note(value: Any) -> None:
         if isinstance(value, bool) or value is None:
             return
+        if isinstance(value, Decimal):  # an amount of money (a `type: money` parameter)
+            value = float(value)
         if isinstance(value, (int, float)):
             numbers.add(value)
         elif isinstance(value, str):
@@ -1130,6 +1258,8 @@ def _fact_value(fact, marks: Marks) -> st.SearchStrategy:
         return st.sampled_from(fact.values)
     if fact.type in ("int", "number"):
         return _number_value(fact, marks)
+    if fact.type == "money":
+        return _money_value(fact, marks)
     if fact.type == "string":
         return _text_value(fact, marks)
     days = _day_offsets(marks)
@@ -1180,6 +1310,23 @@ def _number_value(fact, marks: Marks) -> st.SearchStrategy:
     # Two draws in three at a boundary (the case's aim, or one near any constant); the extremes
     # are among those near a constant.
     return st.one_of(st.just(_AIMED_NUMBER), st.sampled_from(candidates + rare), anywhere)
+
+
+def _money_value(fact, marks: Marks) -> st.SearchStrategy:
+    """An amount: at a constant of the policy, a cent either side, whole amounts near it, the case's
+    aim, anywhere in whole cents; written as a number, or now and then as text (`"5.00"`)."""
+    low = -100000 if fact.minimum is None else int(fact.minimum * 100)
+    high = 100000 if fact.maximum is None else int(fact.maximum * 100)
+    near = {0, 100, -100, 105, 700, 305, 500, 501, 499, 10, 20, 30}  # the cents of 1.05, 7.00, 3.05, 5.00...
+    for c in marks.numbers:
+        cents = round(c * 100)
+        near |= {cents - 100, cents - 1, cents, cents + 1, cents + 100}
+    candidates = tuple(sorted(v for v in near if low <= v <= high)) or (low,)
+    extremes = tuple(v for v in (10**14, -(10**14)) if low <= v <= high)  # 10^12, the largest amount a case may give
+    in_cents = st.one_of(st.sampled_from(candidates + extremes), st.integers(max(low, -(10**8)), min(high, 10**8)))
+    written = st.tuples(in_cents, _sometimes(2)).map(
+        lambda pair: f"{pair[0] / 100:.2f}" if pair[1] else (pair[0] // 100 if pair[0] % 100 == 0 else pair[0] / 100))
+    return st.one_of(st.just(_AIMED_NUMBER), written)
 
 
 def _text_value(fact, marks: Marks) -> st.SearchStrategy:

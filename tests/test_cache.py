@@ -3,12 +3,14 @@ survives damage, refuses unsafe folders, and spares a process the schema checker
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import random
 import stat
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -186,8 +188,31 @@ def test_finding_a_policy_by_id_reads_its_id_from_the_cache(tmp_path, monkeypatc
     folder = tmp_path / "cache"
     _warm(AQARA, folder)
     cache, _ = plan_cache.open_cache(folder)
-    assert cache.identify(AQARA / "policy.yaml") == ("aqara-returns", "1.1.0")
+    assert cache.identify(AQARA / "policy.yaml") == ("aqara-returns", "1.2.0")
     import engine.api
 
     monkeypatch.setattr(engine.api, "load_document", lambda *a: pytest.fail("parsed a policy file to find an id"))
     assert engine.resolve_policy("aqara-returns", [AQARA.parent], cache) == AQARA / "policy.yaml"
+
+
+def test_numbers_read_as_amounts_are_read_so_from_the_cache_too(tmp_path):
+    # `balance > 5.00` compares with the amount 5.00, not the float: a policy read back from the cache
+    # (its expressions parsed again from their text) must still read that 5.00 as an amount.
+    import shutil
+
+    folder = tmp_path / "library-fines"
+    shutil.copytree(REPO / "examples" / "library-fines", folder)
+    policy_file = folder / "policy.yaml"
+    policy_file.write_text(policy_file.read_text(encoding="utf-8").replace(
+        "when: balance > borrowing_limit", "when: balance > 5.00 and balance - 0.01 >= 5"), encoding="utf-8")
+    case = tmp_path / "case.yaml"
+    case.write_text("facts: {borrowed_on: '2026-03-02', returned_on: '2026-03-20', fines_charged: 1.05, "
+                    "fees_charged: 7.00, payments_made: 3.04}\n", encoding="utf-8")
+    cold = run("--no-cache", "eval", str(case), "--policy", str(folder), "--format", "json")
+    first = run("eval", str(case), "--policy", str(folder), "--format", "json", cache=tmp_path / "cache")
+    second = run("eval", str(case), "--policy", str(folder), "--format", "json", cache=tmp_path / "cache")
+    assert cold.output == first.output == second.output
+    assert json.loads(second.output)["outputs"]["may_borrow"] is False  # 5.01: more than 5.00
+    [stored] = _warm(folder, tmp_path / "cache").base.clauses[-1:]  # read back from the cache
+    marked = [node.amount for node in ast.walk(stored.condition.tree) if hasattr(node, "amount")]
+    assert sorted(marked) == [Decimal("0.01"), Decimal("5"), Decimal("5.00")]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
 
 import pytest
 
@@ -29,9 +32,18 @@ def refused(aqara, **changes):
     ({"replaced_at": "2026-13-01"}, "replaced_at", "is not a real date"),
     ({"country_of_purchase": "USA"}, "country_of_purchase", "does not match the pattern"),
     ({"corporate_purchase": None}, "corporate_purchase", "null is not allowed"),
-    ({"product_price": float("nan")}, "product_price", "expected a finite number, got `NaN`"),
-    ({"product_price": True}, "product_price", "expected a number, got `true`"),
-    ({"product_price": [59, 99]}, "product_price", "expected a number, got `[59, 99]`"),
+    ({"product_price": float("nan")}, "product_price", "`NaN` is not a finite amount"),
+    ({"product_price": True}, "product_price", "expected an amount of money (a number with at most two decimals), got `true`"),
+    ({"product_price": [59, 99]}, "product_price", "expected an amount of money (a number with at most two decimals), "
+                                                   "got `[59, 99]`"),
+    ({"product_price": 59.999}, "product_price", "`59.999` has more than two decimals: an amount of money is a whole "
+                                                 "number of cents"),
+    ({"product_price": "59.999"}, "product_price", "`59.999` has more than two decimals"),
+    ({"product_price": "$59.99"}, "product_price", "expected an amount of money (a number with at most two decimals), "
+                                                   "got the text `$59.99`"),
+    ({"product_price": "5e1"}, "product_price", "got the text `5e1`"),
+    ({"product_price": -0.01}, "product_price", "must be at least 0.00, got `-0.01`"),
+    ({"product_price": 10**13}, "product_price", "`10000000000000.00` is beyond the limit of 1e+12"),
     ({"request": {"kind": "return"}}, "request", "expected one of return, warranty_claim, cancel_order, modify_order, "
                                                  "got `{kind: return}`"),
 ], ids=lambda v: v if isinstance(v, str) else None)
@@ -112,3 +124,35 @@ def test_case_digest_is_stable(aqara):
     first = engine.case_from_facts(aqara, dict(BASE_FACTS))
     second = engine.case_from_facts(aqara, dict(reversed(list(BASE_FACTS.items()))))
     assert first.digest() == second.digest()
+
+
+@pytest.mark.parametrize("written", [59.99, "59.99", 59.990, "59.990", Decimal("59.99"), "+59.99"],
+                         ids=["number", "text", "trailing-zero", "text-trailing-zero", "decimal", "plus"])
+def test_an_amount_of_money_is_read_exactly_as_written(aqara, written):
+    case = engine.case_from_facts(aqara, {**BASE_FACTS, "product_price": written, "shipping_paid": 10})
+    assert case.facts["product_price"] == Decimal("59.99") and type(case.facts["product_price"]) is Decimal
+    assert str(case.facts["product_price"]) == "59.99" and str(case.facts["shipping_paid"]) == "10.00"
+
+
+def test_a_number_written_with_more_digits_than_a_float_keeps_is_not_rounded_into_an_amount(aqara, tmp_path):
+    # As a float, 5.000000000000000001 is 5.0: read as written, it is not whole cents.
+    case_file = tmp_path / "case.yaml"
+    facts = "\n".join(f"  {name}: {json.dumps(value)}" for name, value in BASE_FACTS.items() if name != "product_price")
+    case_file.write_text(f"facts:\n{facts}\n  product_price: 5.000000000000000001\n", encoding="utf-8")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.load_case(case_file, aqara)
+    assert [d.message for d in caught.value.diagnostics] == [
+        "`5.000000000000000001` has more than two decimals: an amount of money is a whole number of cents"]
+    case_file.write_text(case_file.read_text(encoding="utf-8").replace("5.000000000000000001", "5.000"), encoding="utf-8")
+    assert engine.load_case(case_file, aqara).facts["product_price"] == Decimal("5.00")
+
+
+def test_the_case_digest_of_an_amount_does_not_depend_on_how_it_is_written(aqara):
+    # 10, 10.0 and "10.00" are one amount: one digest, the one 0.2.0 gave for `10` (a plain number).
+    digests = {engine.case_from_facts(aqara, {**BASE_FACTS, "shipping_paid": written}).digest()
+               for written in (10, 10.0, "10.00", "10")}
+    assert len(digests) == 1
+    plain = {name: value for name, value in BASE_FACTS.items()}
+    plain["shipping_paid"] = 10
+    canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert digests == {hashlib.sha256(canonical.encode()).hexdigest()}

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from conftest import BASE_FACTS, REPO
+from conftest import BASE_FACTS, REPO, tiny_clause
 
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 VERDICT = Path(sys.executable).parent / "verdict"
@@ -50,6 +50,21 @@ def test_eval_json_has_the_contract_keys_and_matches_the_schema(run):
     assert document["outputs"]["refund_amount"] == 59.99
     assert document["policy"]["id"] == "aqara-returns" and len(document["policy"]["content_sha256"]) == 64
     assert document["engine"]["version"]
+
+
+def test_eval_json_writes_amounts_of_money_with_their_two_decimals(run):
+    result = run("eval", EXAMPLE, "--format", "json", "--fact", "product_price=10", "--fact", "shipping_paid=0")
+    assert result.exit_code == 0
+    assert '"refund_amount": 10.00,' in result.output and '"shipping_paid": 0.00,' in result.output
+    assert '"product_price": 10.00,' in result.output
+    assert json.loads(result.output)["outputs"]["refund_amount"] == 10  # a JSON number, for any reader
+
+
+def test_an_amount_with_a_fraction_of_a_cent_is_refused(run):
+    result = run("eval", EXAMPLE, "--fact", "product_price=59.999")
+    assert result.exit_code == 3
+    assert ("product_price: `59.999` has more than two decimals: an amount of money is a whole number of cents"
+            in result.stderr)
 
 
 def test_eval_json_twice_is_byte_identical(run):
@@ -145,7 +160,7 @@ def test_show_a_clause(run):
 def test_list_policies(run):
     result = run("list", "--format", "json")
     [entry] = [e for e in json.loads(result.output) if e["id"] == "aqara-returns"]
-    assert entry["version"] == "1.1.0" and entry["valid"] and entry["clauses"] == 30
+    assert entry["version"] == "1.2.0" and entry["valid"] and entry["clauses"] == 30
 
 
 def test_schema_of_the_case_validates_a_case(run):
@@ -229,7 +244,7 @@ def test_expected_values_are_checked_when_the_test_file_loads(run, tmp_path):
         f"policy: {REPO / 'policies' / 'aqara-returns' / 'policy.yaml'}\n"
         "tests:\n  - name: typos in the expectations\n"
         "    facts: {request: return}\n"
-        "    expect: {eligibility: eligble, remedies: full_refund, refund_amount: '59.99', warranty_ends_on: '2026-02-30'}\n"
+        "    expect: {eligibility: eligble, remedies: full_refund, refund_amount: 59.999, warranty_ends_on: '2026-02-30'}\n"
         "  - name: words where a number goes\n"
         "    facts: {request: return}\n"
         "    expect: {refund_amount: 'all of it', next_steps: [contact_suport]}\n", encoding="utf-8")
@@ -239,12 +254,28 @@ def test_expected_values_are_checked_when_the_test_file_loads(run, tmp_path):
     assert any("typos in the expectations: `eligble` is not a value of `eligibility`; did you mean `eligible`?" in l for l in lines)
     assert any(l.endswith("typos in the expectations: `remedies` is a list, not `full_refund`; write `[full_refund]`")
                for l in lines)
-    assert any(l.endswith("typos in the expectations: `refund_amount` is a number, not `59.99`; write it without quotes")
-               for l in lines)
+    assert any(l.endswith("typos in the expectations: `59.999` has more than two decimals: an amount of money is a whole "
+                          "number of cents") for l in lines)
     assert any(l.endswith("typos in the expectations: `2026-02-30` is not a real date") for l in lines)
-    assert any(l.endswith("words where a number goes: `refund_amount` is a number, not `all of it`") for l in lines)
+    assert any(l.endswith("words where a number goes: `refund_amount` is an amount of money (a number with at most two "
+                          "decimals), not `all of it`") for l in lines)
     assert any("words where a number goes: `contact_suport` is not a value of `next_steps`; did you mean `contact_support`?"
                in l for l in lines)
+
+
+def test_a_quoted_number_for_a_number_output_is_met_with_write_it_without_quotes(run, tiny_policy, tmp_path):
+    # The bundled policy's amounts take text ("59.99" is an amount); a plain number output does not.
+    policy, problems = tiny_policy("f: {type: bool, description: Fact f.}",
+                                   "rate: {type: number, default: 0, description: A rate.}",
+                                   tiny_clause("c1", "f", "{rate: 2.5}"))
+    assert problems == []
+    tests = tmp_path / "tiny" / "tests"
+    tests.mkdir()
+    (tests / "t.yaml").write_text("tests:\n  - name: quoted\n    facts: {f: true}\n    expect: {rate: '2.5'}\n",
+                                  encoding="utf-8")
+    result = run("test", str(tmp_path / "tiny"))
+    assert result.exit_code == 4
+    assert any(l.endswith("quoted: `rate` is a number, not `2.5`; write it without quotes") for l in result.stderr.splitlines())
 
 
 def test_test_command_takes_a_policy_file(run):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import random
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import cli
 import engine
 from conftest import REPO
-from engine import decisionlog
+from engine import decisionlog, jsontext
 
 sys.path.insert(0, str(REPO / "bench"))
 from aqara import generate_facts  # noqa: E402  (the benchmark's seeded case generator)
@@ -211,7 +212,8 @@ def test_replay_refuses_an_edited_record_and_reports_malformed_ones(tmp_path):
 def test_a_reformatted_line_is_reported(tmp_path):
     log = _small_log(tmp_path, 2)
     lines = log.read_text(encoding="utf-8").splitlines()
-    lines[1] = json.dumps(json.loads(lines[1]), indent=None)  # the same record, other bytes
+    # The same record, other bytes (read and written by `jsontext`, which keeps `5.00` as `5.00`).
+    lines[1] = jsontext.dumps(jsontext.loads(lines[1]), indent=None)
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     count, problems = decisionlog.verify(log)
     assert [p.message for p in problems] == ["the line is not the record's canonical form (it was reformatted or has a duplicate key)"]
@@ -221,3 +223,24 @@ def test_a_record_larger_than_the_tail_window_still_chains(tmp_path, monkeypatch
     monkeypatch.setattr(decisionlog, "_TAIL_BYTES", 200)
     log = _small_log(tmp_path, 3)
     assert decisionlog.verify(log) == (3, [])
+
+
+def test_amounts_of_money_keep_their_two_decimals_through_the_log_and_replay(tmp_path):
+    # 10.00 and 0.00 are written as such, read back as the same bytes (the chain holds) and decided
+    # again to the same bytes; a plain reader still reads numbers.
+    log = tmp_path / "decisions.jsonl"
+    example = str(REPO / "examples" / "cases" / "return-day-10.yaml")
+    result = run("--no-cache", "eval", example, "--fact", "product_price=10", "--fact", "shipping_paid=0", "--log", str(log))
+    assert result.exit_code == 0, result.stderr
+    line = log.read_text(encoding="utf-8")
+    assert '"product_price":10.00,' in line and '"shipping_paid":0.00,' in line and '"refund_amount":10.00,' in line
+    assert json.loads(line)["decision"]["outputs"]["refund_amount"] == 10
+    count, problems = decisionlog.verify(log)
+    assert (count, problems) == (1, [])
+    replayed = run("--no-cache", "log", "verify", str(log), "--replay")
+    assert replayed.exit_code == 0 and "1 reproduced, 0 not" in replayed.output, replayed.output
+    # The digest of the facts is the one 0.2.0 gave when amounts were numbers: 10, not 10.00.
+    record = jsontext.loads(line)
+    facts = {name: (int(v) if name in ("product_price", "shipping_paid") else v) for name, v in record["decision"]["facts"].items()}
+    canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert record["case_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 import cli
 import engine
-from conftest import REPO
+from conftest import REPO, tiny_clause
+from engine import jsontext
 from engine.diff import diff_policies, diff_to_text
 
 DRAFT = str(REPO / "examples" / "impact" / "draft-thresholds")
@@ -24,7 +25,7 @@ def test_diff_of_the_draft_names_the_changed_thresholds():
     result = run("diff", "aqara-returns", DRAFT)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].startswith("--- aqara-returns 1.1.0") and lines[1].startswith("+++ aqara-returns 1.2.0")
+    assert lines[0].startswith("--- aqara-returns 1.2.0") and lines[1].startswith("+++ aqara-returns 1.3.0")
     assert lines[2:] == [
         "parameter changed: bulk_order_units: 10 → 20",
         "quote changed: parameter bulk_order_units: § 2. Return & Refund Policy: “Ordering more than 10 units of a product "
@@ -44,7 +45,7 @@ def test_diff_json():
             "before": {"section": "2. Return & Refund Policy", "quotes": ["within 30 days of purchase"]},
             "after": {"origin": "EXAMPLE ONLY: a proposed 45-day window, not in the published text (which says 30 days)"}} \
         in document["changes"]
-    assert document["before"]["version"] == "1.1.0" and document["after"]["version"] == "1.2.0"
+    assert document["before"]["version"] == "1.2.0" and document["after"]["version"] == "1.3.0"
 
 
 def test_diff_of_a_variant_shows_added_disabled_and_overridden_clauses():
@@ -123,7 +124,7 @@ def test_impact_refuses_a_bad_corpus_line(tmp_path):
 def test_diff_between_two_dated_versions_of_a_variant():
     result = run("diff", "aqara-returns:eu@2026-07-30", "aqara-returns:eu@2026-07-31")
     lines = result.output.splitlines()
-    assert lines[0].startswith("--- aqara-returns 1.1.0 → eu 2.0.0") and lines[1].startswith("+++ aqara-returns 1.1.0 → eu 2.1.0")
+    assert lines[0].startswith("--- aqara-returns 1.2.0 → eu 2.0.1") and lines[1].startswith("+++ aqara-returns 1.2.0 → eu 2.1.1")
     assert lines[2] == "parameter added: repair_extension_months = 12"
     assert lines[3] == ("derived value changed: liability_end: legal_guarantee_end → add_months(legal_guarantee_end, "
                         "repair_extension_months) if preferred_remedy == 'repair' else legal_guarantee_end")
@@ -137,8 +138,8 @@ def test_diff_between_two_dated_versions_of_a_variant():
 def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     policy_copy.replace("    values: [return, warranty_claim, cancel_order, modify_order]",
                         "    values: [return, warranty_claim, cancel_order, modify_order, exchange]")
-    policy_copy.replace("  refund_amount:\n    type: number\n    nullable: true\n    default: null",
-                        "  refund_amount:\n    type: number\n    nullable: true\n    default: 0")
+    policy_copy.replace("  refund_amount:\n    type: money\n    nullable: true\n    default: null",
+                        "  refund_amount:\n    type: money\n    nullable: true\n    default: 0")
     text = policy_copy.text
     first = text.index("  - id: procedure-return-address")
     second = text.index("  - id: procedure-tracking-number")
@@ -152,7 +153,7 @@ def test_diff_finds_changed_facts_outputs_and_clause_order(policy_copy):
     lines = diff_to_text(result).splitlines()
     assert ("fact changed: request `values`: [return, warranty_claim, cancel_order, modify_order] → "
             "[return, warranty_claim, cancel_order, modify_order, exchange]") in lines
-    assert "output changed: refund_amount `default`: null → 0" in lines
+    assert "output changed: refund_amount `default`: null → 0.00" in lines  # an amount, with its cents
     assert ("clause_moved", "procedure-tracking-number", "list outputs collect items in clause order") in changes
 
 
@@ -256,3 +257,20 @@ def test_without_both_texts_diff_compares_the_source_by_its_hash_only(tmp_path):
                          f"{after.identity.source_sha256[:16]}  (the two texts were not both available: sentences not compared)"]
     assert diff_to_text(diff_policies(before, after, LIBRARY_SOURCE, LIBRARY_SOURCE + "Be kind.\n")).splitlines()[3:] == [
         "  sentence added (line 6 of the new text): “Be kind.”"]
+
+
+def test_diff_shows_amounts_of_money_with_their_cents(tiny_policy):
+    facts = "f: {type: bool, description: Fact f.}"
+    outputs = ("fee: {type: money, default: 0, description: The fee.}\n"
+               "fee_cap: {type: money, nullable: true, default: null, description: The cap.}")
+    before, problems = tiny_policy(facts, outputs, tiny_clause("c1", "f", "{fee: 10}"))
+    assert problems == []
+    after, problems = tiny_policy(facts, outputs.replace("default: 0,", "default: 1.5,"), tiny_clause("c1", "f", "{fee: 12.5}"))
+    assert problems == []
+    result = diff_policies(before, after)
+    lines = diff_to_text(result).splitlines()
+    assert "output changed: fee `default`: 0.00 → 1.50" in lines
+    assert any(line.startswith("outcome changed: c1") and "10.00 → 12.50" in line for line in lines), lines
+    text = jsontext.dumps(result.to_dict())
+    assert '"kind": "output_changed", "subject": "fee", "before": 0.00, "after": 1.50' in text  # amounts, as numbers
+    assert '"kind": "outcome_changed", "subject": "c1", "before": "10.00", "after": "12.50"' in text  # outcomes are text

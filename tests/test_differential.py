@@ -10,6 +10,7 @@ rendered full-trace JSON.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 
@@ -221,3 +222,30 @@ def test_a_clause_set_aside_still_sets_aside_what_it_overrides(tiny_policy):
         assert decision.outputs["other"].value == expected_other, (a, b, c)
         untraced = evaluate(policy, {"a": a, "b": b, "c": c}, trace=False)
         assert untraced.outputs["other"].value == expected_other, (a, b, c)
+
+
+LIBRARY = engine.require_policy(REPO / "examples" / "library-fines")
+_amounts = st.one_of(st.sampled_from(("1.05", "7.00", "3.05", "0", "5.00", "0.01")), st.integers(0, 2000).map(lambda c: c / 100))
+library_facts = st.builds(
+    lambda borrowed, days, fines, fees, paid, dropped: {
+        name: value for name, value in {"borrowed_on": borrowed.isoformat(),
+                                        "returned_on": (borrowed + dt.timedelta(days=days)).isoformat(),
+                                        "fines_charged": fines, "fees_charged": fees, "payments_made": paid}.items()
+        if name not in dropped},
+    st.dates(dt.date(2026, 10, 1), dt.date(2028, 3, 31)), st.integers(0, 90), _amounts, _amounts, _amounts,
+    st.sets(st.sampled_from(("borrowed_on", "returned_on", "payments_made")), max_size=1))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None, **QUICK_FAILURES,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(library_facts)
+def test_money_and_the_calendar_decide_as_the_reference_does_in_the_generated_code_too(raw):
+    # The library example (amounts, the holiday loan's `date(year(d) + 1, 1, 31)`, Sundays), across
+    # holiday seasons and leap days: the plan against the reference, and the generated code itself
+    # (the evaluator would hide a failing fast path behind the general path).
+    facts = engine.case_from_facts(LIBRARY, raw).facts
+    assert_same(LIBRARY, facts)
+    expected = reference.evaluate(LIBRARY, facts)
+    if not expected.errors and not expected.missing_facts:
+        program = program_for(LIBRARY)
+        assert outcome_of(program.fast(facts)) == outcome_of(program.traced(facts)[0]) == outcome_of(expected.outputs)

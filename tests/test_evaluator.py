@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 import engine
@@ -74,7 +76,7 @@ def test_overriding_is_not_transitive(decide):
     # quality-return-in-window overrides quality-partial-refund, which overrides no-refund-after-30-days;
     # on day 10 with an unreplaceable unit, the money-back refund is the one that decides.
     decision = decide(reason_category="quality", replaceable=False)
-    assert decision.outputs["refund_amount"].value == 59.99
+    assert decision.outputs["refund_amount"].value == Decimal("59.99")  # an amount of money, exact
     assert effect_of(decision, "quality-partial-refund").by == "quality-return-in-window"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,18 @@ from engine import audit, release
 
 AQARA = REPO / "policies" / "aqara-returns"
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
+
+
+def version_in(file: Path) -> str:
+    return re.search(r"^  version: (\S+)$", file.read_text(encoding="utf-8"), re.M).group(1)
+
+
+# The shipped policy's releases move on; the tests follow the latest one.
+RELEASED = [r["version"] for r in json.loads((AQARA / "policy.lock").read_text(encoding="utf-8"))["releases"]]
+LATEST = version_in(AQARA / "policy.yaml")
+major, minor, patch = map(int, LATEST.split("."))
+NEXT, NEXT_MINOR = f"{major}.{minor}.{patch + 1}", f"{major}.{minor + 1}.0"
+EU, UK = version_in(AQARA / "variants" / "eu.yaml"), version_in(AQARA / "variants" / "uk.yaml")
 
 
 def run(*args):
@@ -54,7 +67,7 @@ def test_the_shipped_policy_has_a_lock_that_its_files_keep():
     # Work after the last release is allowed (it has new versions); a released version changed is not.
     policy_set = engine.require_policy_set(AQARA)
     lock, problems = release.read_lock(AQARA)
-    assert problems == [] and lock.policy == "aqara-returns" and lock.release("1.1.0") is not None
+    assert problems == [] and lock.policy == "aqara-returns" and lock.release(LATEST) is not None
     assert release.folder_problems(AQARA / "policy.yaml", policy_set) == []
 
 
@@ -84,11 +97,11 @@ def test_the_policy_file_changed_without_a_new_version(released_copy):
     result = run("validate", str(policy))
     assert result.exit_code == 4
     [line] = [l for l in result.stderr.splitlines() if "release" in l]
-    where = f"{policy}:{line_of(policy, '  version: 1.1.0')}:12"
-    assert line == (f"{where}: aqara-returns: aqara-returns 1.1.0 was released with other content: policy.lock records "
+    where = f"{policy}:{line_of(policy, f'  version: {LATEST}')}:12"
+    assert line == (f"{where}: aqara-returns: aqara-returns {LATEST} was released with other content: policy.lock records "
                     f"sha256 `{before[:16]}…` for policy.yaml, and the file now has `{sha(policy)[:16]}…`; a released "
                     "version never changes, since logged decisions name its content: bump `version` here, or run "
-                    f"`verdict release {policy} --version 1.1.1`, which does and records it")
+                    f"`verdict release {policy} --version {NEXT}`, which does and records it")
 
 
 def test_a_variant_changed_without_a_new_version(released_copy):
@@ -100,14 +113,14 @@ def test_a_variant_changed_without_a_new_version(released_copy):
     assert result.exit_code == 4
     [problem] = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "release_changed"]
     assert (problem["file"], problem["line"], problem["column"], problem["subject"]) == (
-        str(variant), line_of(variant, "  version: 2.0.0"), 12, "eu")
-    assert problem["message"] == (f"variant `eu` 2.0.0 was released in aqara-returns 1.1.0 with other content: policy.lock "
+        str(variant), line_of(variant, f"  version: {EU}"), 12, "eu")
+    assert problem["message"] == (f"variant `eu` {EU} was released in aqara-returns {LATEST} with other content: policy.lock "
                                   f"records sha256 `{before[:16]}…` for variants/eu.yaml, and the file now has "
                                   f"`{sha(variant)[:16]}…`")
     assert problem["help"] == ("a released version never changes, since logged decisions name its content: bump `version` "
-                               f"in variants/eu.yaml, then run `verdict release {released_copy / 'policy.yaml'} --version 1.1.1`")
+                               f"in variants/eu.yaml, then run `verdict release {released_copy / 'policy.yaml'} --version {NEXT}`")
     # A new version of the variant is new content: nothing released changed.
-    edit(variant, "  version: 2.0.0", "  version: 2.0.1")
+    edit(variant, f"  version: {EU}", f"  version: {EU}9")
     assert run("validate", str(released_copy)).exit_code == 0
 
 
@@ -148,46 +161,46 @@ def test_release_sets_the_version_records_it_and_keeps_the_files(released_copy):
     policy = released_copy / "policy.yaml"
     edit(policy, "description: Length of the money-back guarantee, counted from the purchase.",
          "description: Length of the money-back guarantee, counted from the order.")
-    result = run("release", str(policy), "--version", "1.1.1")
+    result = run("release", str(policy), "--version", NEXT)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == [
-        f"{policy}: set `version: 1.1.1`",
-        f"released 1.1.1: {released_copy}/policy.lock, 6 files kept in {released_copy}/released/1.1.1/"]
-    assert "  version: 1.1.1\n" in policy.read_text(encoding="utf-8")
+        f"{policy}: set `version: {NEXT}`",
+        f"released {NEXT}: {released_copy}/policy.lock, 6 files kept in {released_copy}/released/{NEXT}/"]
+    assert f"  version: {NEXT}\n" in policy.read_text(encoding="utf-8")
     lock, _ = release.read_lock(released_copy)
-    assert [r.version for r in lock.releases] == ["1.0.0", "1.1.0", "1.1.1"]
-    for record in lock.release("1.1.1").files:
-        assert sha(released_copy / "released" / "1.1.1" / record.path) == sha(released_copy / record.path) == record.sha256
+    assert [r.version for r in lock.releases] == [*RELEASED, NEXT]
+    for record in lock.release(NEXT).files:
+        assert sha(released_copy / "released" / NEXT / record.path) == sha(released_copy / record.path) == record.sha256
     assert run("validate", str(released_copy)).exit_code == 0
-    again = run("release", str(policy), "--version", "1.1.1")
-    assert again.exit_code == 0 and again.output == f"{policy}: 1.1.1 is already released with these files; nothing to do\n"
+    again = run("release", str(policy), "--version", NEXT)
+    assert again.exit_code == 0 and again.output == f"{policy}: {NEXT} is already released with these files; nothing to do\n"
 
 
 def test_release_refuses_what_would_rewrite_a_release(released_copy):
     policy = released_copy / "policy.yaml"
     older = run("release", str(policy), "--version", "0.9.0")
     assert older.exit_code == 4
-    assert (f"{policy}: aqara-returns: 0.9.0 is older than the latest release, 1.1.0; release as 1.1.1 or later"
+    assert (f"{policy}: aqara-returns: 0.9.0 is older than the latest release, {LATEST}; release as {NEXT} or later"
             in older.stderr)
     edit(policy, "counted from the purchase.", "counted from the order.")
-    same = run("release", str(policy), "--version", "1.1.0")
+    same = run("release", str(policy), "--version", LATEST)
     assert same.exit_code == 4
-    assert f"{policy}: aqara-returns: aqara-returns 1.1.0 is already released, with other content; release as 1.1.1" in same.stderr
+    assert f"{policy}: aqara-returns: aqara-returns {LATEST} is already released, with other content; release as {NEXT}" in same.stderr
     variant = released_copy / "variants" / "uk.yaml"
     edit(variant, "  title: United Kingdom consumer law", "  title: United Kingdom consumer law (CCRs and CRA)")
-    changed = run("release", str(policy), "--version", "1.2.0")
-    assert changed.exit_code == 4 and f"{variant}:" in changed.stderr and "variant `uk` 2.0.0 was released" in changed.stderr
-    assert "  version: 1.1.0\n" in policy.read_text(encoding="utf-8")  # nothing was written
-    assert not (released_copy / "released" / "1.2.0").exists()
+    changed = run("release", str(policy), "--version", NEXT_MINOR)
+    assert changed.exit_code == 4 and f"{variant}:" in changed.stderr and f"variant `uk` {UK} was released" in changed.stderr
+    assert f"  version: {LATEST}\n" in policy.read_text(encoding="utf-8")  # nothing was written
+    assert not (released_copy / "released" / NEXT_MINOR).exists()
     bad = run("release", str(policy), "--version", "1.1")
     assert bad.exit_code == 2 and "`1.1` is not a version like 1.2.3" in bad.output
 
 
 def test_release_of_an_invalid_policy_is_refused(released_copy):
     edit(released_copy / "policy.yaml", "when: sales_channel == 'other_retailer'", "when: sales_channel == 'other_retailr'")
-    result = run("release", str(released_copy), "--version", "1.1.1")
+    result = run("release", str(released_copy), "--version", NEXT)
     assert result.exit_code == 4 and "`'other_retailr'` is not a value of `sales_channel`" in result.stderr
-    assert not (released_copy / "released" / "1.1.1").exists()
+    assert not (released_copy / "released" / NEXT).exists()
 
 
 # -- replay finds released versions ----------------------------------------------------------------------
@@ -197,9 +210,9 @@ def test_a_record_of_an_older_release_replays_after_the_policy_changes(released_
     monkeypatch.setenv("VERDICT_POLICY_PATH", str(released_copy.parent))
     policy = released_copy / "policy.yaml"
     log = released_copy.parent / "decisions.jsonl"
-    # 1.1.1: a version the bundled policy does not have, so only its kept copy can replay it.
+    # NEXT: a version the bundled policy does not have, so only its kept copy can replay it.
     edit(policy, "counted from the purchase.", "counted from the order.")
-    assert run("release", str(policy), "--version", "1.1.1").exit_code == 0
+    assert run("release", str(policy), "--version", NEXT).exit_code == 0
     assert run("eval", EXAMPLE, "--policy", str(policy), "--log", str(log), "--trace", "none").exit_code == 0
     # A record made by another engine version, under the same release.
     monkeypatch.setattr(engine.api, "ENGINE_VERSION", "0.1.9")
@@ -210,13 +223,13 @@ def test_a_record_of_an_older_release_replays_after_the_policy_changes(released_
     edit(policy, "    value: 30\n    unit: days\n    description: Length of the money-back",
          "    value: 45\n    unit: days\n    description: Length of the money-back")
     edit(policy, "quote: within 30 days of purchase", "origin: a 45-day window decided by the product owner")
-    edit(policy, "  version: 1.1.1", "  version: 1.2.0")
+    edit(policy, f"  version: {NEXT}", f"  version: {NEXT_MINOR}")
     result = run("log", "verify", str(log), "--replay")
     assert result.exit_code == 0, result.output
     assert "2 records, 0 chain problem(s), 2 reproduced, 0 not" in result.output
     assert "record 2: engine changed: made by engine 0.1.9, replayed by " + engine.ENGINE_VERSION in result.output
     # Without the kept copy, nothing on disk has the record's content hash any more.
-    shutil.rmtree(released_copy / "released" / "1.1.1")
+    shutil.rmtree(released_copy / "released" / NEXT)
     gone = run("replay", str(log), "--record", "1")
     assert gone.exit_code == 1 and gone.output.startswith("record 1: unavailable: no policy on disk has content sha256")
 
@@ -224,8 +237,8 @@ def test_a_record_of_an_older_release_replays_after_the_policy_changes(released_
 def test_the_index_loads_a_release_only_when_a_record_asks_for_it(released_copy, monkeypatch):
     policy = released_copy / "policy.yaml"
     edit(policy, "counted from the purchase.", "counted from the order.")
-    assert run("release", str(policy), "--version", "1.1.1").exit_code == 0
-    wanted = {digest for _, digest in release.read_lock(released_copy)[0].release("1.1.1").policies}
+    assert run("release", str(policy), "--version", NEXT).exit_code == 0
+    wanted = {digest for _, digest in release.read_lock(released_copy)[0].release(NEXT).policies}
     edit(policy, "counted from the order.", "counted from the day of the order.")
     loaded = []
     original = audit.load_policy_set
@@ -233,9 +246,9 @@ def test_the_index_loads_a_release_only_when_a_record_asks_for_it(released_copy,
     index = audit.PolicyIndex([released_copy.parent])
     assert loaded == [policy]
     assert all(index.find(digest) is not None for digest in wanted)
-    assert loaded == [policy, released_copy / "released" / "1.1.1" / "policy.yaml"]
+    assert loaded == [policy, released_copy / "released" / NEXT / "policy.yaml"]
     assert index.find("0" * 64) is None  # a hash no release has: every kept copy is looked at once
-    assert loaded[2:] == [released_copy / "released" / v / "policy.yaml" for v in ("1.1.0", "1.0.0")]  # newest first
+    assert loaded[2:] == [released_copy / "released" / v / "policy.yaml" for v in reversed(RELEASED)]  # newest first
 
 
 # -- variant files the policy does not list ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import ATOMS, CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy
+from conftest import ATOMS, CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy, tiny_clause
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,7 +131,8 @@ def test_output_set_to_an_undeclared_value(policy_copy):
 
 @pytest.mark.parametrize("old, new, message, help_text", [
     ("refund_amount: {expression: product_price}", "refund_amount: product_price",
-     "`refund_amount` is a number, not `product_price`", "to compute it, write `{expression: product_price}`"),
+     "`refund_amount` is an amount of money (a number with at most two decimals), not `product_price`",
+     "to compute it, write `{expression: product_price}`"),
     ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: 2026-02-30",
      "`2026-02-30` is not a real date", ""),
     ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: 20260230",
@@ -252,20 +253,90 @@ def test_list_outputs_are_read_as_lists(tiny_policy):
 @pytest.mark.parametrize("old, new, words", [
     ("    value: 10\n    unit: units", "    value: \"10\"\n    unit: units", "cannot order a number against text"),
     ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: {expression: product_price}",
-     "`warranty_ends_on` must be a date or null, not a number"),
+     "`warranty_ends_on` must be a date or null, not an amount of money"),
     ("expression: days_between(order_placed_at, request_at)", "expression: days_between(product_price, request_at)",
-     "argument 1 of `days_between` must be a date or a datetime, not a number"),
+     "argument 1 of `days_between` must be a date or a datetime, not an amount of money"),
     ("when: quality_claim and previously_fully_refunded", "when: product_price",
-     "the condition must be true/false, not a number"),
+     "the condition must be true/false, not an amount of money"),
     ("expression: utc_date(request_at) <= warranty_end", "expression: request_at <= warranty_end",
      "cannot order a datetime against a date"),
     ("warranty_ends_on: {expression: warranty_end}", "warranty_ends_on: {expression: 'max(warranty_end, product_price)'}",
-     "`max` cannot compare a date with a number"),
+     "`max` cannot compare a date with an amount of money"),
 ], ids=["parameter-text", "output-type", "function-argument", "condition-not-bool", "date-vs-datetime", "max-of-mixed-kinds"])
 def test_type_errors(policy_copy, old, new, words):
     policy_copy.replace(old, new)
     problem = only_problem(policy_copy, "type_error")
     assert words in problem.message
+
+
+_AMOUNT_HELP = ("a number written in the expression next to an amount is an amount (`price + 5.00`); "
+                "to mix in a count, multiply: `daily_fine * days_late`")
+
+
+@pytest.mark.parametrize("old, new, message, help_text", [
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price + units_of_product}",
+     "`+` cannot add a plain number to an amount of money", _AMOUNT_HELP),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price - money_back_days}",
+     "`-` cannot subtract a plain number and an amount of money", _AMOUNT_HELP),
+    ("when: quality_claim and previously_fully_refunded", "when: product_price > money_back_days",
+     "cannot compare an amount of money with a number", "compare amounts with amounts: " + _AMOUNT_HELP),
+    ("when: quality_claim and previously_fully_refunded", "when: product_price in [5, money_back_days]",
+     "cannot compare an amount of money with a number", "compare amounts with amounts: " + _AMOUNT_HELP),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price * shipping_paid}",
+     "`*` cannot multiply two amounts of money", "multiply an amount by a number: `price * 0.5`, `daily_fine * days_late`"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: money_back_days / product_price}",
+     "`/` cannot divide a number by an amount of money",
+     "divide an amount by a number (`price / 2`), or by an amount for a ratio"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price // 2}",
+     "`//` does not take amounts of money", "round with `round_money`, or share out with `prorate`"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: units_of_product * 2}",
+     "`refund_amount` must be an amount of money or null, not a number",
+     "an amount times a number is one: `daily_fine * days_late`"),
+    ("refund_amount: {expression: usage_partial_refund}",
+     "refund_amount: {expression: 'product_price if is_bulk_order else units_of_product'}",
+     "one branch of `if` gives an amount of money and the other a plain number", _AMOUNT_HELP),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: 'round(product_price, 2)'}",
+     "argument 1 of `round` must be a number, not an amount of money",
+     "for an amount of money, use `round_money`, `prorate` or the operators"),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: year(request_at) <= year(warranty_end)",
+     "argument 1 of `year` must be a date, not a datetime",
+     "take the datetime's date first: `utc_date(...)` (in UTC) or `local_date(...)` (in its own time zone)"),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: weekday(units_of_product) == 7",
+     "argument 1 of `weekday` must be a date, not a number", ""),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: utc_date(request_at) <= date(2026, 2)",
+     "`date` takes 1 or 3 argument(s), not 2", ""),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: utc_date(request_at) <= date(2026, 'x', 1)",
+     "argument 2 of `date` must be a number, not text", ""),
+    ("expression: utc_date(request_at) <= warranty_end", "expression: utc_date(request_at) <= date(request_at)",
+     "argument 1 of `date` must be text, not a datetime", ""),
+], ids=["add-a-count", "subtract-a-count", "compare-with-a-count", "in-a-list-of-counts", "amount-times-amount", "number-over-amount",
+        "floor-division", "money-output-from-a-count", "if-mixes-them", "binary-round", "year-of-a-datetime",
+        "weekday-of-a-number", "date-of-two", "date-of-text-parts", "date-of-a-datetime"])
+def test_money_and_calendar_type_errors(policy_copy, old, new, message, help_text):
+    # Amounts and plain numbers are kept apart where mixing them is a mistake; calendar functions
+    # take dates, not datetimes.
+    policy_copy.replace(old, new)
+    problem = only_problem(policy_copy, "type_error")
+    assert (problem.message, problem.help) == (message, help_text)
+
+
+@pytest.mark.parametrize("old, new", [
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price + 5.00}"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: 'max(product_price - 3.05, 0)'}"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: 'product_price if is_bulk_order else 0'}"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: product_price * 0.5 / units_of_product}"),
+    ("refund_amount: {expression: usage_partial_refund}", "refund_amount: {expression: '0'}"),
+    ("refund_amount: {expression: usage_partial_refund}",
+     "refund_amount: {expression: 'usage_partial_refund if product_price > 5 and product_price in [10, 20.5] else 0'}"),
+    ("refund_amount: {expression: usage_partial_refund}",
+     "refund_amount: {expression: 'usage_partial_refund if shipping_paid / product_price > 0.1 else product_price'}"),
+    ("expression: utc_date(request_at) <= warranty_end",
+     "expression: utc_date(request_at) <= date(year(warranty_end), month(warranty_end), day(warranty_end))"),
+], ids=["plus-a-written-number", "max-of-written-numbers", "if-else-zero", "amount-times-number", "zero",
+        "compare-with-written-numbers", "ratio-of-amounts", "calendar-round-trip"])
+def test_amounts_with_the_numbers_written_beside_them_are_valid(policy_copy, old, new):
+    policy_copy.replace(old, new)
+    assert policy_copy.problems() == []
 
 
 def test_columns_count_characters_not_bytes(policy_copy):
@@ -509,3 +580,15 @@ def test_a_missing_closing_quote_is_reported_on_its_own_line(policy_copy, tmp_pa
                                f'to the next `"`, on line {next_quote}')
     assert next_quote - line == 13
     assert problem.help == 'end the value with `"` on this line; inside double quotes, write a quote as `\\"`'
+
+
+def test_two_clauses_giving_one_amount_written_two_ways_agree_and_different_amounts_are_named(tiny_policy):
+    facts = "a: {type: bool, description: Fact a.}\nb: {type: bool, description: Fact b.}"
+    outputs = "fee: {type: money, default: 0, description: The fee.}"
+    policy, problems = tiny_policy(facts, outputs, tiny_clause("c1", "a", "{fee: 5}")
+                                   + tiny_clause("c2", "b", "{fee: {expression: '5.00'}}"))
+    assert problems == []  # 5 and 5.00 are one amount: no conflict to resolve
+    _, problems = tiny_policy(facts, outputs, tiny_clause("c1", "a", "{fee: 5}") + tiny_clause("c2", "b", "{fee: 5.01}"))
+    assert [p.message for p in problems] == [
+        "clauses `c1` and `c2` can apply to the same case and set `fee` to different values (5.00 and 5.01) with no "
+        "declared precedence"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from engine.kinds import ANY, BOOL, DATE, DATETIME, LIST, NULL, NUMBER, TEXT
-from engine.values import VALUE_TYPES, fits, read_value, show_value, static_type
+from engine.kinds import ANY, BOOL, DATE, DATETIME, LIST, MONEY, NULL, NUMBER, TEXT
+from engine.values import VALUE_TYPES, fits, read_value, show_value, static_type, to_json_value
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 UTC = dt.timezone.utc
@@ -18,11 +19,13 @@ AWARE = dt.datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 # Every declared type against one value of each kind: which ones fit.
 SAMPLES = {"true": True, "7": 7, "2.5": 2.5, "text": "eligible", "date": dt.date(2026, 3, 1), "aware datetime": AWARE,
-           "naive datetime": NAIVE, "list": ("full_refund",), "list of numbers": (1, 2)}
+           "naive datetime": NAIVE, "list": ("full_refund",), "list of numbers": (1, 2), "amount": Decimal("5.00"),
+           "whole amount": Decimal("5"), "amount with a fraction of a cent": Decimal("29.995")}
 FITTING = {
     "bool": {"true"},
     "int": {"7"},
     "number": {"7", "2.5"},
+    "money": {"amount", "whole amount"},  # an amount in whole cents, never a plain number
     "string": {"text"},
     "enum": {"text"},
     "date": {"date"},
@@ -51,7 +54,7 @@ def test_choices_limit_enums_and_lists():
 
 
 @pytest.mark.parametrize("declared, static", [
-    ("bool", BOOL), ("int", NUMBER), ("number", NUMBER), ("string", TEXT), ("enum", TEXT), ("date", DATE),
+    ("bool", BOOL), ("int", NUMBER), ("number", NUMBER), ("money", MONEY), ("string", TEXT), ("enum", TEXT), ("date", DATE),
     ("datetime", DATETIME), ("list", LIST), ("no such type", ANY),
 ])
 def test_the_type_checker_sees_each_declared_type(declared, static):
@@ -87,6 +90,12 @@ def test_every_type_a_policy_may_declare_has_an_entry():
     ("datetime", "2026-03-01T10:00:00+01:00", dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))),
     ("list", ["repair", "replacement"], ("repair", "replacement")),
     ("list", [], ()),
+    ("money", 59.99, Decimal("59.99")),
+    ("money", "59.99", Decimal("59.99")),
+    ("money", 10, Decimal("10.00")),
+    ("money", -3.05, Decimal("-3.05")),
+    ("money", 0.1, Decimal("0.10")),
+    ("money", "-0", Decimal("0.00")),
 ])
 def test_a_written_value_becomes_an_engine_value(declared, raw, value):
     assert read_value("out", declared, raw, ("eligible", "repair", "replacement")) == (value, None)
@@ -104,6 +113,12 @@ def test_a_written_value_becomes_an_engine_value(declared, raw, value):
     ("datetime", "2026-03-01T10:00:00", ("`out` is an ISO 8601 datetime, not `2026-03-01T10:00:00`", "")),
     ("list", "repair", ("`out` is a list, not `repair`", "write `[repair]`")),
     ("list", ["repair", "refund"], ("`refund` is not a value of `out`", "values: eligible, repair")),
+    ("money", 2.675, ("`2.675` has more than two decimals: an amount of money is a whole number of cents", "")),
+    ("money", "$5", ("`out` is an amount of money (a number with at most two decimals), not `$5`", "")),
+    ("money", "5,00", ("`out` is an amount of money (a number with at most two decimals), not `5,00`", "")),
+    ("money", True, ("`out` is an amount of money (a number with at most two decimals), not `true`", "")),
+    ("money", float("inf"), ("`Infinity` is not a finite amount", "")),
+    ("money", 1e13, ("`10000000000000.00` is beyond the limit of 1e+12", "")),
 ])
 def test_a_written_value_of_the_wrong_type_says_why(declared, raw, problem):
     assert read_value("out", declared, raw, ("eligible", "repair")) == (None, problem)
@@ -127,6 +142,12 @@ def test_a_written_value_of_the_wrong_type_says_why(declared, raw, problem):
     ((), "[]"),
     ([True, None, 1.5, dt.date(2026, 3, 1)], "[true, null, 1.5, 2026-03-01]"),
     ({"kind": "return", "units": [1, 2]}, "{kind: return, units: [1, 2]}"),
+    (Decimal("5"), "5.00"),
+    (Decimal("59.990"), "59.99"),
+    (Decimal("-0.00"), "0.00"),
+    (Decimal("29.9950"), "29.995"),
+    (Decimal("1E+6"), "1000000.00"),
+    ([Decimal("0.1"), 0.1], "[0.10, 0.1]"),
 ])
 def test_show_value_writes_every_kind_of_value_one_way(value, shown):
     assert show_value(value) == shown
@@ -136,3 +157,12 @@ def test_show_value_stays_importable_from_render():
     from engine import render, report
 
     assert render.show_value is show_value and report.show_value is show_value
+
+
+@pytest.mark.parametrize("amount, canonical", [
+    (Decimal("5"), "5.00"), (Decimal("5.000"), "5.00"), (Decimal("-0"), "0.00"), (Decimal("29.9950"), "29.995"),
+    (Decimal("1E+2"), "100.00"),
+])
+def test_equal_amounts_have_one_json_form(amount, canonical):
+    # The conflict check and the reference compare values by `repr(to_json_value(v))`: 5.0 and 5.00 agree.
+    assert str(to_json_value(amount)) == canonical and to_json_value(amount) == amount

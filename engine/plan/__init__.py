@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable
 
-from ..expressions import FAILURES, Unknown, describe_failure
+from ..expressions import FAILURES, OPERATORS, WITHOUT_MONEY, Unknown, describe_failure
 from ..model import Policy
-from .build import Plan, build
+from .build import Plan, build, uses_money
 from .resolve import Resolver
 from .runtime import Abort, fits_output, namespace
 
@@ -40,6 +40,8 @@ class Program:
         self._derived: dict[int, Closure] = {}
         self._then: dict[tuple[int, int], Closure] = {}
         self._probes: dict[int, tuple[ast.expr, Closure]] = {}
+        # Without amounts of money, no value is a Decimal: Python's own comparisons suffice.
+        self.operators = OPERATORS if uses_money(self.policy) else WITHOUT_MONEY
 
     @property
     def fast(self) -> Callable:
@@ -74,20 +76,20 @@ class Program:
     def derived_closure(self, index: int) -> Closure:
         if index not in self._derived:
             tree = self.policy.derived[self.plan.derived[index]].expression.tree
-            self._derived[index] = _kleene().compile_closure(tree, self.plan.nid)
+            self._derived[index] = _kleene().compile_closure(tree, self.plan.nid, self.operators)
         return self._derived[index]
 
     def then_closure(self, clause: int, slot: int) -> Closure:
         if (clause, slot) not in self._then:
             value = next(v for v in self.plan.then[clause] if v.slot == slot)
-            self._then[(clause, slot)] = _kleene().compile_closure(value.node, self.plan.nid)
+            self._then[(clause, slot)] = _kleene().compile_closure(value.node, self.plan.nid, self.operators)
         return self._then[(clause, slot)]
 
     def closure(self, node: ast.expr) -> Closure:
         """The closure of any sub-expression of the policy (for probes)."""
         entry = self._probes.get(id(node))
         if entry is None or entry[0] is not node:
-            entry = (node, _kleene().compile_closure(node, self.plan.nid))
+            entry = (node, _kleene().compile_closure(node, self.plan.nid, self.operators))
             self._probes[id(node)] = entry
         return entry[1]
 
@@ -107,7 +109,7 @@ class Program:
     def _spine(self, node: ast.expr, clause: int, parts) -> Closure:
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
             return _kleene().boolean([self._spine(v, clause, parts) for v in node.values], False)
-        return _recorded_part(_kleene().compile_closure(node, self.plan.nid), clause,
+        return _recorded_part(_kleene().compile_closure(node, self.plan.nid, self.operators), clause,
                               self.plan.parts[next(parts)].position)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..errors import SourceLocation
 from ..expressions import CompiledExpression, conjuncts
@@ -208,3 +209,12 @@ def _static_reads(node: ast.expr, nid: dict[str, int]) -> tuple[int, ...] | None
         return all(walk(child) for child in ast.iter_child_nodes(n))
 
     return tuple(found) if walk(node) else None
+
+
+def uses_money(policy: Policy) -> bool:
+    """Whether any value of the policy can be an amount of money (a `Decimal`): only a `money` fact,
+    parameter or output brings one in (every function and operator gives an amount only from an
+    amount). Without any, the plan keeps Python's own comparisons."""
+    return (any(fact.type == "money" for fact in policy.facts.values())
+            or any(output.type == "money" for output in policy.outputs.values())
+            or any(type(parameter.value) is Decimal for parameter in policy.parameters.values()))

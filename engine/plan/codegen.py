@@ -24,8 +24,8 @@ import ast
 import math
 from typing import Any
 
-from ..expressions import OPERATORS
-from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan
+from ..expressions import OPERATORS, WITHOUT_MONEY
+from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan, uses_money
 from .runtime import BITMASK_CLAUSES, OPERATOR_NAMES
 from ..kinds import BOOL, NUMBER
 from ..values import static_type
@@ -62,6 +62,11 @@ class _Generator:
         self.local_values = all(index is None or len(index.buckets) + 1 <= INLINE_BUCKETS for index in plan.indexes)
         self.constants: dict[str, Any] = {}
         self.source = _Source()
+        # Amounts of money (Decimal) compare exactly with amounts and whole numbers, but Python
+        # compares them with a float's binary value: where the types allow an amount to meet a
+        # number, the comparison goes through the operators of `expressions` (`money.compare`).
+        self.money = uses_money(plan.policy)
+        self.operators = OPERATORS if self.money else WITHOUT_MONEY
 
     # -- names and constants ------------------------------------------------------------------
 
@@ -99,9 +104,22 @@ class _Generator:
         self.temp = 0
         return self._expr(node, traced, reads)
 
+    def native_comparison(self, operation: ast.cmpop, left: ast.expr, right: ast.expr) -> bool:
+        """Whether Python's own comparison gives what the operator gives: always, unless an amount
+        of money may meet a plain number (or, for `in`, a list that may hold one)."""
+        if not self.money:
+            return True
+        if isinstance(operation, (ast.Is, ast.IsNot)):
+            return True
+        lk, rk = self.totality.kind(left), self.totality.kind(right)
+        if isinstance(operation, (ast.In, ast.NotIn)):
+            elements = right.elts if isinstance(right, (ast.List, ast.Tuple)) else ()
+            return not _may(lk, "money") and not any(_may(self.totality.kind(e), "money") for e in elements)
+        return not ((_may(lk, "money") and _may(rk, "number")) or (_may(lk, "number") and _may(rk, "money")))
+
     def _expr(self, node: ast.expr, traced: bool, reads: str | None) -> str:
         if isinstance(node, ast.Constant):
-            return self.constant(node.value)
+            return self.constant(getattr(node, "amount", node.value))  # a number read as an amount: its decimal
         if isinstance(node, ast.Name):
             code = self.read(self.plan.nid[node.id], traced)
             if reads == "temps":
@@ -126,9 +144,12 @@ class _Generator:
         if isinstance(node, ast.Compare):
             operands = [sub(o) for o in (node.left, *node.comparators)]
             if len(node.ops) == 1:
-                return f"({operands[0]} {_NATIVE_COMPARE[type(node.ops[0])]} {operands[1]})"
+                operation = node.ops[0]
+                if self.native_comparison(operation, node.left, node.comparators[0]):
+                    return f"({operands[0]} {_NATIVE_COMPARE[type(operation)]} {operands[1]})"
+                return f"op_{OPERATOR_NAMES[type(operation)]}({operands[0]}, {operands[1]})"
             # Every operand of a chain is evaluated before any comparison, as on the general path.
-            operations = self.constant(tuple(OPERATORS[type(o)] for o in node.ops))
+            operations = self.constant(tuple(self.operators[type(o)] for o in node.ops))
             return f"chain(({', '.join(operands)},), {operations})"
         if isinstance(node, ast.Call):
             return f"fn_{node.func.id}(" + ", ".join(sub(a) for a in node.args) + ")"
@@ -222,9 +243,12 @@ class _Generator:
             out.add(depth + 1, "raise Abort")
 
     def always_fits(self, value) -> bool:
-        """Whether the type checker proves a computed value of the output's type (no check needed)."""
+        """Whether the type checker proves a computed value of the output's type (no check needed).
+        An amount must also be whole cents, which only some expressions prove."""
         output = self.plan.policy.outputs[self.plan.outputs[value.output]]
         kind = self.totality.kind(value.node)
+        if output.type == "money" and not _whole_cents(value.node, self.plan.policy):
+            return False
         return "any" not in kind and kind <= static_type(output.type, output.nullable)
 
     def index_reads(self, part) -> str:
@@ -338,6 +362,18 @@ class _Generator:
             out.add(1, "t = FINALS.get(m)" if self.bitmask else "t = FINALS.get(tuple(m))")
             out.add(1, f"return t[0] if t is not None and not t[1] else fin(m, {self.values_code()})")
         out.add(0, "")
+
+
+def _may(kinds, kind: str) -> bool:
+    return kind in kinds or "any" in kinds
+
+
+def _whole_cents(node: ast.expr, policy) -> bool:
+    """Whether an expression always gives whole cents: a fact, parameter or output of type money
+    (read in whole cents), or `round_money` and `prorate`, which round to them."""
+    if isinstance(node, ast.Name):
+        return node.id not in policy.derived
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("round_money", "prorate")
 
 
 def _skippers(plan: Plan, totality, clauses: list[int]) -> dict[int, tuple[int, ...]]:

@@ -24,20 +24,21 @@ from ..functions import FUNCTIONS
 Closure = Callable[[Any], Any]
 
 
-def compile_closure(node: ast.expr, nid: dict[str, int]) -> Closure:
-    """The closure of an expression tree whose names are all in `nid`."""
+def compile_closure(node: ast.expr, nid: dict[str, int], operators: dict = OPERATORS) -> Closure:
+    """The closure of an expression tree whose names are all in `nid`. `operators` is
+    `expressions.OPERATORS`, or `expressions.WITHOUT_MONEY` for a policy without amounts of money."""
     method = _COMPILERS.get(type(node))
     if method is None:  # the whitelist walk at load time refuses everything else
         raise ValueError(f"cannot compile {type(node).__name__}")
-    return method(node, nid)
+    return method(node, nid, operators)
 
 
-def _constant(node: ast.Constant, nid) -> Closure:
-    value = node.value
+def _constant(node: ast.Constant, nid, operators) -> Closure:
+    value = getattr(node, "amount", node.value)  # a number written as an amount: its exact decimal
     return lambda run: value
 
 
-def _name(node: ast.Name, nid) -> Closure:
+def _name(node: ast.Name, nid, operators) -> Closure:
     index = nid[node.id]
     return lambda run: run.read(index)
 
@@ -65,13 +66,13 @@ def _rest_unknown(run, closures: list[Closure], start: int, missing: set) -> lis
     raise Unknown(frozenset(missing))
 
 
-def _sequence(node: ast.List | ast.Tuple, nid) -> Closure:
-    return _all([compile_closure(e, nid) for e in node.elts])
+def _sequence(node: ast.List | ast.Tuple, nid, operators) -> Closure:
+    return _all([compile_closure(e, nid, operators) for e in node.elts])
 
 
-def _binop(node: ast.BinOp, nid) -> Closure:
-    operands = _all([compile_closure(node.left, nid), compile_closure(node.right, nid)])
-    operation = OPERATORS[type(node.op)]
+def _binop(node: ast.BinOp, nid, operators) -> Closure:
+    operands = _all([compile_closure(node.left, nid, operators), compile_closure(node.right, nid, operators)])
+    operation = operators[type(node.op)]
 
     def evaluate(run):
         left, right = operands(run)
@@ -80,15 +81,15 @@ def _binop(node: ast.BinOp, nid) -> Closure:
     return evaluate
 
 
-def _unaryop(node: ast.UnaryOp, nid) -> Closure:
-    operand = compile_closure(node.operand, nid)
-    operation = OPERATORS[type(node.op)]
+def _unaryop(node: ast.UnaryOp, nid, operators) -> Closure:
+    operand = compile_closure(node.operand, nid, operators)
+    operation = operators[type(node.op)]
     return lambda run: operation(operand(run))
 
 
-def _compare(node: ast.Compare, nid) -> Closure:
-    operands = _all([compile_closure(o, nid) for o in (node.left, *node.comparators)])
-    operations = [OPERATORS[type(o)] for o in node.ops]
+def _compare(node: ast.Compare, nid, operators) -> Closure:
+    operands = _all([compile_closure(o, nid, operators) for o in (node.left, *node.comparators)])
+    operations = [operators[type(o)] for o in node.ops]
 
     def evaluate(run):
         values = operands(run)
@@ -100,8 +101,8 @@ def _compare(node: ast.Compare, nid) -> Closure:
     return evaluate
 
 
-def _call(node: ast.Call, nid) -> Closure:
-    arguments = _all([compile_closure(a, nid) for a in node.args])
+def _call(node: ast.Call, nid, operators) -> Closure:
+    arguments = _all([compile_closure(a, nid, operators) for a in node.args])
     function = FUNCTIONS[node.func.id]
     return lambda run: function(*arguments(run))
 
@@ -127,12 +128,12 @@ def boolean(operands: list[Closure], deciding: bool) -> Closure:
     return evaluate
 
 
-def _boolop(node: ast.BoolOp, nid) -> Closure:
-    return boolean([compile_closure(v, nid) for v in node.values], isinstance(node.op, ast.Or))
+def _boolop(node: ast.BoolOp, nid, operators) -> Closure:
+    return boolean([compile_closure(v, nid, operators) for v in node.values], isinstance(node.op, ast.Or))
 
 
-def _ifexp(node: ast.IfExp, nid) -> Closure:
-    test, body, orelse = (compile_closure(n, nid) for n in (node.test, node.body, node.orelse))
+def _ifexp(node: ast.IfExp, nid, operators) -> Closure:
+    test, body, orelse = (compile_closure(n, nid, operators) for n in (node.test, node.body, node.orelse))
 
     def evaluate(run):
         try:
@@ -154,7 +155,7 @@ def _ifexp(node: ast.IfExp, nid) -> Closure:
     return evaluate
 
 
-_COMPILERS: dict[type, Callable[[Any, dict], Closure]] = {
+_COMPILERS: dict[type, Callable[[Any, dict, dict], Closure]] = {
     ast.Constant: _constant, ast.Name: _name, ast.List: _sequence, ast.Tuple: _sequence, ast.BinOp: _binop,
     ast.UnaryOp: _unaryop, ast.Compare: _compare, ast.Call: _call, ast.BoolOp: _boolop, ast.IfExp: _ifexp,
 }

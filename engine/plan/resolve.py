@@ -7,15 +7,20 @@ remembers, per set of clauses that held, what the fast path's outputs are.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..model import OutputResult, Outputs, to_json_value
 from .runtime import Abort, held_clauses, held_key
 
 
-def canonical(value: Any) -> str:
+def canonical(value: Any) -> Any:
     """Values compare by their JSON form: 1 and 1.0 are one value, a list and a tuple of the same
-    items too, while True and 1 are not."""
+    items too, while True and 1 are not. An amount of money (a Decimal) is its own key: amounts are
+    equal exactly when their JSON forms are (5.0 and 5.00 are one), and never equal to a key of
+    another value (a text), so no JSON form needs computing."""
+    if type(value) is Decimal:
+        return value
     return repr(to_json_value(value))
 
 

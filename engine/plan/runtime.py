@@ -15,9 +15,11 @@ from ..expressions import OPERATORS
 from ..functions import FUNCTIONS
 from ..values import fits
 
-#: The checked operators by the name the generated code calls them (`op_add`, ...).
+#: The checked operators by the name the generated code calls them (`op_add`, ...); comparisons
+#: only where an amount of money may meet a plain number (see `codegen`).
 OPERATOR_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.FloorDiv: "floordiv",
-                  ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos"}
+                  ast.Mod: "mod", ast.USub: "neg", ast.UAdd: "pos", ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt",
+                  ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.In: "in", ast.NotIn: "not_in"}
 
 
 #: Up to this many clauses, the clauses that held are an int bitmask (two 30-bit digits at most).

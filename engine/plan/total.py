@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ast
 
-from ..kinds import DATE, DATETIME, NULL, NUMBER, TEXT, Type
+from ..kinds import DATE, DATETIME, MONEY, NULL, NUMBER, TEXT, Type
 from ..typecheck import TypeChecker, literal_type
 from ..values import static_type
 
-_ORDERED = {NUMBER, TEXT, DATE, DATETIME}  # kinds that order among themselves (numbers exactly, never overflowing)
+_ORDERED = {NUMBER, MONEY, TEXT, DATE, DATETIME}  # kinds that order among themselves (numbers exactly, never overflowing)
 
 
 class Totality:
