@@ -74,11 +74,11 @@ def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[Polic
 
 def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     from .compiler import compile_policy  # noqa: PLC0415 - the compiler only when a policy is loaded anew
+    from .dated import windows as dated_windows  # noqa: PLC0415
     entry, problems = _checked_document(file, "policy")
     if entry is None or any(p.code == "schema" for p in problems):
         return None, problems
     data = entry.data
-    source = _read_source(file.parent / data["policy"]["source"]["file"])
     versions_spec = data.get("versions") or {}
     variant_spec = data.get("variants") or {}
     bases = [entry]
@@ -116,15 +116,22 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     problems += [p for p in window_problems if p.severity != "warning"]
     if problems:
         return None, problems + warnings
-    compiled: list[tuple[Policy, dict, Any, tuple]] = []  # (policy, merged data, source map, files)
+    sources: dict[str, SourceDocument | None] = {}  # each source text read once, by file name
+    compiled: list[tuple[Policy, dict, Any, tuple, Any]] = []  # (policy, merged data, source map, files, source text)
     for document in bases:
-        policy, found = compile_policy(document.data, document.source_map, source, document.sha256)
-        problems += found
-        if policy is not None:
-            compiled.append((policy, document.data, document.source_map, ()))
+        windows, found = dated_windows(document.data, document.source_map, "policy", document.data["policy"]["id"])
+        problems += found + _unselected(document, windows, versions_spec, entry)
+        for window in windows:
+            name = window.data["policy"]["source"]["file"]
+            if name not in sources:
+                sources[name] = _read_source(file.parent / name)
+            policy, found = compile_policy(window.data, window.source_map, sources[name], document.sha256)
+            problems += [p for p in found if p not in problems]
+            if policy is not None:
+                compiled.append((policy, window.data, window.source_map, (), sources[name]))
     if problems:
         return None, problems
-    variant_policies, found = _compile_variants(data["policy"]["id"], compiled, variant_documents, source)
+    variant_policies, found = _compile_variants(data["policy"]["id"], compiled, variant_documents, versions_spec, entry)
     warnings += [p for p in found if p.severity == "warning"]
     problems = [p for p in found if p.severity != "warning"]
     if problems:
@@ -150,8 +157,7 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     countries = {country: policy.identity.variant_chain[-1] for policy in variant_policies for country in policy.countries}
     base = compiled[0][0]
     read = [(entry.path, entry.sha256), *((d.path, d.sha256) for d in bases[1:] + variant_documents)]
-    if source is not None:
-        read.append((file.parent / data["policy"]["source"]["file"], source.sha256))
+    read += [(file.parent / name, text.sha256) for name, text in sources.items() if text is not None]
     files = tuple((os.path.relpath(path, file.parent), digest) for path, digest in read)
     return PolicySet(base, dict(sorted(latest.items())), variant_spec.get("select_by", ""), countries,
                      versions_spec.get("select_by", ""), everything, files), warnings
@@ -233,10 +239,25 @@ def _checked_document(file: Path, kind: str):
     return document, problems
 
 
-def _compile_variants(base_id: str, bases: list, documents: list, source) -> tuple[list[Policy], list[Diagnostic]]:
-    """Each version of each variant merged over every version of its parent whose dates it shares,
-    and compiled; parents first."""
+def _unselected(document, windows: list, versions_spec: dict, entry) -> list[Diagnostic]:
+    """Dated content needs the date fact that selects versions."""
+    if len(windows) < 2 or versions_spec.get("select_by"):
+        return []
+    from .dated import change_paths  # noqa: PLC0415
+    head = "variant" if "variant" in document.data else "policy"
+    return [Diagnostic("dated_unselected", f"the content of {document.path.name} changes on {windows[1].start}, but "
+                       f"{entry.path.name} declares no `versions: {{select_by: ...}}` to choose by date",
+                       document.source_map.locate(change_paths(document.data, head)[0], key=True), document.data[head]["id"],
+                       "add `versions: {select_by: FACT}` to policy.yaml, FACT the date fact whose day picks the content "
+                       "in force (e.g. when the order was placed)")]
+
+
+def _compile_variants(base_id: str, bases: list, documents: list, versions_spec: dict,
+                      entry) -> tuple[list[Policy], list[Diagnostic]]:
+    """Each version (and dated window) of each variant merged over every version of its parent whose
+    dates it shares, and compiled against that parent's source text; parents first."""
     from .compiler import compile_policy  # noqa: PLC0415 - only when a policy is loaded anew
+    from .dated import windows as dated_windows  # noqa: PLC0415
     from .variants import overlay  # noqa: PLC0415
     problems: list[Diagnostic] = []
     by_id: dict[str, list] = {}
@@ -256,7 +277,7 @@ def _compile_variants(base_id: str, bases: list, documents: list, source) -> tup
                                                document.source_map.locate(("variant", "countries", position)), variant_id,
                                                "each country selects one variant"))
                 claimed.setdefault(country, variant_id)
-    merged: dict[str, list] = {base_id: list(bases)}  # id -> [(policy, data, map, files)]
+    merged: dict[str, list] = {base_id: list(bases)}  # id -> [(policy, data, map, files, source text)]
     results: list[Policy] = []
     pending = dict(by_id)
     while pending and not problems:
@@ -276,24 +297,33 @@ def _compile_variants(base_id: str, bases: list, documents: list, source) -> tup
                     problems.append(Diagnostic("version_orphan", f"no version of `{document.data['variant']['extends']}` "
                                                "is in force while this version is", document.source_map.locate(("variant", "effective_from")),
                                                variant_id))
-                for parent, parent_data, parent_map, parent_files in parents:
-                    data, source_map, found = overlay(parent_data, parent_map, document.data, document.source_map)
-                    problems += [p for p in found if p not in problems]
-                    if any(p.severity != "warning" for p in found):
-                        continue  # compiling a broken overlay would only repeat its problems as consequences
-                    files = parent_files + ((document.path.name, document.sha256),)
-                    base_sha = next(digest for name, digest in parent.identity.files if name.endswith((".yaml", ".yml")))
-                    policy, found = compile_policy(data, source_map, source, base_sha, files)
-                    problems += [p for p in found if p not in problems]
-                    if policy is None:
-                        continue
-                    identity = parent.identity
-                    window_end = min((d for d in (identity.effective_until, end) if d is not None), default=None)
-                    policy = dataclasses.replace(policy, identity=dataclasses.replace(
-                        policy.identity, effective_from=max(identity.effective_from, start), effective_until=window_end,
-                        versions=(identity.versions or (identity.version,)) + (document.data["variant"]["version"],)))
-                    merged[variant_id].append((policy, data, source_map, files))
-                    results.append(policy)
+                windows, found = dated_windows(document.data, document.source_map, "variant", variant_id)
+                problems += found + _unselected(document, windows, versions_spec, entry)
+                for window in windows:
+                    for parent, parent_data, parent_map, parent_files, source in parents:
+                        if not _overlap(parent.identity, window.start, window.end):
+                            continue
+                        data, source_map, found = overlay(parent_data, parent_map, window.data, window.source_map)
+                        problems += [p for p in found if p not in problems]
+                        if any(p.severity != "warning" for p in found):
+                            continue  # compiling a broken overlay would only repeat its problems as consequences
+                        identity = parent.identity
+                        window_start = max(identity.effective_from, window.start)
+                        window_end = min((d for d in (identity.effective_until, window.end) if d is not None), default=None)
+                        if window.dated or "_dated" in parent_data:
+                            data["_dated"] = {"from": window_start.isoformat(),
+                                              "until": window_end.isoformat() if window_end else None}
+                        files = parent_files + ((document.path.name, document.sha256),)
+                        base_sha = next(digest for name, digest in parent.identity.files if name.endswith((".yaml", ".yml")))
+                        policy, found = compile_policy(data, source_map, source, base_sha, files)
+                        problems += [p for p in found if p not in problems]
+                        if policy is None:
+                            continue
+                        policy = dataclasses.replace(policy, identity=dataclasses.replace(
+                            policy.identity, effective_from=window_start, effective_until=window_end,
+                            versions=(identity.versions or (identity.version,)) + (document.data["variant"]["version"],)))
+                        merged[variant_id].append((policy, data, source_map, files, source))
+                        results.append(policy)
     return results, problems
 
 

@@ -124,7 +124,11 @@ class _Compiler:
             return None
         files = ((self.map.file.replace("\\", "/").rsplit("/", 1)[-1], policy_sha256),
                  (self.source.file, self.source.sha256)) + tuple(self.variant_files)
-        content = hashlib.sha256("".join(f"{digest}  {name}\n" for name, digest in files).encode()).hexdigest()
+        lines = "".join(f"{digest}  {name}\n" for name, digest in files)
+        window = self.data.get("_dated")
+        if window:  # one file, several windows of dated content: each window is content of its own
+            lines += f"{window['from']}..{window['until'] or ''}  dated window\n"
+        content = hashlib.sha256(lines.encode()).hexdigest()
         chain = tuple(self.data.get("_chain") or (meta["id"],))
         until = self._date(meta["effective_until"], ("policy", "effective_until"), "") if "effective_until" in meta else None
         return PolicyIdentity(meta["id"], meta["version"], effective, meta["title"], content, files,
@@ -201,6 +205,7 @@ class _Compiler:
                 name=name, value=value, description=spec["description"],
                 location=self.map.locate(path, key=True), unit=spec.get("unit", ""), source=source,
                 origin=spec.get("origin", ""), legal=self._legal(spec.get("legal"), path + ("legal",), name),
+                since=dt.date.fromisoformat(spec["_since"]) if "_since" in spec else None,
             )
 
     def _output_declarations(self) -> None:
@@ -606,7 +611,9 @@ class _Compiler:
         found = self.text.find(text)
         if found is None:
             hint = self.text.closest(text)
-            self.error("quote_not_found", "the quote is not in the source text", path, subject,
+            window = self.data.get("_dated")
+            which = f" in force from {window['from']} (`{self.source.file}`)" if window else ""
+            self.error("quote_not_found", f"the quote is not in the source text{which}", path, subject,
                        f"closest text in the source: `{hint}`" if hint else "copy the sentence exactly from the source")
             return None
         if found == "ambiguous":

@@ -117,6 +117,7 @@ class Parameter:
     source: SourceRef | None = None
     origin: str = ""
     legal: LegalRef | None = None
+    since: dt.date | None = None  # for a dated value: the day it takes effect (`values:`)
 
 
 @dataclass(frozen=True)

@@ -156,31 +156,41 @@ def _quotes(spec: dict) -> list[str]:
 
 
 def check(data: dict, source_map) -> list[Diagnostic]:
-    """A warning for each parameter (of a policy or variant document) whose quote gives other numbers."""
+    """A warning for each parameter (of a policy or variant document) whose quote gives other numbers;
+    a parameter with dated values is checked value by value, each against its own quote."""
     warnings = []
     for name, spec in (data.get("parameters") or {}).items():
         if not isinstance(spec, dict):
             continue
         unit = spec.get("unit", "") if isinstance(spec.get("unit"), str) else ""
-        found = disagreement(spec.get("value"), unit, _quotes(spec))
-        if not found:
-            continue
-        value = spec["value"]
-        shown = f"{value} {unit}".strip()
-        said = " and ".join(f'"{m.excerpt}"' for m in found)
-        own = unit_of(unit) if unit else None
-        suggestions = []
-        for mention in found:
-            scale = mention.size / own[1] if own is not None and mention.dimension == own[0] else Fraction(1)
-            number = mention.value * scale
-            text = str(number.numerator) if number.denominator == 1 else f"{float(number):g}"
-            if text not in suggestions:
-                suggestions.append(text)
-        fix = f"`value: {suggestions[0]}`" if len(suggestions) == 1 else "one of " + ", ".join(f"`{s}`" for s in suggestions)
-        other_unit = next((m.unit for m in found if m.unit and m.value == Fraction(str(value))), "")
-        advice = (f"the quote counts in {other_unit}: write `unit: {other_unit}`, or {fix}" if other_unit else
-                  f"if the quote is right, write {fix}; if the value is right, quote the text that gives {value}")
-        warnings.append(Diagnostic(
-            "quote_number", f"parameter `{name}` is {shown} but its quote says {said}", source_map.locate(("parameters", name, "value")),
-            name, advice, severity="warning"))
+        if isinstance(spec.get("values"), dict):
+            for day, entry in spec["values"].items():
+                if isinstance(entry, dict):
+                    warnings += _check_value(name, entry, unit, ("parameters", name, "values", day, "value"), source_map,
+                                             f" from {day}")
+        else:
+            warnings += _check_value(name, spec, unit, ("parameters", name, "value"), source_map, "")
     return warnings
+
+
+def _check_value(name: str, spec: dict, unit: str, path: tuple, source_map, when: str) -> list[Diagnostic]:
+    found = disagreement(spec.get("value"), unit, _quotes(spec))
+    if not found:
+        return []
+    value = spec["value"]
+    shown = f"{value} {unit}".strip()
+    said = " and ".join(f'"{m.excerpt}"' for m in found)
+    own = unit_of(unit) if unit else None
+    suggestions = []
+    for mention in found:
+        scale = mention.size / own[1] if own is not None and mention.dimension == own[0] else Fraction(1)
+        number = mention.value * scale
+        text = str(number.numerator) if number.denominator == 1 else f"{float(number):g}"
+        if text not in suggestions:
+            suggestions.append(text)
+    fix = f"`value: {suggestions[0]}`" if len(suggestions) == 1 else "one of " + ", ".join(f"`{s}`" for s in suggestions)
+    other_unit = next((m.unit for m in found if m.unit and m.value == Fraction(str(value))), "")
+    advice = (f"the quote counts in {other_unit}: write `unit: {other_unit}`, or {fix}" if other_unit else
+              f"if the quote is right, write {fix}; if the value is right, quote the text that gives {value}")
+    return [Diagnostic("quote_number", f"parameter `{name}` is {shown}{when} but its quote says {said}",
+                       source_map.locate(path), name, advice, severity="warning")]

@@ -65,6 +65,9 @@ def _provenance_json(policy: Policy, kind: str, name: str) -> dict:
         item["legal"] = declared.legal.to_dict()
     if kind == "parameter" and declared.origin and not declared.source and not declared.legal:
         item["origin"] = declared.origin
+    if kind == "parameter" and declared.since is not None:  # a dated value: the day it took effect, and its text
+        item["in_force_from"] = declared.since.isoformat()
+        item["source_text"] = {"file": policy.identity.source_file, "sha256": policy.identity.source_sha256}
     return item
 
 
@@ -290,6 +293,8 @@ def provenance(policy: Policy, kind: str, name: str) -> str:
     if declared is None:
         return ""
     pieces = []
+    if kind == "parameter" and declared.since is not None:
+        pieces.append(f"from {declared.since}, source text {policy.identity.source_file}")
     if kind == "parameter" and declared.legal:
         pieces.append(f"{declared.legal.short()}: \u201c{declared.legal.quote}\u201d")
     if declared.source:

@@ -147,6 +147,10 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str | None]:
         return f"{where}: lists the same item twice", "", None
     if kind in ("minItems", "minProperties", "minLength"):
         return f"{where}: must not be empty", "", None
+    if kind == "not" and isinstance(error.instance, dict) and "anyOf" in error.validator_value:
+        key = next(k for k in ("source", "origin", "legal") if k in error.instance)
+        return (f"{where}: `{key}` belongs to each dated value when the parameter has `values`",
+                f"move `{key}` into the dated value it documents", key)
     if kind == "not" and isinstance(error.instance, dict) and "values" in error.instance:
         return f"{where}: `values` belongs only to enum (and list) types", "", "values"
     return f"{where}: {' '.join(error.message.split())}", "", None

@@ -26,6 +26,8 @@ ALLOWED = {
     "sourcetext": {"model"},
     "schema": {"errors", "loader"},
     "variants": {"errors", "loader"},
+    # Dated content: a file cut at the dates its content changes on, into windows compiled as versions.
+    "dated": {"errors", "variants"},
     "cases": {"errors", "loader", "model", "money", "values"},
     "compiler": {"analysis", "cases", "errors", "expressions", "kinds", "loader", "model", "sourcetext", "typecheck",
                  "values"},
@@ -46,7 +48,7 @@ ALLOWED = {
     "diff": {"model", "sourcetext", "values"},
     "explain": {"evaluator", "model", "trace"},
     "quotenumbers": {"errors"},
-    "api": {"quotenumbers", "schema", "cases", "compiler", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
+    "api": {"quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "values"},
     "impact": {"api", "cases", "errors", "jsontext", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
