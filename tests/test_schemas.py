@@ -26,7 +26,7 @@ def shipped(pattern: str) -> list[Path]:
 
 POLICY_FILES = shipped("policy.yaml")
 VARIANT_FILES = shipped("variants/*.yaml")
-TEST_FILES = sorted(p for p in (REPO / "policies").rglob("tests/*.yaml"))
+TEST_FILES = shipped("tests/*.yaml")
 
 
 def offline_environment(tmp_path: Path) -> dict:
@@ -48,6 +48,7 @@ def test_the_shipped_files_are_found():
     # Guards the globs above: a test that checks no file cannot fail.
     assert REPO / "policies" / "aqara-returns" / "policy.yaml" in POLICY_FILES
     assert len(VARIANT_FILES) >= 4 and len(TEST_FILES) >= 10
+    assert REPO / "examples" / "library-fines" / "tests" / "fines.yaml" in TEST_FILES
 
 
 @pytest.mark.parametrize("schema, files", [
@@ -59,6 +60,16 @@ def test_check_jsonschema_validates_every_shipped_file_offline(schema, files, tm
     result = check_jsonschema(SCHEMAS / schema, files, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok -- validation done" in result.stdout
+
+
+def test_check_jsonschema_knows_dated_content(tmp_path):
+    from test_dated import PARKING, write_parking
+
+    good = write_parking(tmp_path / "good")
+    assert check_jsonschema(SCHEMAS / "policy.schema.json", [good], tmp_path).returncode == 0
+    bad = write_parking(tmp_path / "bad", PARKING.replace("    values:\n", "    origin: the council\n    values:\n"))
+    result = check_jsonschema(SCHEMAS / "policy.schema.json", [bad], tmp_path)
+    assert result.returncode == 1 and "hourly_rate" in result.stdout
 
 
 def test_case_files_validate_against_the_policys_case_schema(tmp_path):
