@@ -13,40 +13,17 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
 import sys
 from pathlib import Path
 
-import importlib
-
 import click
 
+# The public engine only (`engine.__all__`): its submodules (`engine.testing`, ...) are imported on
+# first use, so `verdict eval` loads few of them, and a process's start is most of its time.
 import engine
-from engine import jsontext  # JSON with amounts of money written with their two decimals
-from engine.api import POLICY_FILE
-from engine.cases import case_schema
-from engine.errors import sorted_diagnostics
-from engine.loader import MAX_DOCUMENT_BYTES, display_path, read_bytes
-from engine.render import decision_to_brief_text, explanation_lines
-
-
-class _Later:
-    """A module imported when a command first uses it: `verdict eval` needs few of the engine's modules,
-    and a process's start is most of its time."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attribute: str):
-        return getattr(importlib.import_module(self._name), attribute)
-
-
-audit, decisionlog, report, testing = (_Later(f"engine.{m}") for m in ("audit", "decisionlog", "report", "testing"))
-releasing = _Later("engine.release")
-coverage, diff, explaining, impact, schema = (_Later(f"engine.{m}") for m in ("coverage", "diff", "explain", "impact", "schema"))
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -75,12 +52,6 @@ class DiagnosticsError(click.ClickException):
             click.echo(f"verdict: {self.summary}", err=True)
 
 
-def policy_roots() -> list[Path]:
-    """Where policy ids are looked up: $VERDICT_POLICY_PATH (os.pathsep-separated), then the bundled policies."""
-    extra = [Path(p) for p in os.environ.get("VERDICT_POLICY_PATH", "").split(os.pathsep) if p]
-    return extra + [engine.BUNDLED_POLICIES]
-
-
 def _plan_cache():
     """The plan cache for this run, or None with `--no-cache` or when its folder is unsafe (said once)."""
     context = click.get_current_context()
@@ -88,9 +59,7 @@ def _plan_cache():
     if "cache" not in state:
         state["cache"] = None
         if not state.get("no_cache"):
-            from engine.cache import open_cache  # noqa: PLC0415
-
-            state["cache"], problem = open_cache()
+            state["cache"], problem = engine.cache.open_cache()
             if problem:
                 click.echo(f"verdict: warning: {problem}: decided without the plan cache", err=True)
     return state["cache"]
@@ -99,7 +68,7 @@ def _plan_cache():
 def _load_policy_set(id_or_path: str) -> engine.PolicySet:
     try:
         cache = _plan_cache()
-        return engine.require_policy_set(engine.resolve_policy(id_or_path, policy_roots(), cache), cache)
+        return engine.load(id_or_path, cache=cache)
     except engine.PolicyError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY,
                                f"policy `{id_or_path}` is invalid or missing ({len(error.diagnostics)} problem(s))") from None
@@ -146,11 +115,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
         raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
                                if output_format != "text" else "--brief is a short text: it goes without --explain")
     policy_set = _load_policy_set(policy_ref)
-    if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
-        known = [policy_set.id, *sorted(policy_set.variants)]
-        hint = engine.did_you_mean(variant, known)
-        raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; " + (hint or f"known: {', '.join(known)}"),
-                                 param_hint="--variant")
+    _check_variant(policy_set, variant, "--variant")
     case = _read_case(case_file, policy_set) if case_file else engine.Case("command-line", {})
     case = _apply_fact_options(case, facts, policy_set)
     day = as_of.date() if as_of else None
@@ -158,48 +123,40 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     # One decision serves everything: explanations, reports and the log read its trace.
     traced = trace_level != "none" or explain or report_wanted or log_file is not None
     try:
-        decision, policy = engine.decide_in_set(policy_set, case, variant, trace=traced, as_of=day)
+        decision = engine.evaluate(policy_set, case, variant=variant, as_of=day, trace=traced)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if log_file is not None:
-        _log_decision(log_file, decision, policy, variant, day)
-
-    def decide_facts(changed: dict):
-        # A counterfactual is decided the way the case was: variant and version chosen again.
-        try:
-            return engine.decide_in_set(policy_set, engine.Case(case.id, changed), variant, trace=False, as_of=day)[0]
-        except engine.CaseError:
-            return None
-
-    explanations = explaining.explain(policy, decision, decide_facts) if explain or report_wanted else None
+        _log_decision(log_file, decision, variant, day)
+    explanations = engine.explain.explain_in_set(policy_set, decision, variant, day) if explain or report_wanted else None
     if report_wanted:
-        click.echo(report.render(report.decision_blocks(decision, policy, explanations), output_format), nl=False)
+        click.echo(engine.report.render(engine.report.decision_blocks(decision, decision.made_by, explanations), output_format),
+                   nl=False)
     elif output_format == "json":
-        click.echo(engine.decision_to_json(decision, policy, trace_level, explanations), nl=False)
+        click.echo(engine.decision_to_json(decision, trace_level, explanations), nl=False)
     elif brief:
-        click.echo(decision_to_brief_text(decision, policy), nl=False)
+        click.echo(engine.decision_to_brief_text(decision), nl=False)
         click.echo("\nThe case's facts and the full trace: the same command without --brief; why not better: --explain")
     else:
-        text = engine.decision_to_text(decision, policy, trace_level)
-        if explanations is not None:
-            head, sep, tail = text.partition("\nTRACE")
-            text = head.rstrip("\n") + "\n" + "\n".join(explanation_lines(explanations)) + "\n" + (sep + tail if sep else "")
-        click.echo(text, nl=False)
+        click.echo(engine.decision_to_text(decision, trace_level, explanations), nl=False)
     if decision.errors:
         sys.exit(EXIT_EVALUATION_ERROR)
 
 
-def _log_decision(log_file: Path, decision: engine.Decision, policy: engine.Policy, variant: str | None = None,
-                  as_of: dt.date | None = None) -> None:
-    """Append a (traced) decision, with its full trace whatever is printed, to the decision log."""
-    options = {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
-    sensitive = audit.sensitive_names(policy)
-    key = os.environ.get("VERDICT_LOG_KEY", "").encode()
-    if any(name in decision.facts for name in sensitive) and not key:
-        raise DiagnosticsError([], EXIT_USAGE, "the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
-                               "key, kept outside the log, to hash them with")
+def _check_variant(policy_set: engine.PolicySet, variant: str | None, param_hint: str | None = None) -> None:
     try:
-        decisionlog.append(log_file, engine.decision_to_dict(decision, policy, "full"), sensitive, options, key)
+        engine.check_variant(policy_set, variant)
+    except engine.SelectionError as error:
+        [problem] = error.diagnostics
+        raise click.BadParameter(f"{problem.message}; {problem.help}", param_hint=param_hint) from None
+
+
+def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None) -> None:
+    """Append a (traced) decision, with its full trace whatever is printed, to the decision log."""
+    try:
+        engine.audit.log_decision(log_file, decision, variant, as_of, os.environ.get("VERDICT_LOG_KEY", "").encode())
+    except ValueError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
     except OSError as exc:
         raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
 
@@ -207,33 +164,19 @@ def _log_decision(log_file: Path, decision: engine.Decision, policy: engine.Poli
 def _read_case(case_file: str, policy: engine.PolicySet) -> engine.Case:
     try:
         if case_file == "-":
-            return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1))
+            return engine.load_case(Path("<stdin>"), policy, raw=sys.stdin.buffer.read(engine.MAX_DOCUMENT_BYTES + 1))
         return engine.load_case(Path(case_file), policy)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None
 
 
 def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: engine.PolicySet) -> engine.Case:
-    facts = dict(case.facts)
-    problems = []
-    for option in options:
-        name, sep, text = option.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"`{option}` is not NAME=VALUE", param_hint="--fact")
-        fact = policy.facts.get(name)
-        where = engine.SourceLocation(f"--fact {name}")
-        if fact is None:
-            problems.append(engine.Diagnostic("unknown_fact", f"`{name}` is not a fact of policy `{policy.id}`", where,
-                                              name, engine.did_you_mean(name, policy.facts)))
-            continue
-        value, problem = engine.coerce_text(fact, text)
-        if problem:
-            problems.append(engine.Diagnostic("fact_value", problem, where, name))
-        else:
-            facts[name] = value
-    if problems:
-        raise DiagnosticsError(problems, EXIT_INVALID_CASE, "the case is invalid")
-    return engine.Case(case.id, facts)
+    try:
+        return engine.apply_fact_texts(case, options, policy)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fact") from None
+    except engine.CaseError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case is invalid") from None
 
 
 @cli.command("validate")
@@ -246,62 +189,25 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
 
     PATHS are policy files, test files or folders holding them; by default the bundled policies.
     """
-    targets = list(paths) or [engine.BUNDLED_POLICIES]
-    problems: list = []
-    policies, tests = [], []
-    for target in targets:
-        if not target.exists():
-            raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
-        if target.is_dir():
-            # Kept copies of released versions are checked through their lock, not as policies of their own.
-            policies.extend(sorted(f for f in target.rglob(POLICY_FILE) if not releasing.is_released_copy(f)))
-            tests.extend(testing.discover_test_files([target]))
-        elif target.parent.name == "tests":
-            tests.append(target)
-        else:
-            policies.append(target)
-    if not policies and not tests:
-        raise click.BadParameter(f"no policy files ({POLICY_FILE}) found in {', '.join(map(str, targets))}",
-                                 param_hint="PATHS")
-    cache: dict = {}
-    checked_policies, checked_tests = [], []
-    for file in policies:
-        policy_set, found = engine.load_policy_set(file)
-        cache[file.resolve()] = (policy_set, found)
-        problems.extend(found)
-        if policy_set:
-            # What lies around the policy file: variant files it does not list, the lock of its releases.
-            problems.extend(releasing.folder_problems(file, policy_set, display_path(file)))
-            policy = policy_set.base
-            checked_policies.append({
-                "file": display_path(file), "id": policy.id, "version": policy.identity.version,
-                "clauses": len(policy.clauses),
-                "variants": [{"id": variant_id, "chain": list(variant.identity.variant_chain), "clauses": len(variant.clauses),
-                              "countries": len(variant.countries)} for variant_id, variant in sorted(policy_set.variants.items())]})
-    for file in tests:
-        loaded, found = testing.load_test_file(file, cache)
-        if loaded:
-            checked_tests.append({"file": display_path(file), "tests": len(loaded.cases)})
-        elif found and not any(d in problems for d in found):
-            problems.extend(found)
-    problems = sorted_diagnostics(problems)
-    errors = [p for p in problems if p.severity != "warning"]
+    try:
+        checked = engine.validation.validate_paths(list(paths) or [engine.BUNDLED_POLICIES])
+    except engine.validation.NothingToValidate as exc:
+        raise click.BadParameter(str(exc), param_hint="PATHS") from None
+    errors = checked.errors
     if output_format == "json":
-        click.echo(json.dumps({"valid": not errors, "errors": len(errors), "warnings": len(problems) - len(errors),
-                               "diagnostics": [p.to_dict() for p in problems], "policies": checked_policies,
-                               "test_files": checked_tests}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(checked.to_dict(), indent=2, ensure_ascii=False))
         if errors:
             sys.exit(EXIT_INVALID_POLICY)
         return
-    for checked in checked_policies:
-        click.echo(f"ok  {checked['file']}: {checked['id']} {checked['version']}, "
-                   f"{checked['clauses']} clauses, every source sentence accounted for")
-        for variant in checked["variants"]:
+    for policy in checked.policies:
+        click.echo(f"ok  {policy['file']}: {policy['id']} {policy['version']}, "
+                   f"{policy['clauses']} clauses, every source sentence accounted for")
+        for variant in policy["variants"]:
             click.echo(f"ok    variant {variant['id']}: {' → '.join(variant['chain'])}, "
                        f"{variant['clauses']} clauses, {variant['countries']} countries")
-    for checked in checked_tests:
-        click.echo(f"ok  {checked['file']}: {checked['tests']} tests")
-    for warning in (p for p in problems if p.severity == "warning"):
+    for test_file in checked.test_files:
+        click.echo(f"ok  {test_file['file']}: {test_file['tests']} tests")
+    for warning in checked.warnings:
         click.echo(warning.one_line(), err=True)
     if errors:
         raise DiagnosticsError(errors, EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
@@ -340,7 +246,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
             raise click.BadParameter(f"`{target}` does not exist", param_hint="PATHS")
     if any(not pattern.strip() for pattern in patterns):
         raise click.BadParameter("the pattern is empty", param_hint="-k")
-    files = testing.discover_test_files(targets)
+    files = engine.testing.discover_test_files(targets)
     if not files:
         raise click.BadParameter("no test files found (YAML files in a `tests/` folder)", param_hint="PATHS")
     text = output_format == "text"
@@ -350,7 +256,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
     # Each test's case is decided once; coverage, the log and the reasons of failures read that decision's trace.
     traced = show_coverage or min_coverage is not None or log_file is not None or show_failures or junit_file is not None
     for file in files:
-        run = testing.run_file(file, cache, patterns, trace=traced)
+        run = engine.testing.run_file(file, cache, patterns, trace=traced)
         runs.append(run)
         for problem in run.problems:
             if problem not in shown:
@@ -358,7 +264,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
                 click.echo(problem.one_line(), err=True)
         if text:
             _print_file_run(run, verbose, show_failures)
-    counts = testing.totals(runs)
+    counts = engine.testing.totals(runs)
     if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"]:
         raise click.BadParameter(f"no test name (or FILE::NAME) contains {' or '.join(f'`{p}`' for p in patterns)} "
                                  f"({counts['deselected']} tests in {len(files)} file(s))", param_hint="-k")
@@ -375,19 +281,19 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
                     _log_decision(log_file, result.decision, result.policy, result.case.variant)
     below, tables = [], None
     if show_coverage or min_coverage is not None:
-        coverages = coverage.measure(_merge_runs(runs))
+        coverages = engine.coverage.measure(engine.testing.merge_runs(runs))
         if show_coverage and text:
-            click.echo(coverage.coverage_to_text(coverages), nl=False)
-        tables = coverage.coverage_to_dict(coverages, min_coverage)
+            click.echo(engine.coverage.coverage_to_text(coverages), nl=False)
+        tables = engine.coverage.coverage_to_dict(coverages, min_coverage)
         below = [c for c in coverages if min_coverage is not None and c.below(min_coverage)]
         for table in below:
             click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent_text()} %, "
                        f"under --min-coverage {min_coverage:g}", err=True)
     if not text:
-        click.echo(json.dumps(testing.run_to_dict(runs, tables), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(engine.testing.run_to_dict(runs, tables), indent=2, ensure_ascii=False))
     if junit_file is not None:
         try:
-            junit_file.write_text(testing.junit_xml(runs), encoding="utf-8")
+            junit_file.write_text(engine.testing.junit_xml(runs), encoding="utf-8")
         except OSError as exc:
             raise DiagnosticsError([], EXIT_USAGE, f"cannot write the JUnit XML file {junit_file}: {exc.strerror}") from None
     # An invalid file comes first: its tests did not run, so passing or failing says nothing of them.
@@ -401,12 +307,12 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
 def _print_file_run(run, verbose: bool, show_failures: bool) -> None:
     """One test file's part of `verdict test`'s text output."""
     if run.problems:
-        click.echo(f"{display_path(run.path)}  INVALID ({len(run.problems)} problem(s), on standard error): "
+        click.echo(f"{engine.display_path(run.path)}  INVALID ({len(run.problems)} problem(s), on standard error): "
                    "none of its tests ran")
         return
     if not run.results:
         return  # every test of the file deselected by -k
-    click.echo(f"{display_path(run.path)}  ({run.policy.id} {run.policy.base.identity.version})")
+    click.echo(f"{engine.display_path(run.path)}  ({run.policy.id} {run.policy.base.identity.version})")
     for result in run.results:
         case = result.case
         article = f"  [{case.article}]" if case.article else ""
@@ -418,17 +324,8 @@ def _print_file_run(run, verbose: bool, show_failures: bool) -> None:
         for difference in result.differences:
             click.echo(f"          {difference}")
         if show_failures:
-            for line in testing.failure_reasons(result):
+            for line in engine.testing.failure_reasons(result):
                 click.echo(f"          {line}")
-
-
-def _merge_runs(runs: list) -> list:
-    """One entry per policy set, with the test results of every file that uses it."""
-    merged: dict[int, tuple] = {}
-    for run in runs:
-        if run.policy is not None:
-            merged.setdefault(id(run.policy), (run.policy, []))[1].extend(run.results)
-    return list(merged.values())
 
 
 @cli.command("release")
@@ -445,25 +342,25 @@ def release_command(policy_ref: str, version: str) -> None:
     if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version):
         raise click.BadParameter(f"`{version}` is not a version like 1.2.3", param_hint="--version")
     try:
-        path = engine.policy_file(engine.resolve_policy(policy_ref, policy_roots()))
+        path = engine.policy_file(engine.resolve_policy(policy_ref, engine.policy_roots()))
     except engine.PolicyError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_POLICY, f"no policy `{policy_ref}`") from None
     try:
-        done = releasing.release(path, version, display_path(path))
-    except releasing.ReleaseError as error:
-        raise DiagnosticsError(sorted_diagnostics(error.diagnostics), EXIT_INVALID_POLICY,
+        done = engine.release.release(path, version, engine.display_path(path))
+    except engine.release.ReleaseError as error:
+        raise DiagnosticsError(engine.sorted_diagnostics(error.diagnostics), EXIT_INVALID_POLICY,
                                f"{policy_ref} was not released as {version}") from None
     except OSError as exc:
         raise DiagnosticsError([], EXIT_USAGE, f"cannot write the release of {policy_ref}: {exc.strerror} "
                                f"({exc.filename})") from None
     recorded = done.release
     if done.already:
-        click.echo(f"{display_path(path)}: {version} is already released with these files; nothing to do")
+        click.echo(f"{engine.display_path(path)}: {version} is already released with these files; nothing to do")
         return
     if done.version_set:
-        click.echo(f"{display_path(path)}: set `version: {version}`")
-    click.echo(f"released {version}: {display_path(done.lock_path)}, {len(recorded.files)} files kept in "
-               f"{display_path(path.parent / recorded.folder)}/")
+        click.echo(f"{engine.display_path(path)}: set `version: {version}`")
+    click.echo(f"released {version}: {engine.display_path(done.lock_path)}, {len(recorded.files)} files kept in "
+               f"{engine.display_path(path.parent / recorded.folder)}/")
     for chain, digest in recorded.policies:
         click.echo(f"  {chain}  content sha256 {digest}")
 
@@ -491,16 +388,7 @@ def show_command(clause_id: str, policy_ref: str) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_command(output_format: str) -> None:
     """List the policies found ($VERDICT_POLICY_PATH, then the bundled ones) with their versions."""
-    rows = []
-    for entry in engine.discover(policy_roots()):
-        policy, problems = engine.load_policy(entry.path)
-        rows.append({
-            "id": entry.id, "version": entry.version, "path": display_path(entry.path),
-            "effective_from": policy.identity.effective_from.isoformat() if policy else None,
-            "clauses": len(policy.clauses) if policy else None,
-            "content_sha256": policy.identity.content_sha256 if policy else None,
-            "valid": policy is not None, "problems": len(problems),
-        })
+    rows = engine.list_policies(engine.policy_roots())
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -528,19 +416,19 @@ def schema_command(kind: str | None, policy_ref: str, directory: Path | None) ->
         raise click.UsageError("give a KIND (policy, variant, case, decision, test), or --write DIR")
     if kind == "case":
         policy_set = _load_policy_set(policy_ref)
-        document = case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
+        document = engine.cases.case_schema(policy_set.facts, f"Case for policy {policy_set.id} {policy_set.base.identity.version}"
                                                  " and its variants")
     else:
-        document = schema.load_schema({"test": "policy-test"}.get(kind, kind))
-    click.echo(jsontext.dumps(document, indent=2, ensure_ascii=False))
+        document = engine.schema.load_schema({"test": "policy-test"}.get(kind, kind))
+    click.echo(engine.jsontext.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _write_schemas(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for name, raw in schema.schema_files().items():
+        for name, raw in engine.schema.schema_files().items():
             (directory / name).write_bytes(raw)
-            click.echo(f"wrote {display_path(directory / name)}")
+            click.echo(f"wrote {engine.display_path(directory / name)}")
     except OSError as exc:
         raise DiagnosticsError([], EXIT_USAGE, f"cannot write the schemas into {directory}: {exc.strerror}") from None
     click.echo(f"name them on the first line of each YAML file, by the path from that file: "
@@ -548,66 +436,42 @@ def _write_schemas(directory: Path) -> None:
                "(variant.schema.json for variants, policy-test.schema.json for test files)")
 
 
-def _split_ref(ref: str) -> tuple[str, str | None, dt.date | None]:
-    """`ID_OR_PATH[:VARIANT][@DATE]` cut into its policy, variant and date (an existing path is all policy)."""
-    as_of = None
-    dated = re.fullmatch(r"(.+)@(\d{4}-\d{2}-\d{2})", ref)
-    if dated and not Path(ref).exists():
-        ref = dated.group(1)
-        try:
-            as_of = dt.date.fromisoformat(dated.group(2))
-        except ValueError:
-            raise click.BadParameter(f"`{dated.group(2)}` is not a real date") from None
-    name, sep, variant = ref.rpartition(":")
-    if not sep or Path(ref).exists():
-        name, variant = ref, None
-    return name, variant, as_of
+def _reference(ref: str) -> engine.Reference:
+    try:
+        return engine.parse_reference(ref, lambda text: Path(text).exists())
+    except engine.SelectionError as error:
+        raise click.BadParameter(error.diagnostics[0].message) from None
 
 
 def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]:
     """`ID_OR_PATH[:VARIANT][@DATE]`: a policy set, the variant named after a colon (None: selected by
     each case's country), and the date whose versions apply (None: each case's own date)."""
-    name, variant, as_of = _split_ref(ref)
-    policy_set = _load_policy_set(name)
-    if variant is not None and variant != policy_set.id and variant not in policy_set.variants:
-        known = [policy_set.id, *sorted(policy_set.variants)]
-        raise click.BadParameter(f"`{variant}` is not a variant of `{policy_set.id}`; "
-                                 + (engine.did_you_mean(variant, known) or f"known: {', '.join(known)}"))
-    if as_of is not None:
-        chain_end = variant or policy_set.id
-        in_force = [p for p in policy_set.compiled or (policy_set.base,) if p.identity.in_force(as_of)]
-        if not any(p.identity.variant_chain[-1] == chain_end for p in in_force) and (variant or not in_force):
-            raise click.BadParameter(f"no version of `{chain_end}` is in force on {as_of}")
-    return policy_set, variant, as_of
+    parts = _reference(ref)
+    policy_set = _load_policy_set(parts.policy)
+    _check_variant(policy_set, parts.variant)
+    try:
+        engine.check_date(policy_set, parts.variant, parts.as_of)
+    except engine.SelectionError as error:
+        raise click.BadParameter(error.diagnostics[0].message) from None
+    return policy_set, parts.variant, parts.as_of
 
 
 def _one_policy(ref: str) -> engine.Policy:
     """The one policy a reference names: its variant (or base) in force on its date, else the latest."""
     policy_set, variant, as_of = _policy_ref(ref)
-    chain_end = variant or policy_set.id
-    if as_of is None:
-        return policy_set.variants.get(chain_end, policy_set.base) if variant else policy_set.base
-    pool = [p for p in policy_set.compiled or (policy_set.base,)
-            if p.identity.variant_chain[-1] == chain_end and p.identity.in_force(as_of)]
-    if not pool:
-        raise click.BadParameter(f"no version of `{chain_end}` is in force on {as_of}")
-    return pool[0]
+    try:
+        return engine.in_force(policy_set, variant, as_of)
+    except engine.SelectionError as error:
+        raise click.BadParameter(error.diagnostics[0].message) from None
 
 
 def _source_text(ref: str, policy: engine.Policy) -> str | None:
-    """The source document a policy was compiled against, read beside its policy file; None when it
-    cannot be read or its sha256 is no longer the one the policy recorded (then only hashes are compared)."""
+    """The source document a policy was compiled against (None: only hashes are compared)."""
     try:
-        folder = engine.policy_file(engine.resolve_policy(_split_ref(ref)[0], policy_roots(), _plan_cache())).parent
+        path = engine.resolve_policy(_reference(ref).policy, engine.policy_roots(), _plan_cache())
     except engine.PolicyError:
         return None
-    raw, _ = read_bytes(folder / policy.identity.source_file)
-    if raw is None or hashlib.sha256(raw).hexdigest() != policy.identity.source_sha256:
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return engine.diff.source_text(engine.policy_file(path).parent, policy)
 
 
 @cli.command("diff")
@@ -623,11 +487,11 @@ def diff_command(before: str, after: str, output_format: str) -> None:
     `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
     """
     old, new = _one_policy(before), _one_policy(after)
-    result = diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
+    result = engine.diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
     if output_format == "json":
-        click.echo(jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(engine.jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo(diff.diff_to_text(result), nl=False)
+        click.echo(engine.diff.diff_to_text(result), nl=False)
 
 
 @cli.command("impact")
@@ -648,32 +512,32 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     before_set, before_variant, before_date = _policy_ref(before)
     after_set, after_variant, after_date = _policy_ref(after)
     # Facts are checked against both policies: a case must be valid for each.
-    cases, problems = impact.load_corpus(corpus, before_set)
-    _, after_problems = impact.load_corpus(corpus, after_set)
+    cases, problems = engine.impact.load_corpus(corpus, before_set)
+    _, after_problems = engine.impact.load_corpus(corpus, after_set)
     problems += [p for p in after_problems if p not in problems]
     if problems:
-        raise DiagnosticsError(sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
+        raise DiagnosticsError(engine.sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
     if not cases:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
-    repeated = impact.duplicate_ids(cases)
+    repeated = engine.impact.duplicate_ids(cases)
     if repeated:
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(repeated[:5])}")
-    report = impact.replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
+    outcome = engine.impact.replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
                     trace=log_file is not None)
     if log_file is not None:  # every decision under A, then every one under B
         for side, variant, day in ((0, before_variant, before_date), (1, after_variant, after_date)):
-            for decided in report.decisions:
+            for decided in outcome.decisions:
                 if decided[side] is not None:
                     _log_decision(log_file, *decided[side], variant, day)
     if output_format == "json":
-        click.echo(jsontext.dumps({"before": before, "after": after, **report.to_dict()}, indent=2, ensure_ascii=False))
+        click.echo(engine.jsontext.dumps({"before": before, "after": after, **outcome.to_dict()}, indent=2, ensure_ascii=False))
     else:
-        click.echo(impact.report_to_text(report, before, after), nl=False)
-    if report.refused and not report.changes:
+        click.echo(engine.impact.report_to_text(outcome, before, after), nl=False)
+    if outcome.refused and not outcome.changes:
         # Nothing changed only because nothing was decided: that is no evidence for the change.
-        raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(report.refused)} case(s) could not be decided under either "
-                               f"policy (no version in force on their date): {', '.join(report.refused[:5])}")
-    sys.exit(EXIT_TESTS_FAILED if report.changes else EXIT_OK)
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(outcome.refused)} case(s) could not be decided under either "
+                               f"policy (no version in force on their date): {', '.join(outcome.refused[:5])}")
+    sys.exit(EXIT_TESTS_FAILED if outcome.changes else EXIT_OK)
 
 
 @cli.command("render")
@@ -686,7 +550,7 @@ def render_command(policy_ref: str, variant: str | None, output_format: str) -> 
     dated = re.fullmatch(r"(.+)(@\d{4}-\d{2}-\d{2})", policy_ref)
     base, date = (dated.group(1), dated.group(2)) if dated else (policy_ref, "")
     policy = _one_policy(f"{base}:{variant}{date}" if variant else policy_ref)
-    click.echo(report.render(report.policy_blocks(policy), output_format), nl=False)
+    click.echo(engine.report.render(engine.report.policy_blocks(policy), output_format), nl=False)
 
 
 @cli.group("log")
@@ -706,25 +570,25 @@ def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | Non
     It prints the head (last record and its sha256): kept outside the log, it lets a later check
     (`--expect-head`) show that no record was cut or rewritten at the end.
     """
-    count, problems = decisionlog.verify(log_file)
-    last, head_sha = decisionlog.head(log_file)
+    count, problems = engine.decisionlog.verify(log_file)
+    last, head_sha = engine.decisionlog.head(log_file)
     if expect_head is not None and expect_head != head_sha:
-        problems.append(decisionlog.LogProblem(0, last, f"the log now ends at record {last} with sha256 {head_sha}, "
+        problems.append(engine.decisionlog.LogProblem(0, last, f"the log now ends at record {last} with sha256 {head_sha}, "
                                                f"not the expected head {expect_head}"))
     for problem in problems:
         where = f"record {problem.record}" if problem.record is not None else "a line"
-        click.echo(f"{display_path(log_file)}:{problem.line}: {where}: {problem.message}", err=True)
+        click.echo(f"{engine.display_path(log_file)}:{problem.line}: {where}: {problem.message}", err=True)
     replay_failures = 0
     if with_replay:
-        index = audit.PolicyIndex(policy_roots())
-        records, _ = decisionlog.read(log_file)
+        index = engine.audit.PolicyIndex(engine.policy_roots())
+        records, _ = engine.decisionlog.read(log_file)
         for line, record in records:
-            result = audit.replay(record, index)
+            result = engine.audit.replay(record, index)
             if result.status == "engine_changed":
-                click.echo(f"{display_path(log_file)}:{line}: record {result.record}: engine changed: {result.detail}")
+                click.echo(f"{engine.display_path(log_file)}:{line}: record {result.record}: engine changed: {result.detail}")
             elif not result.reproduced:
                 replay_failures += 1
-                click.echo(f"{display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
+                click.echo(f"{engine.display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
     click.echo(f"{count} records, {len(problems)} chain problem(s)"
                + (f", {count - replay_failures} reproduced, {replay_failures} not" if with_replay else ""))
     click.echo(f"head: record {last}, sha256 {head_sha}")
@@ -737,11 +601,11 @@ def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | Non
 @click.option("--record", "number", type=int, required=True, help="The record number to decide again.")
 def replay_command(log_file: Path, number: int) -> None:
     """Decide one logged record again on its policy version and show any difference."""
-    records, _ = decisionlog.read(log_file)
+    records, _ = engine.decisionlog.read(log_file)
     record = next((r for _, r in records if r.get("record") == number), None)
     if record is None:
         raise click.BadParameter(f"{log_file} has no record {number} (it has {len(records)})", param_hint="--record")
-    result = audit.replay(record, audit.PolicyIndex(policy_roots()))
+    result = engine.audit.replay(record, engine.audit.PolicyIndex(engine.policy_roots()))
     click.echo(f"record {number}: {result.status.replace('_', ' ')}" + (f": {result.detail}" if result.detail else ""))
     for line in result.diff:
         click.echo(line)

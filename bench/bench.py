@@ -83,7 +83,7 @@ def time_process(argv: list[str], runs: int) -> list[float]:
 def load_policy_timed() -> tuple[engine.Policy, float]:
     """The policy, and the seconds it took to read, schema-check and compile it."""
     start = time.perf_counter()
-    policy = engine.require_policy(POLICY_DIR)
+    policy = engine.load(POLICY_DIR).base  # the base policy: the hand-written rules are its US rules
     return policy, time.perf_counter() - start
 
 

@@ -12,14 +12,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from . import quotenumbers
 from .cases import Case, case_from_document, check_facts
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
-from .evaluator import evaluate
-from .loader import document_from_bytes, load_document, read_bytes
-from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
+from .evaluator import evaluate as evaluate_policy
+from .loader import display_path, document_from_bytes, load_document, read_bytes
+from .model import Decision, Policy, PolicySet
+from .selection import decide as decide_selected
 from .version import ENGINE_VERSION
 
 if TYPE_CHECKING:
@@ -50,7 +50,21 @@ def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
     """Load, schema-check and compile one policy file (its base, without variants); all problems are
     returned, none raised. Problems in its variant files are reported too."""
     policy_set, problems = load_policy_set(path)
-    return (policy_set.base if policy_set else None), problems
+    if policy_set is None:
+        return None, problems
+    return _alone(policy_set), problems
+
+
+def _alone(policy_set: PolicySet) -> Policy:
+    """The base policy taken out of its set: when the set has variants or versions, marked so that
+    `decide` refuses it instead of ignoring them."""
+    base = policy_set.base
+    what = []
+    if policy_set.variants:
+        what.append(f"regional variants ({', '.join(sorted(policy_set.variants))})")
+    if len([p for p in policy_set.compiled if p.identity.variant_chain == base.identity.variant_chain]) > 1:
+        what.append("dated versions")
+    return dataclasses.replace(base, needs_selection="has " + " and ".join(what)) if what else base
 
 
 def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[PolicySet | None, list[Diagnostic]]:
@@ -73,7 +87,8 @@ def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[Polic
 
 
 def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
-    from .compiler import compile_policy  # noqa: PLC0415 - the compiler only when a policy is loaded anew
+    from . import quotenumbers  # noqa: PLC0415 - the checks and the compiler only when a policy is loaded anew
+    from .compiler import compile_policy  # noqa: PLC0415
     from .dated import windows as dated_windows  # noqa: PLC0415
     entry, problems = _checked_document(file, "policy")
     if entry is None or any(p.code == "schema" for p in problems):
@@ -374,6 +389,23 @@ def _subject_of(data: Any):
     return subject
 
 
+def list_policies(roots: Iterable[Path]) -> list[dict]:
+    """Each policy found under the roots, loaded: id, version, path, first day, clauses, content hash,
+    and whether it is valid (with the number of problems when not); what `verdict list` shows."""
+    rows = []
+    for entry in discover(roots):
+        policy_set, problems = load_policy_set(entry.path)
+        policy = policy_set.base if policy_set else None
+        rows.append({
+            "id": entry.id, "version": entry.version, "path": display_path(entry.path),
+            "effective_from": policy.identity.effective_from.isoformat() if policy else None,
+            "clauses": len(policy.clauses) if policy else None,
+            "content_sha256": policy.identity.content_sha256 if policy else None,
+            "valid": policy is not None, "problems": len(problems),
+        })
+    return rows
+
+
 def discover(roots: Iterable[Path], cache: "PlanCache | None" = None) -> list[PolicyEntry]:
     """Every policy file (`*/policy.yaml`) under the roots, read just enough to know its id and version
     (from the plan cache when it holds an entry for the file's exact bytes: no YAML parsed)."""
@@ -438,49 +470,49 @@ def case_from_facts(policy: Policy | PolicySet, facts: dict[str, Any], case_id: 
 
 def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None, trace: bool = True,
                   as_of: dt.date | None = None) -> tuple[Decision, Policy]:
-    """Select the variant and version for the case (or take `variant`, `as_of`), decide, and record why.
-
-    When a fact that selects the variant or version is missing, the case is decided under every
-    policy it could fall under: an output they all agree on stands, any other is undetermined and
-    the selecting fact joins `missing_facts`. A case dated when no version is in force is refused
-    (`CaseError`). Returns the decision and the policy whose trace it carries.
-    """
-    pool, why, missing_selectors = policy_set.candidates(case.facts, variant, as_of)
-    if not pool:
-        raise CaseError([_no_version(policy_set, case, variant, as_of)])
-    if len(pool) == 1:
-        return dataclasses.replace(decide(pool[0], case, trace), selection=why), pool[0]
-    decisions = [decide(p, case, trace) for p in pool]
-    first = decisions[0]
-    outputs = {}
-    for name, result in first.outputs.items():
-        values = {repr(to_json_value(d.outputs[name].value)) for d in decisions}
-        statuses = {d.outputs[name].status for d in decisions}
-        if len(values) == 1 and statuses <= {"decided", "default"}:
-            outputs[name] = result
-        else:
-            missing = sorted({*missing_selectors, *(m for d in decisions for m in d.outputs[name].missing)})
-            outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), tuple(missing))
-    missing_facts = tuple(sorted({m for r in outputs.values() if r.status == "undetermined" for m in r.missing}))
-    why += f"; the outputs shown are those all {len(pool)} candidate policies agree on (the trace is the first's)"
-    return dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why), pool[0]
-
-
-def _no_version(policy_set: PolicySet, case: Case, variant: str | None, as_of: dt.date | None) -> Diagnostic:
-    moment = as_of or case.facts.get(policy_set.version_by)
-    day = moment.astimezone(dt.timezone.utc).date() if isinstance(moment, dt.datetime) else moment
-    first = min(p.identity.effective_from for p in policy_set.compiled or (policy_set.base,))
-    what = f"--as-of {as_of}" if as_of else f"{policy_set.version_by} ({day})"
-    if day is not None and day < first:
-        message = f"the case is dated before every version of `{policy_set.id}`: {what} is before {first}"
-    else:
-        country = case.facts.get(policy_set.select_by)
-        chain_end = variant or policy_set.countries.get(country) or policy_set.id
-        message = f"no version of `{chain_end}` is in force on {day}"
-    return Diagnostic("no_version", message, SourceLocation(case.id or "case"), policy_set.version_by,
-                      "check the date, or evaluate with --as-of a date a version covers")
+    """`selection.decide`, with the policy whose trace the decision carries (also `decision.made_by`)."""
+    decision = decide_selected(policy_set, case, variant, trace, as_of)
+    return decision, decision.made_by
 
 
 def decide(policy: Policy, case: Case, trace: bool = True) -> Decision:
-    """Evaluate a checked case; `trace=False` records nothing of the trace (and costs nothing for it)."""
-    return evaluate(policy, case.facts, case.id, trace, ENGINE_VERSION)
+    """Evaluate a checked case under this one policy, without choosing a variant or a version;
+    `trace=False` records nothing of the trace (and costs nothing for it). A policy taken out of a set
+    that has variants or versions (`load_policy`, `require_policy`) is refused: `evaluate` decides it."""
+    if policy.needs_selection:
+        raise PolicyError([Diagnostic(
+            "selection_needed", f"policy `{policy.id}` {policy.needs_selection}: deciding with its base alone would "
+            "ignore them", SourceLocation(policy.id), "",
+            "decide with engine.evaluate(engine.load(ID_OR_PATH), facts), which selects the variant and the version "
+            "as `verdict eval` does")])
+    return evaluate_policy(policy, case.facts, case.id, trace, ENGINE_VERSION)
+
+
+def policy_roots() -> list[Path]:
+    """Where policy ids are looked up: $VERDICT_POLICY_PATH (os.pathsep-separated), then the bundled policies."""
+    extra = [Path(p) for p in os.environ.get("VERDICT_POLICY_PATH", "").split(os.pathsep) if p]
+    return extra + [BUNDLED_POLICIES]
+
+
+def load(id_or_path: str | Path, *, roots: Iterable[Path] | None = None, cache: "PlanCache | None" = None) -> PolicySet:
+    """A policy with its variants and dated versions, by id (looked up in `roots`, by default
+    `policy_roots()`) or by the path of its file or folder; raises `PolicyError` naming every problem.
+
+    :param cache: a plan cache (`open_cache()`) to load the compiled policy from, and store it in.
+    """
+    path = resolve_policy(str(id_or_path), policy_roots() if roots is None else roots, cache)
+    return require_policy_set(path, cache)
+
+
+def evaluate(policy_set: PolicySet, facts: "Mapping[str, Any] | Case", *, variant: str | None = None,
+                  as_of: dt.date | None = None, trace: bool = True, case_id: str = "") -> Decision:
+    """Decide a case as `verdict eval` does: the variant its country selects (or `variant`: a variant
+    id, or the policy's own id for the base) and the version in force on its date (or on `as_of`).
+
+    `facts` is a plain mapping (values as in a case file: text for dates, numbers, booleans, lists), or a
+    `Case` already checked. Raises `CaseError` for facts the policy does not accept or a date no version
+    covers, and `SelectionError` for a variant the policy does not have. `trace=False` decides faster
+    and records no trace (`decision_to_json(decision, "none")` still renders it).
+    """
+    case = facts if isinstance(facts, Case) else case_from_facts(policy_set, dict(facts), case_id)
+    return decide_selected(policy_set, case, variant, trace, as_of)

@@ -10,9 +10,9 @@ from typing import Iterable
 
 from . import jsontext
 from .api import POLICY_FILE, case_from_facts, decide_in_set, discover, load_policy_set
-from .decisionlog import record_digest
+from .decisionlog import append, record_digest
 from .errors import CaseError
-from .model import Policy, PolicySet
+from .model import Decision, Policy, PolicySet
 from .release import read_lock, released_policy_files
 from .render import decision_to_dict
 from .version import ENGINE_VERSION
@@ -76,6 +76,23 @@ class PolicyIndex:
         return self._sets.get(content_sha256)
 
 
+def log_decision(log_file: Path, decision: Decision, variant: str | None = None, as_of: dt.date | None = None,
+                 key: bytes = b"") -> dict:
+    """Append a traced decision, with its full trace whatever was printed, to a decision log, with the
+    variant and date it was asked for (so replay asks the same); returns the record.
+
+    Raises `ValueError` when the case gives sensitive facts and no `key` hashes them, and `OSError`
+    when the log cannot be written.
+    """
+    policy = decision.made_by
+    sensitive = sensitive_names(policy)
+    if any(name in decision.facts for name in sensitive) and not key:
+        raise ValueError("the case gives sensitive facts: set VERDICT_LOG_KEY to a secret key, kept outside the log, "
+                         "to hash them with")
+    options = {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
+    return append(log_file, decision_to_dict(decision, "full"), sensitive, options, key)
+
+
 def sensitive_names(policy: Policy) -> set[str]:
     """The sensitive facts, and the derived values and outputs computed from them: all hashed in a log."""
     names = {name for name, fact in policy.facts.items() if fact.sensitive}
@@ -124,7 +141,7 @@ def _replay(record: dict, index: PolicyIndex) -> ReplayResult:
         decision, policy = decide_in_set(policy_set, case, options.get("variant"), as_of=as_of)
     except CaseError as error:
         return ReplayResult(number, "differs", f"the case is refused now: {error.diagnostics[0].message}")
-    again = decision_to_dict(decision, policy, "full")
+    again = decision_to_dict(decision, "full")
     made_by = (logged.get("engine") or {}).get("version")
     if made_by != ENGINE_VERSION:
         # Another engine's trace has another format: what must not change is the decision itself.

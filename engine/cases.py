@@ -7,9 +7,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
-from .errors import Diagnostic, did_you_mean
+from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap
 from .model import Fact, Policy, facts_digest, to_json_value
 from . import money
@@ -102,6 +102,32 @@ def coerce_text(fact: Fact, text: str) -> tuple[Any, str | None]:
             return None, f"expected a number, got `{text}`"
         return coerce(fact, float(text) if re.search(r"[.eE]", text) else int(text))
     return coerce(fact, text)  # a `money` fact reads the digits typed (`59.99`), exactly
+
+
+def apply_fact_texts(case: Case, assignments: Iterable[str], policy: Any) -> Case:
+    """The case with facts set from `NAME=VALUE` texts (`--fact`, a CSV cell), each read like a value
+    of its fact (`null` is null); raises `CaseError` naming every assignment that is wrong, and
+    `ValueError` for text that is not `NAME=VALUE` at all."""
+    facts = dict(case.facts)
+    problems = []
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or not name:
+            raise ValueError(f"`{assignment}` is not NAME=VALUE")
+        fact = policy.facts.get(name)
+        where = SourceLocation(f"--fact {name}")
+        if fact is None:
+            problems.append(Diagnostic("unknown_fact", f"`{name}` is not a fact of policy `{policy.id}`", where, name,
+                                       did_you_mean(name, policy.facts)))
+            continue
+        value, problem = coerce_text(fact, text)
+        if problem:
+            problems.append(Diagnostic("fact_value", problem, where, name))
+        else:
+            facts[name] = value
+    if problems:
+        raise CaseError(problems)
+    return Case(case.id, facts)
 
 
 def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from .loader import read_bytes
 from .model import Clause, Parameter, Policy, to_json_value
 from .sourcetext import SourceText
 from .values import show_value
@@ -338,3 +341,15 @@ def _show(change: Change, value: Any) -> str:
         except (ValueError, SyntaxError):
             return value
     return show_value(value)
+
+
+def source_text(folder: Path, policy: Policy) -> str | None:
+    """The source document a policy was compiled against, read from its policy's folder; None when it
+    cannot be read or its sha256 is no longer the one the policy recorded (then only hashes are compared)."""
+    raw, _ = read_bytes(folder / policy.identity.source_file)
+    if raw is None or hashlib.sha256(raw).hexdigest() != policy.identity.source_sha256:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -76,11 +76,11 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
     decision = _new(Decision)
     if trace:
         _set(decision, "__dict__", {"policy": policy.identity, "case_id": case_id, "facts": facts, "outputs": outputs,
-                                    "engine_version": engine_version,
+                                    "engine_version": engine_version, "made_by": policy,
                                     "trace": FastRecord(program, facts, held, entries, outputs)})
     else:
         _set(decision, "__dict__", {"policy": policy.identity, "case_id": case_id, "facts": facts, "outputs": outputs,
-                                    "engine_version": engine_version})
+                                    "engine_version": engine_version, "made_by": policy})
     return decision
 
 
@@ -93,7 +93,7 @@ def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_ve
     missing = tuple(sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing}))
     record = GeneralRecord(program, facts, run.clause_traces, run.derived_traces, results) if trace else None
     return Decision.trusted(program.policy.identity, case_id, facts, results, missing, tuple(run.errors),
-                            engine_version, record)
+                            engine_version, record, program.policy)
 
 
 def probe(policy: Policy, facts: Mapping[str, Any], node) -> tuple[str, Any, tuple[Read, ...], frozenset[str]]:

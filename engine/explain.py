@@ -16,8 +16,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from .cases import Case
+from .errors import CaseError
 from .evaluator import evaluate, part_outcomes, probe
-from .model import Clause, Decision, Policy, to_json_value
+from .model import Clause, Decision, Policy, PolicySet, to_json_value
+from .selection import decide as select_and_decide
 from .trace import Op, Read
 
 #: How many counterfactuals are reported, and how many candidate changes are tried at most.
@@ -114,6 +117,20 @@ class Explanation:
         if self.kind:
             item["same_kind_of_case"] = {name: to_json_value(value) for name, value in self.kind}
         return item
+
+
+def explain_in_set(policy_set: PolicySet, decision: Decision, variant: str | None = None,
+                   as_of: dt.date | None = None) -> list[Explanation]:
+    """`explain` for a decision made by `evaluate` on a policy set: each counterfactual is decided the
+    way the case was, its variant and version selected again."""
+
+    def decide_facts(changed: dict) -> Decision | None:
+        try:
+            return select_and_decide(policy_set, Case(decision.case_id, changed), variant, trace=False, as_of=as_of)
+        except CaseError:
+            return None
+
+    return explain(decision.made_by, decision, decide_facts)
 
 
 def explain(policy: Policy, decision: Decision, decide_facts: Callable[[dict], Decision | None] | None = None,

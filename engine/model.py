@@ -266,6 +266,9 @@ class Policy:
     disabled: tuple[Disabled, ...] = ()  # base clauses a variant set aside
     not_modelled: tuple[NotModelled, ...] = ()  # provisions of the variants' law left out on purpose
     countries: tuple[str, ...] = ()  # for a variant: the countries it covers
+    # Set on a base policy taken out of a set with variants or versions (`api.load_policy`): why
+    # `decide` refuses it (it would ignore them); "" everywhere else.
+    needs_selection: str = ""
 
     @property
     def id(self) -> str:
@@ -310,49 +313,6 @@ class PolicySet:
         for policy in self.compiled or self.variants.values():
             merged.update(policy.facts)
         return merged
-
-    def candidates(self, facts: dict[str, Any], variant: str | None = None,
-                   as_of: dt.date | None = None) -> tuple[list[Policy], str, list[str]]:
-        """The policies that may apply to a case, why, and the selecting facts the case lacks.
-
-        One policy when the case gives its country and date; several when it lacks them (the
-        caller then keeps what they agree on); none when no version is in force on its date.
-        """
-        reasons: list[str] = []
-        missing: list[str] = []
-        if variant is not None:
-            ends = {variant}
-            reasons.append(f"variant `{variant}` chosen with --variant")
-        elif not self.variants:
-            ends = {self.base.id}
-        elif self.select_by not in facts:
-            ends = {self.base.id, *self.variants}
-            missing.append(self.select_by)
-            reasons.append(f"`{self.select_by}` is missing, and it selects the variant")
-        else:
-            country = facts[self.select_by]
-            chosen = self.countries.get(country)
-            ends = {chosen or self.base.id}
-            reasons.append(f"{self.select_by} `{country}` is covered by variant `{chosen}`" if chosen else
-                           f"{self.select_by} `{country}` is covered by no variant: the base policy applies")
-        day = as_of
-        if as_of is not None:
-            reasons.append(f"the version in force on {as_of} (--as-of)")
-        elif self.version_by:
-            moment = facts.get(self.version_by)
-            if moment is None:
-                missing.append(self.version_by)
-                reasons.append(f"`{self.version_by}` is missing, and it selects the version")
-            else:
-                day = moment.astimezone(dt.timezone.utc).date() if isinstance(moment, dt.datetime) else moment
-                reasons.append(f"the version in force on {day}, the UTC date of {self.version_by}")
-        pool = [p for p in (self.compiled or (self.base, *self.variants.values()))
-                if p.identity.variant_chain[-1] in ends and (day is None or p.identity.in_force(day))]
-        if len(pool) == 1 and self.version_by:
-            identity = pool[0].identity
-            until = f" until {identity.effective_until}" if identity.effective_until else ""
-            reasons.append(f"{identity.chain_label()}, in force from {identity.effective_from}{until}")
-        return pool, "; ".join(reasons) or "the policy has no variants", missing
 
 
 @dataclass(frozen=True)
@@ -427,15 +387,18 @@ class Decision:
     engine_version: str = ""
     selection: str = ""  # why this policy or variant was chosen
     trace: Any = field(default=None, repr=False)
+    # The compiled policy that decided (whose trace this is): what rendering reads quotes and titles from.
+    made_by: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def trusted(cls, policy: PolicyIdentity, case_id: str, facts: dict[str, Any], outputs: dict[str, OutputResult],
-                missing_facts: tuple[str, ...], errors: tuple, engine_version: str, trace: Any) -> "Decision":
+                missing_facts: tuple[str, ...], errors: tuple, engine_version: str, trace: Any,
+                made_by: Any = None) -> "Decision":
         """The evaluator's constructor: the same object, without the frozen `__init__`'s cost."""
         decision = object.__new__(cls)
         object.__setattr__(decision, "__dict__", {
             "policy": policy, "case_id": case_id, "facts": facts, "outputs": outputs, "missing_facts": missing_facts,
-            "errors": errors, "engine_version": engine_version, "selection": "", "trace": trace})
+            "errors": errors, "engine_version": engine_version, "selection": "", "trace": trace, "made_by": made_by})
         return decision
 
     @functools.cached_property

@@ -6,6 +6,7 @@ Nothing here evaluates anything; a renderer given the same decision gives the sa
 from __future__ import annotations
 
 import textwrap
+import warnings
 from typing import Any, Collection
 
 from . import jsontext
@@ -71,8 +72,26 @@ def _provenance_json(policy: Policy, kind: str, name: str) -> dict:
     return item
 
 
-def decision_to_dict(decision: Decision, policy: Policy, trace: str = "full") -> dict:
-    """The JSON document of a decision (see schemas/decision.schema.json)."""
+def _legacy(function: str, decision: Decision, trace: Any, explanations: Any, rest: tuple) -> tuple[Policy, str, Any]:
+    """The policy, trace level and explanations of a call, in the current form `f(decision, trace,
+    explanations)` or, deprecated for one release, the 0.1 form `f(decision, policy, trace, explanations)`."""
+    if isinstance(trace, Policy):
+        warnings.warn(f"{function}(decision, policy, ...) is deprecated: a decision knows the policy that made it; "
+                      f"call {function}(decision, trace, ...)", DeprecationWarning, stacklevel=3)
+        return trace, explanations if explanations is not None else "full", rest[0] if rest else None
+    if decision.made_by is None:
+        raise ValueError(f"{function}: the decision does not name the policy that made it; decide it with engine.evaluate")
+    return decision.made_by, trace, explanations
+
+
+def decision_to_dict(decision: Decision, trace: str = "full", *legacy: Any) -> dict:
+    """The JSON document of a decision (see schemas/decision.schema.json), with the trace at the
+    level asked (`full`, `summary` or `none`)."""
+    policy, trace, _ = _legacy("decision_to_dict", decision, trace, legacy[0] if legacy else None, ())
+    return _decision_dict(decision, policy, trace)
+
+
+def _decision_dict(decision: Decision, policy: Policy, trace: str) -> dict:
     outputs = {name: _value_json(result.value) for name, result in decision.outputs.items()}
     decided_by = {
         name: {"status": result.status, "clauses": list(result.clauses), "missing_facts": list(result.missing),
@@ -161,9 +180,11 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
     return result
 
 
-def decision_to_json(decision: Decision, policy: Policy, trace: str = "full", explanations: list | None = None) -> str:
-    """Canonical JSON text: the same decision always gives the same bytes."""
-    document = decision_to_dict(decision, policy, trace)
+def decision_to_json(decision: Decision, trace: str = "full", explanations: list | None = None, *legacy: Any) -> str:
+    """Canonical JSON text, exactly what `verdict eval --format json` prints: the same decision always
+    gives the same bytes. `explanations` (from `explain`) adds the `explanation` key."""
+    policy, trace, explanations = _legacy("decision_to_json", decision, trace, explanations, legacy)
+    document = _decision_dict(decision, policy, trace)
     if explanations is not None:
         document["explanation"] = [e.to_dict() for e in explanations]
     return jsontext.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -380,11 +401,12 @@ def _head_lines(decision: Decision, brief: bool = False) -> list[str]:
     return lines
 
 
-def decision_to_brief_text(decision: Decision, policy: Policy) -> str:
+def decision_to_brief_text(decision: Decision, *legacy: Any) -> str:
     """The decision and its reasons on one screen: every output, then each deciding clause with the
     start of its first quote, and the values that made it hold, said once for clauses that read the
     same. Quotes longer than a line are cut (with `…`); `decision_to_text` has them whole, and the
     facts and the trace."""
+    policy, _, _ = _legacy("decision_to_brief_text", decision, legacy[0] if legacy else None, None, ())
     lines = _head_lines(decision, brief=True)
     lines.append("")
     lines.append("REASONS")
@@ -427,8 +449,10 @@ def decision_to_brief_text(decision: Decision, policy: Policy) -> str:
     return "\n".join(lines) + "\n"
 
 
-def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") -> str:
-    """A report for people: the decision first, then the case's facts, the reasons, then the trace."""
+def decision_to_text(decision: Decision, trace: str = "full", explanations: list | None = None, *legacy: Any) -> str:
+    """A report for people: the decision first, then the case's facts, the reasons, why not better
+    (with `explanations`, from `explain`), then the trace at the level asked."""
+    policy, trace, explanations = _legacy("decision_to_text", decision, trace, explanations, legacy)
     lines = _head_lines(decision)
     lines.extend(_meanings(decision, policy))
     lines.append("")
@@ -440,6 +464,8 @@ def decision_to_text(decision: Decision, policy: Policy, trace: str = "full") ->
     lines.append("")
     lines.append("REASONS")
     lines.extend(_reasons(decision, policy))
+    if explanations is not None:
+        lines.extend(explanation_lines(explanations))
     if trace != "none":
         lines.append("")
         lines.append("TRACE (clauses in evaluation order)" if trace == "full" else "TRACE (summary: clauses that were not inapplicable)")

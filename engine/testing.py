@@ -19,6 +19,7 @@ from typing import Any
 
 from . import schema
 from .api import POLICY_FILE, decide_in_set, load_policy_set
+from .selection import unknown_variant
 from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean, sorted_diagnostics
 from .loader import SourceMap, display_path, load_document
@@ -173,7 +174,6 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
     problems: list[Diagnostic] = []
     policy = policy_set.base
     clause_ids = [c.id for p in (policy, *policy_set.variants.values()) for c in p.clauses]
-    variants = [policy_set.id, *policy_set.variants]
     every_fact = policy_set.facts
     base = data.get("base_facts") or {}
     base_values, base_problems = check_facts(base, policy_set, lambda n, key=False: source_map.locate(("base_facts", n), key=key))
@@ -225,10 +225,9 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
                                            source_map.locate(path + ("expect_missing_facts", position)), name,
                                            did_you_mean(fact, every_fact)))
         variant = spec.get("variant", data.get("variant"))
-        if variant is not None and variant not in variants:
-            problems.append(Diagnostic("unknown_variant", f"`{variant}` is not a variant of `{policy.id}`",
-                                       source_map.locate(path + ("variant",) if "variant" in spec else ("variant",)), name,
-                                       did_you_mean(variant, variants) or f"known: {', '.join(variants)}"))
+        wrong = unknown_variant(policy_set, variant, source_map.locate(path + ("variant",) if "variant" in spec else ("variant",)))
+        if wrong is not None:
+            problems.append(Diagnostic(wrong.code, wrong.message, wrong.location, name, wrong.help))
         cases.append(TestCase(name, source_map.locate(path), facts, expect,
                               spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts"),
                               variant, spec.get("article", ""), spec.get("excludes") or {}))
@@ -546,3 +545,12 @@ def junit_xml(runs: list[FileRun]) -> str:
                 failure.text = clean("\n".join([*result.differences, *failure_reasons(result)]))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def merge_runs(runs: list) -> list:
+    """One entry per policy set, with the test results of every file that uses it (for coverage)."""
+    merged: dict[int, tuple] = {}
+    for run in runs:
+        if run.policy is not None:
+            merged.setdefault(id(run.policy), (run.policy, []))[1].extend(run.results)
+    return list(merged.values())

@@ -192,7 +192,7 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
     results = run.decide()
     missing = sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing})
     return Decision.trusted(policy.identity, case_id, dict(facts), results, tuple(missing), tuple(run.errors),
-                            engine_version, _Events(run.events) if trace else None)
+                            engine_version, _Events(run.events) if trace else None, policy)
 
 
 class _Scope(Mapping):

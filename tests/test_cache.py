@@ -178,7 +178,7 @@ def test_a_policy_set_read_back_from_data_decides_as_the_original():
             except engine.CaseError as error:
                 result = str(error)
             else:
-                result = engine.decision_to_json(decision, policy)
+                result = engine.decision_to_json(decision)
             if policy_set is original:
                 expected = result
         assert result == expected

@@ -107,7 +107,7 @@ def test_orders_of_2027_get_45_days_with_the_new_quote_and_text(changed):
                               shipped_at="2027-03-02T08:00:00Z", delivered_at="2027-03-05T15:00:00Z")
     assert decision.outputs["eligibility"].value == "eligible"
     assert decision.outputs["eligibility"].clauses == ("money-back-guarantee",)
-    document = decision_to_dict(decision, policy)
+    document = decision_to_dict(decision)
     assert document["policy"]["source"] == {"file": TEXT_2027,
                                             "sha256": hashlib.sha256((changed / TEXT_2027).read_bytes()).hexdigest()}
     [read] = [r for e in document["trace"]["clauses"] if e["id"] == "money-back-guarantee"
@@ -362,7 +362,7 @@ def test_a_cached_dated_policy_decides_and_traces_alike(changed, tmp_path):
     documents = []
     for policy_set in (fresh, stored):
         decision, policy = engine.decide_in_set(policy_set, engine.case_from_facts(policy_set, facts, "case"))
-        documents.append(json.dumps(decision_to_dict(decision, policy), default=str))
+        documents.append(json.dumps(decision_to_dict(decision), default=str))
     assert documents[0] == documents[1] and '"in_force_from": "2027-01-01"' in documents[0]
 
 

@@ -33,7 +33,7 @@ def _write(path: str, seed: int, count: int) -> None:
             decision, policy = engine.decide_in_set(policy_set, case)
         except engine.CaseError:
             continue
-        decisionlog.append(Path(path), engine.decision_to_dict(decision, policy, "full"))
+        decisionlog.append(Path(path), engine.decision_to_dict(decision, "full"))
         written += 1
 
 
@@ -164,7 +164,7 @@ def test_sensitive_facts_are_stored_as_keyed_hashes(tiny_policy, tmp_path):
     sensitive = audit.sensitive_names(policy)
     assert sensitive == {"email", "label"}
     decision = engine.decide(policy, engine.case_from_facts(policy, {"email": "ann@example.org", "n": 2}))
-    document = engine.decision_to_dict(decision, policy)
+    document = engine.decision_to_dict(decision)
     try:
         decisionlog.append(tmp_path / "s.jsonl", document, sensitive)
         raise AssertionError("a sensitive fact was logged without a key")

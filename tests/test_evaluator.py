@@ -152,7 +152,7 @@ def test_a_failing_clause_is_an_error_not_a_silent_skip(policy_copy):
     # Types are right, but the whole of the proration is zero at run time.
     policy_copy.replace("prorate(product_price, warranty_days_left, warranty_days_total)",
                         "prorate(product_price, warranty_days_left, warranty_days_total - warranty_days_total)")
-    policy = engine.require_policy(policy_copy.folder)
+    policy = engine.load(policy_copy.folder).base
     from conftest import BASE_FACTS
 
     facts = {**BASE_FACTS, "request": "warranty_claim", "reason_category": "quality", "replaceable": False,
@@ -187,7 +187,7 @@ def test_a_fact_default_is_used_and_marked_in_the_trace(tiny_policy):
     assert decision.outputs["out"].value == "yes" and decision.missing_facts == ()
     [clause] = events(decision, Op.CLAUSE)
     assert clause.reads[0].name == "consumer" and clause.reads[0].from_default
-    document = engine.decision_to_dict(decision, policy)
+    document = engine.decision_to_dict(decision)
     assert document["trace"]["clauses"][0]["reads"][0] == {"name": "consumer", "kind": "fact", "value": True, "from_default": True}
 
 

@@ -37,7 +37,7 @@ def test_one_dollar_five_plus_seven_minus_three_five_is_five_dollars_in_the_deci
     decision = engine.decide(policy, engine.case_from_facts(policy, FIVE_DOLLARS))
     assert decision.outputs["balance"].value == Decimal("5.00")
     assert decision.outputs["may_borrow"].value is True and decision.outputs["may_borrow"].status == "default"
-    document = engine.decision_to_json(decision, policy)
+    document = engine.decision_to_json(decision)
     assert '"balance": 5.00,' in document and '"fines_charged": 1.05,' in document and '"fees_charged": 7.00,' in document
     assert json.loads(document)["outputs"]["balance"] == 5
 

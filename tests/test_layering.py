@@ -45,11 +45,14 @@ ALLOWED = {
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve", "plan.runtime",
                       "serial"},
     "render": {"jsontext", "model", "trace", "values"},
-    "diff": {"model", "sourcetext", "values"},
-    "explain": {"evaluator", "model", "trace"},
+    "diff": {"loader", "model", "sourcetext", "values"},
+    # Variant and version selection: the one place that knows which policy of a set decides a case.
+    "selection": {"cases", "errors", "evaluator", "model", "version"},
+    "explain": {"cases", "errors", "evaluator", "model", "selection", "trace"},
     "quotenumbers": {"errors"},
-    "api": {"quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model", "trace", "variants", "version", "cache"},
-    "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "values"},
+    "api": {"quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model", "selection",
+            "trace", "variants", "version", "cache"},
+    "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "selection", "values"},
     "impact": {"api", "cases", "errors", "jsontext", "loader", "model", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": {"jsontext"},
@@ -60,7 +63,9 @@ ALLOWED = {
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
     "release": {"api", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
-    "__init__": {"api", "cases", "errors", "model", "render", "version"},
+    # `verdict validate`: every policy and test file under some paths.
+    "validation": {"api", "errors", "loader", "release", "testing"},
+    "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},
 }
 
 
@@ -100,6 +105,24 @@ def test_imports_follow_the_table():
     for module in engine_modules():
         extra = engine_imports(module) - ALLOWED[module_name(module)]
         assert not extra, f"engine/{module.relative_to(ENGINE)} imports {sorted(extra)}, which its layer may not"
+
+
+def test_the_cli_uses_only_the_public_engine():
+    # cli.py is a shell over `engine.__all__`: `import engine`, then `engine.NAME` (a submodule named in
+    # `__all__` may be used as `engine.testing.run_file`); nothing private, and no `from engine... import`.
+    import engine
+
+    tree = ast.parse((ENGINE.parent / "cli.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert not (node.module or "").startswith("engine"), f"cli.py:{node.lineno}: from {node.module} import ..."
+        if isinstance(node, ast.Import):
+            assert all(a.name == "engine" or not a.name.startswith("engine") for a in node.names), f"cli.py:{node.lineno}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "engine":
+            assert node.attr in engine.__all__, f"cli.py:{node.lineno}: engine.{node.attr} is not in engine.__all__"
+    assert set(engine.__all__) >= {"load", "evaluate", "decision_to_json"}
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name  # every public name exists (submodules import on first use)
 
 
 def test_the_evaluator_does_no_io_and_reads_no_clock():

@@ -215,7 +215,7 @@ def test_a_record_of_an_older_release_replays_after_the_policy_changes(released_
     assert run("release", str(policy), "--version", NEXT).exit_code == 0
     assert run("eval", EXAMPLE, "--policy", str(policy), "--log", str(log), "--trace", "none").exit_code == 0
     # A record made by another engine version, under the same release.
-    monkeypatch.setattr(engine.api, "ENGINE_VERSION", "0.1.9")
+    monkeypatch.setattr(engine.selection, "ENGINE_VERSION", "0.1.9")
     assert run("eval", EXAMPLE, "--policy", str(policy), "--log", str(log), "--trace", "none").exit_code == 0
     monkeypatch.undo()
     monkeypatch.setenv("VERDICT_POLICY_PATH", str(released_copy.parent))

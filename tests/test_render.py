@@ -96,7 +96,7 @@ TRACE (clauses in evaluation order)
 
 
 def test_golden_text_trace(tiny):
-    text = engine.decision_to_text(decide(tiny, member=True), tiny)
+    text = engine.decision_to_text(decide(tiny, member=True))
     assert text.startswith("DECISION  fee = 0\ncase      c1  facts sha256 ")
     assert "  fee     0\n  reason  (undetermined: needs total)" in text.replace("null  (undetermined", "(undetermined")
     assert text.endswith(GOLDEN_TRACE)
@@ -109,9 +109,9 @@ def decision_to_markdown(decision, policy) -> str:
 def test_values_read_the_same_in_every_renderer(tiny):
     both = decide(tiny, member=True, total=60)
     neither = decide(tiny, member=False, total=10)
-    assert "  reason  [member, large_order]\n" in engine.decision_to_text(both, tiny)
-    assert "  reason  []  (default)\n" in engine.decision_to_text(neither, tiny)
-    assert "because member = false; total = 10; free_over = 50" in engine.decision_to_text(neither, tiny)
+    assert "  reason  [member, large_order]\n" in engine.decision_to_text(both)
+    assert "  reason  []  (default)\n" in engine.decision_to_text(neither)
+    assert "because member = false; total = 10; free_over = 50" in engine.decision_to_text(neither)
     assert "| reason | [member, large_order] | decided |" in decision_to_markdown(both, tiny)
     assert "| reason | [] | default |" in decision_to_markdown(neither, tiny)
     assert "then   reason = [member]" in engine.clause_to_text(tiny.clause("members-free"), tiny)
@@ -127,9 +127,9 @@ def test_known_clauses_decide_even_when_another_is_unknown(tiny):
 def test_json_follows_the_decision_schema(tiny):
     schema = json.loads((Path(engine.BUNDLED_POLICIES).parent / "schemas" / "decision.schema.json").read_text(encoding="utf-8"))
     for facts in ({"member": True}, {"member": False, "total": 10}, {}):
-        document = engine.decision_to_dict(decide(tiny, **facts), tiny)
+        document = engine.decision_to_dict(decide(tiny, **facts))
         jsonschema.Draft202012Validator(schema).validate(document)
-    document = engine.decision_to_dict(decide(tiny, member=False, total=10), tiny)
+    document = engine.decision_to_dict(decide(tiny, member=False, total=10))
     assert document["outputs"] == {"fee": 5, "reason": []}
     assert document["decided_by"]["fee"] == {"status": "decided", "clauses": ["others-pay"], "missing_facts": []}
     assert document["policy"]["version"] == "1.2.3"
@@ -142,7 +142,7 @@ def test_json_follows_the_decision_schema(tiny):
 
 
 def test_default_when_nothing_applies(tiny):
-    document = engine.decision_to_dict(decide(tiny), tiny)
+    document = engine.decision_to_dict(decide(tiny))
     assert document["outputs"]["fee"] is None
     assert document["missing_facts"] == ["member", "total"]
 
@@ -157,11 +157,11 @@ def test_show_clause_text(tiny):
 
 
 def test_text_lists_the_facts_given_absent_and_defaulted(tiny, tmp_path):
-    text = engine.decision_to_text(decide(tiny, member=True), tiny)
+    text = engine.decision_to_text(decide(tiny, member=True))
     assert "\nFACTS\n  member  true\n  total   (absent)\n\nREASONS\n" in text
     library = engine.require_policy(write_library(tmp_path / "library"))
     decision = engine.decide(library, engine.case_from_facts(library, RENEW_LATE, "renew-late"))
-    facts = engine.decision_to_text(decision, library).split("\nFACTS\n")[1].split("\n\n")[0]
+    facts = engine.decision_to_text(decision).split("\nFACTS\n")[1].split("\n\n")[0]
     assert facts.splitlines() == [
         "  request     renew",
         "  item_kind   book",
@@ -173,7 +173,7 @@ def test_text_lists_the_facts_given_absent_and_defaulted(tiny, tmp_path):
 
 
 def test_text_says_which_clauses_the_missing_facts_would_decide(tiny):
-    text = engine.decision_to_text(decide(tiny, member=True), tiny, trace="none")
+    text = engine.decision_to_text(decide(tiny, member=True), trace="none")
     assert text.endswith(
         "  reason is undetermined: the case does not give total\n"
         "    large-orders-free would set reason = [large_order] if it applies; it needs total\n")
@@ -189,7 +189,7 @@ def library(tmp_path) -> engine.Policy:
 
 def test_the_reasons_show_the_quoted_rate_behind_a_fine(library):
     decision = engine.decide(library, engine.case_from_facts(library, RENEW_LATE, "renew-late"))
-    text = engine.decision_to_text(decision, library)
+    text = engine.decision_to_text(decision)
     reasons = text.split("\nREASONS\n")[1].split("\n\nTRACE")[0]
     assert reasons.splitlines() == [
         "  late-fine: Late items are fined per day",
@@ -218,7 +218,7 @@ def test_the_reasons_show_the_quoted_rate_behind_a_fine(library):
 def test_json_reads_carry_the_quotes_of_parameters_and_derived_values(library):
     schema = json.loads((Path(engine.BUNDLED_POLICIES).parent / "schemas" / "decision.schema.json").read_text(encoding="utf-8"))
     decision = engine.decide(library, engine.case_from_facts(library, RENEW_LATE, "renew-late"))
-    document = engine.decision_to_dict(decision, library)
+    document = engine.decision_to_dict(decision)
     jsonschema.Draft202012Validator(schema).validate(document)
     fines = {"section": "Fines", "quotes": [{"text": "Fines are counted per day late.", "line": 3, "column": 1}]}
     [late] = [c for c in document["trace"]["clauses"] if c["id"] == "late-fine"]
@@ -233,8 +233,8 @@ def test_json_reads_carry_the_quotes_of_parameters_and_derived_values(library):
     [renewal] = [c for c in document["trace"]["clauses"] if c["id"] == "renewal"]
     assert renewal["parts"][1]["reads"][1]["source"]["quotes"][0]["text"] == "renewed twice"
     # The same decision gives the same bytes, and the summary trace keeps the quotes of what it shows.
-    assert engine.decision_to_json(decision, library) == engine.decision_to_json(decision, library)
-    summary = engine.decision_to_dict(decision, library, "summary")
+    assert engine.decision_to_json(decision) == engine.decision_to_json(decision)
+    summary = engine.decision_to_dict(decision, "summary")
     jsonschema.Draft202012Validator(schema).validate(summary)
     assert summary["trace"]["clauses"][0]["value_reads"][0]["source"] == fines
 
@@ -242,7 +242,7 @@ def test_json_reads_carry_the_quotes_of_parameters_and_derived_values(library):
 def test_a_parameter_read_cites_its_law_or_its_origin():
     policy_set = engine.require_policy_set(Path(engine.BUNDLED_POLICIES) / "aqara-returns")
     eu = policy_set.variants["eu"]
-    read = engine.decision_to_dict(engine.decide(eu, engine.case_from_facts(eu, EU_FACTS, "eu")), eu)
+    read = engine.decision_to_dict(engine.decide(eu, engine.case_from_facts(eu, EU_FACTS, "eu")))
     # The EU variant reads the withdrawal period through a derived value (the period's end).
     reads = [r for entry in read["trace"]["clauses"] + read["trace"]["derived"] for r in entry["reads"]]
     [withdrawal] = {r["name"]: r for r in reads if r["name"] == "withdrawal_days"}.values()
@@ -250,7 +250,7 @@ def test_a_parameter_read_cites_its_law_or_its_origin():
     assert "source" not in withdrawal and "origin" not in withdrawal
     base = policy_set.base
     decision = engine.decide(base, engine.case_from_facts(base, {**EU_FACTS, "reason_category": "quality"}, "q"))
-    months = [r for d in engine.decision_to_dict(decision, base)["trace"]["derived"] for r in d["reads"]
+    months = [r for d in engine.decision_to_dict(decision)["trace"]["derived"] for r in d["reads"]
               if r["name"] == "warranty_months"]
     assert months and months[0]["origin"].startswith("Aqara's separate warranty policy")
 
@@ -302,7 +302,7 @@ def test_brief_is_text_only(tiny):
 
     result = CliRunner().invoke(cli.cli, ["eval", "--fact", "request=return", "--brief", "--format", "json"])
     assert result.exit_code == 2 and "--brief is a short text: it goes with neither --format json" in result.output
-    text = engine.render.decision_to_brief_text(decide(tiny, member=True), tiny)
+    text = engine.render.decision_to_brief_text(decide(tiny, member=True))
     assert text.splitlines()[-5:] == [
         "REASONS",
         "  members-free  decided fee",

@@ -201,7 +201,7 @@ def _outcomes(policy: engine.Policy, facts: dict, decision: engine.Decision) -> 
 def _decide_without_raising(policy, facts) -> engine.Decision:
     case = engine.case_from_facts(policy, facts)  # raises CaseError if the strategy made a bad fact
     decision = engine.decide(policy, case)
-    engine.decision_to_json(decision, policy)  # what a differential test compares must render too
+    engine.decision_to_json(decision)  # what a differential test compares must render too
     assert set(decision.outputs) == set(policy.outputs)
     if any(result.status == "error" for result in decision.outputs.values()):
         assert decision.errors, "an output failed without an error in the decision"
@@ -290,8 +290,8 @@ def test_aqara_cases_cover_its_requests_countries_variants_and_boundaries():
     policy_set = engine.require_policy_set(AQARA)
 
     def observe(facts):
-        # Which terms apply, as decide_in_set selects them (deciding is for the smoke test below).
-        pool, _, _ = policy_set.candidates(engine.case_from_facts(policy_set, facts).facts)
+        # Which terms apply, as evaluate selects them (deciding is for the smoke test below).
+        pool = engine.selection.select(policy_set, engine.case_from_facts(policy_set, facts).facts).pool
         seen = {f"country {facts.get('country_of_purchase')}", f"request {facts.get('request')}"}
         if len(pool) == 1:  # the last file of the chain, e.g. `eu 2.1.1`
             seen.add(f"terms {pool[0].identity.chain_label().split(' → ')[-1]}")
@@ -318,7 +318,7 @@ def test_todays_engine_decides_aqara_cases_without_raising():
     @given(aqara_cases())
     def check(facts):
         decision, policy = engine.decide_in_set(policy_set, engine.case_from_facts(policy_set, facts))
-        engine.decision_to_json(decision, policy)
+        engine.decision_to_json(decision)
 
     check()
 
@@ -348,7 +348,7 @@ def _aqara_boundaries(facts: dict) -> set[str]:
 
 
 def test_aqara_cases_without_variant_facts_fit_the_base_policy():
-    policy = engine.require_policy(AQARA)
+    policy = engine.load(AQARA).base
 
     @sample(30)
     @given(aqara_cases(variant_facts=False))
@@ -365,7 +365,7 @@ def test_generic_cases_fit_the_shipped_policy_set():
 
     def observe(facts):
         decision, policy = engine.decide_in_set(policy_set, engine.case_from_facts(policy_set, facts))
-        engine.decision_to_json(decision, policy)
+        engine.decision_to_json(decision)
         return {"undetermined" if decision.missing_facts else "decided"}
 
     assert covering(cases(policy_set), observe, {"undetermined", "decided"}, 200) == {"undetermined", "decided"}

@@ -170,7 +170,7 @@ def test_eval_german_consumer_and_the_same_in_the_us():
 def test_variant_option():
     runner = CliRunner()
     base = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--variant", "aqara-returns"]).output)
-    assert base["outputs"]["eligibility"] == "not_eligible" and base["policy"]["selection"].startswith("variant `aqara-returns` chosen with --variant")
+    assert base["outputs"]["eligibility"] == "not_eligible" and base["policy"]["selection"].startswith("variant `aqara-returns` chosen by the caller")
     wrong = runner.invoke(cli.cli, ["eval", EXAMPLE, "--variant", "euu"])
     assert wrong.exit_code == 2 and "`euu` is not a variant of `aqara-returns`; did you mean `eu`?" in wrong.stderr
 
@@ -186,7 +186,7 @@ def test_the_order_date_picks_the_version_and_as_of_overrides_it():
     assert "eu 2.1.1, in force from 2026-07-31" in after["policy"]["selection"]
     before = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--as-of", "2026-07-30", *facts]).output)
     assert before["outputs"]["warranty_ends_on"] == "2028-08-05"
-    assert "the version in force on 2026-07-30 (--as-of)" in before["policy"]["selection"]
+    assert "the version in force on 2026-07-30, the date given" in before["policy"]["selection"]
 
 
 def test_a_case_dated_before_every_version_is_refused():
