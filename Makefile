@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 # process starts in a fraction of the time (bench/coldstart.py).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dask]' --config-settings editable_mode=compat
 	$(BIN)/python -m compileall -q engine cli.py
 	touch $@
 
@@ -32,7 +32,7 @@ test: setup browser
 # The benchmarks also need zen-engine (the `bench` extra), which `make test` never installs.
 # 4 to 8 minutes on 2 cores, with other load; every figure also goes to bench/results/*.json (not committed).
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]' --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dask,bench]' --config-settings editable_mode=compat
 	touch $@
 
 bench: setup $(VENV)/.bench-installed
@@ -44,4 +44,4 @@ bench: setup $(VENV)/.bench-installed
 	$(BIN)/python bench/coldstart.py --json bench/results/coldstart.json
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build

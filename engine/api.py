@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import bundled
 from .cases import Case, case_from_document, check_facts
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate as evaluate_policy
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from .cache import PlanCache
     from .compiler import SourceDocument
 
-#: The policies shipped with Verdict.
-BUNDLED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
+#: The policies shipped with Verdict: `engine/policies/` of an installed wheel, else the repository's
+#: `policies/` (see `bundled`).
+BUNDLED_POLICIES = bundled.folder("policies")
 POLICY_FILE = "policy.yaml"
 _ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from . import bundled
 from .errors import Diagnostic, did_you_mean
 from .loader import SourceMap, read_bytes
 
 # In the repository (and an editable install) the schemas are the folder beside `engine/`; an
-# installed wheel (pre-commit installs one) carries them as `engine/schemas/` (see pyproject.toml).
-_INSTALLED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
-SCHEMA_DIR = _INSTALLED_SCHEMAS if _INSTALLED_SCHEMAS.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+# installed wheel (pre-commit installs one) carries them as `engine/schemas/` (see `bundled`).
+SCHEMA_DIR = bundled.folder("schemas")
 
 
 @functools.cache
