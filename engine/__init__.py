@@ -67,7 +67,7 @@ from .version import ENGINE_VERSION as ENGINE_VERSION
 #: decision log's index; `decisionlog`; `coverage`; `explain`; `schema`; `cache`: the plan cache;
 #: `jsontext`: JSON with amounts of money written with their two decimals; `cases`: case
 #: files and their schema).
-SUBMODULES = ("audit", "cache", "cases", "coverage", "decisionlog", "diff", "explain", "impact", "jsontext",
+SUBMODULES = ("audit", "batch", "cache", "cases", "coverage", "decisionlog", "diff", "explain", "impact", "jsontext",
               "release", "report", "schema", "selection", "testing", "validation")
 
 __all__ = [

@@ -70,11 +70,12 @@ def check_facts(raw: dict[str, Any], policy: Policy, locate) -> tuple[dict[str, 
     """Check every given fact; unknown names, wrong types, values outside an enum are all reported."""
     values: dict[str, Any] = {}
     problems = []
+    declared = policy.facts  # a policy set merges its policies' facts anew at each call
     for name, value in raw.items():
-        fact = policy.facts.get(name)
+        fact = declared.get(name)
         if fact is None:
             problems.append(Diagnostic("unknown_fact", f"`{name}` is not a fact of policy `{policy.id}`",
-                                       locate(name, True), name, did_you_mean(name, policy.facts)))
+                                       locate(name, True), name, did_you_mean(name, declared)))
             continue
         converted, problem = coerce(fact, value)
         if problem:

@@ -21,6 +21,11 @@ from typing import Any
 from .money import text as amount_text
 
 _PLAIN_DECIMAL = re.compile(r"-?\d+\.\d{2,}")
+# An amount's place in the text json.dumps writes: a string of private-use characters and its index.
+_MARK, _MARK_END = "\ue000\ue001", "\ue002"
+_MARK_ASCII = "\\ue000\\ue001"
+_MARKED = re.compile('"' + _MARK + r"(\d+)" + _MARK_END + '"')
+_MARKED_ASCII = re.compile('"' + re.escape(_MARK_ASCII) + r"(\d+)" + re.escape("\\ue002") + '"')
 
 
 class _HasAmount(Exception):
@@ -41,6 +46,22 @@ def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False,
                           ensure_ascii=ensure_ascii, default=_refuse)
     except _HasAmount:
         pass
+    # The json module writes the rest, each amount as a marked string put back as its number: a
+    # decision holds few amounts among many values, and the module writes them ten times faster
+    # than `_Writer`. A string of the document's own that looks like a marker sends it to `_Writer`.
+    amounts: list[Decimal] = []
+
+    def mark(value: Any) -> Any:
+        if type(value) is Decimal:
+            amounts.append(value)
+            return f"{_MARK}{len(amounts) - 1}{_MARK_END}"
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    text = json.dumps(value, indent=indent, sort_keys=sort_keys, separators=separators, ensure_ascii=ensure_ascii,
+                      default=mark)
+    pattern = _MARKED_ASCII if ensure_ascii else _MARKED
+    if text.count(_MARK_ASCII if ensure_ascii else _MARK) == len(amounts):
+        return pattern.sub(lambda found: amount_text(amounts[int(found.group(1))]), text)
     if separators is None:
         separators = (",", ": ") if indent is not None else (", ", ": ")
     chunks: list[str] = []

@@ -68,3 +68,23 @@ def test_a_value_json_cannot_write_is_refused_as_json_refuses_it():
         jsontext.dumps({"a": {1}})
     with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
         jsontext.dumps({"a": {1}, "b": Decimal("1")})
+
+
+amounts = st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
+with_amounts = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | amounts | st.text(max_size=6)
+    | st.sampled_from(["\ue000\ue0010\ue002", "\ue000\ue001", "\\ue000\\ue0010\\ue002"]),  # strings like the markers
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(with_amounts, st.sampled_from(OPTIONS))
+def test_the_fast_path_for_amounts_writes_what_the_writer_writes(value, options):
+    # dumps lets json.dumps write a document with amounts, each put back in its place; the engine's
+    # own writer, which writes every value itself, is the reference.
+    separators = options.get("separators") or ((",", ": ") if options.get("indent") is not None else (", ", ": "))
+    chunks: list[str] = []
+    string = json.encoder.encode_basestring if options.get("ensure_ascii") is False else json.encoder.encode_basestring_ascii
+    jsontext._Writer(chunks, options.get("indent"), options.get("sort_keys", False), separators, string).write(value, 0)
+    assert jsontext.dumps(value, **options) == "".join(chunks)

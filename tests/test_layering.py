@@ -65,6 +65,8 @@ ALLOWED = {
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
     "release": {"api", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
+    # `verdict batch`: streams of cases decided on a pool of workers that receive the policy as data.
+    "batch": {"api", "audit", "cases", "errors", "jsontext", "model", "render", "selection", "serial"},
     # `verdict validate`: every policy and test file under some paths.
     "validation": {"api", "errors", "loader", "release", "testing"},
     "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},

@@ -1,0 +1,182 @@
+"""`verdict batch`: one output line per input line, in order, whatever the input holds; every core."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import BASE_FACTS, REPO
+
+import cli
+import engine
+from engine import jsontext
+
+sys.path.insert(0, str(REPO / "bench"))
+import aqara as aqara_bench  # noqa: E402 - the benchmark's case generator
+
+EXAMPLES = REPO / "examples" / "cases"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli.cli, ["batch", *map(str, args)], input=input)
+
+
+def jsonl(cases: list[dict]) -> str:
+    return "".join(jsontext.dumps(case, separators=(",", ":")) + "\n" for case in cases)
+
+
+def generated(count: int, seed: int = 5) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"id": f"c{i}", "facts": {k: engine.model.to_json_value(v) for k, v in aqara_bench.generate_facts(rng).items()}}
+            for i in range(count)]
+
+
+def expected_line(policy_set, facts: dict, case_id: str, trace: str = "none", **options) -> str:
+    decision = engine.evaluate(policy_set, facts, case_id=case_id, trace=trace != "none", **options)
+    return jsontext.dumps(engine.decision_to_dict(decision, trace), separators=(",", ":"), ensure_ascii=False)
+
+
+def test_each_line_gives_its_decision_or_an_error_record_in_order(tmp_path):
+    good = {"id": "day-10", "facts": BASE_FACTS}
+    lines = [jsonl([good]).rstrip("\n"),
+             '{"id": "broken", "facts": {',                                      # line 2: not JSON
+             jsonl([{"id": "bad-units", "facts": {**BASE_FACTS, "units_of_product": "many"}}]).rstrip("\n"),
+             "",                                                                  # line 4: empty
+             jsontext.dumps({**BASE_FACTS, "request": "cancel_order"}),           # line 5: the facts alone
+             jsonl([{"id": "unknown", "facts": {**BASE_FACTS, "colour": "red"}}]).rstrip("\n")]
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run(source, "--jobs", 1)
+    assert result.exit_code == 3, result.output
+    out = result.stdout.splitlines()
+    assert len(out) == len(lines)
+    policy_set = engine.load("aqara-returns")
+    assert out[0] == expected_line(policy_set, BASE_FACTS, "day-10")
+    assert out[4] == expected_line(policy_set, {**BASE_FACTS, "request": "cancel_order"}, "line-5")
+    errors = {n: json.loads(out[n - 1]) for n in (2, 3, 4, 6)}
+    assert [(e["line"], [(d["code"], d["line"], d["subject"]) for d in e["refused"]]) for e in errors.values()] == [
+        (2, [("json_syntax", 2, "")]), (3, [("fact_value", 3, "units_of_product")]), (4, [("case_shape", 4, "")]),
+        (6, [("unknown_fact", 6, "colour")])]
+    assert errors[2]["refused"][0]["message"] == "invalid JSON: Expecting property name enclosed in double quotes (column 28)"
+    assert errors[3]["refused"][0]["file"].endswith("cases.jsonl")
+    assert result.stderr.splitlines()[0] == "batch: 6 lines in, 2 decisions out, 4 refused (an error record each, in the output)"
+
+
+def test_two_jobs_write_what_one_job_writes(tmp_path):
+    cases = generated(600)
+    source = tmp_path / "cases.jsonl"
+    source.write_text(jsonl(cases), encoding="utf-8")
+    one, two = run(source, "--jobs", 1, "--trace", "summary"), run(source, "--jobs", 2, "--trace", "summary")
+    assert one.exit_code == two.exit_code == 0, one.output + two.output
+    assert one.stdout == two.stdout and len(one.stdout.splitlines()) == 600
+    policy_set = engine.load("aqara-returns")
+    for case, line in list(zip(cases, one.stdout.splitlines()))[::60]:
+        assert line == expected_line(policy_set, case["facts"], case["id"], "summary")
+    counts = one.stderr.splitlines()
+    assert counts[0] == "batch: 600 lines in, 600 decisions out, 0 refused (an error record each, in the output)"
+    assert counts[1] == "  eligibility:" and counts[-1].endswith("with 1 job(s), " + counts[-1].split(", ")[-1])
+    assert two.stderr.splitlines()[:-1] == counts[:-1]
+
+
+def test_variant_and_as_of_apply_to_every_case(tmp_path):
+    source = tmp_path / "de.jsonl"
+    facts = {**BASE_FACTS, "country_of_purchase": "DE", "product_location_country": "DE", "withdrawal_information_given": True}
+    source.write_text(jsonl([{"id": "de", "facts": facts}]), encoding="utf-8")
+    policy_set = engine.load("aqara-returns")
+    base = run(source, "--variant", "aqara-returns", "--as-of", "2026-08-01", "--jobs", 1)
+    assert base.stdout.rstrip("\n") == expected_line(policy_set, facts, "de", variant="aqara-returns",
+                                                     as_of=__import__("datetime").date(2026, 8, 1))
+    wrong = run(source, "--variant", "eux")
+    assert wrong.exit_code == 2 and "`eux` is not a variant of `aqara-returns`; did you mean `eu`?" in wrong.output
+
+
+def test_csv_with_a_header_of_facts(tmp_path):
+    columns = ["id", *BASE_FACTS]
+    rows = [",".join(columns)]
+    row = {**{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in BASE_FACTS.items()}, "id": "csv-1"}
+    rows.append(",".join(row[c] for c in columns))
+    rows.append(",".join("" if c == "reason_category" else row[c] for c in columns).replace("csv-1", "csv-2"))  # absent
+    rows.append("only,three,cells")
+    source = tmp_path / "cases.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = run(source, "--jobs", 1)
+    assert result.exit_code == 3
+    out = result.stdout.splitlines()
+    assert len(out) == 3  # a line per row; the header is no case
+    policy_set = engine.load("aqara-returns")
+    assert out[0] == expected_line(policy_set, BASE_FACTS, "csv-1")
+    without = {k: v for k, v in BASE_FACTS.items() if k != "reason_category"}
+    assert out[1] == expected_line(policy_set, without, "csv-2")
+    assert json.loads(out[2])["refused"][0]["message"] == f"the row has 3 cell(s) and the header {len(columns)} column(s)"
+    source.write_text("id,colour\nx,red\n", encoding="utf-8")
+    bad = run(source)
+    assert bad.exit_code == 3 and bad.stdout == ""
+    assert bad.stderr == (f"verdict: {engine.display_path(source)}:1: column `colour` is not a fact of the policy (the header "
+                          "names facts, and optionally `id`)\n")
+
+
+def test_a_folder_of_case_files_and_standard_input(tmp_path):
+    result = run(EXAMPLES, "--jobs", 1)
+    files = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(files)
+    policy_set = engine.load("aqara-returns")
+    first = engine.load_case(files[0], policy_set)
+    assert result.stdout.splitlines()[0] == expected_line(policy_set, first, first.id)
+    piped = run("-", "--jobs", 1, input=jsonl([{"id": "in", "facts": BASE_FACTS}]))
+    assert piped.exit_code == 0 and piped.stdout.rstrip("\n") == expected_line(policy_set, BASE_FACTS, "in")
+
+
+def test_a_line_over_the_limit_is_an_error_record_and_the_next_line_is_decided(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.batch, "MAX_LINE_BYTES", 2000)
+    source = tmp_path / "cases.jsonl"
+    long = jsontext.dumps({"id": "long", "facts": {**BASE_FACTS, "request": "return" + " " * 5000}})
+    source.write_text(long + "\n" + jsonl([{"id": "after", "facts": BASE_FACTS}]), encoding="utf-8")
+    result = run(source, "--jobs", 1)
+    out = result.stdout.splitlines()
+    assert len(out) == 2 and json.loads(out[1])["case"]["id"] == "after"
+    assert json.loads(out[0])["refused"][0]["message"] == f"the line is {len(long) + 1} bytes, more than the limit of 2000"
+
+
+def test_unreadable_input_and_output_are_usage_errors(tmp_path):
+    missing = run(tmp_path / "nope.jsonl")
+    assert missing.exit_code == 2 and "cannot read" in missing.output and "Traceback" not in missing.output
+    source = tmp_path / "cases.jsonl"
+    source.write_text(jsonl([{"facts": BASE_FACTS}]), encoding="utf-8")
+    unwritable = run(source, "--out", tmp_path / "no" / "such" / "out.jsonl")
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.output
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_decide_items_is_the_step_every_worker_runs(jobs, tmp_path):
+    # The Python API: read items, run them, collect the lines: what the command writes.
+    policy_set = engine.load("aqara-returns")
+    cases = generated(50, seed=9)
+    source = tmp_path / "cases.jsonl"
+    source.write_text(jsonl(cases), encoding="utf-8")
+    lines: list[str] = []
+    with open(source, "rb") as stream:
+        tally = engine.batch.run(policy_set, engine.batch.read_items(stream, "jsonl", "cases.jsonl"),
+                                 engine.batch.Options(source="cases.jsonl"), lambda o: lines.append(o.line), jobs)
+    assert tally.lines_in == 50 and lines == run(source, "--jobs", 1).stdout.splitlines()
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with cli._progress_bar() as advance:
+        for _ in range(3):
+            advance(1)
+    assert "3 cases" in screen.getvalue()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with cli._progress_bar() as advance:
+        advance(1)
+    assert sys.stderr.getvalue() == ""
