@@ -575,11 +575,15 @@ def diff_command(before: str, after: str, output_format: str) -> None:
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
 @click.option("--cases", "corpus", required=True, type=click.Path(exists=True, path_type=Path),
-              help="A folder of case files (YAML or JSON), or a JSON Lines file with one case per line.")
+              help="A JSON Lines file of any size (a case, or a decision log record, per line), or a folder of case "
+                   "files and JSON Lines files.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Append every decision, under A and under B, to this decision log.")
-def impact_command(before: str, after: str, corpus: Path, output_format: str, log_file: Path | None) -> None:
+              help="Append every decision, under A and then under B for each case, to this decision log.")
+@click.option("--jobs", type=click.IntRange(1, 512), metavar="N",
+              help="Worker processes (default: 1 for a corpus file under 1 MiB, else the CPUs this process may use).")
+def impact_command(before: str, after: str, corpus: Path, output_format: str, log_file: Path | None,
+                   jobs: int | None) -> None:
     """Decide every case under A and under B and report each decision that changes.
 
     Exits 0 when nothing changes and 1 when something does, so a policy change can be gated in CI.
@@ -588,28 +592,40 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     """
     before_set, before_variant, before_date = _policy_ref(before)
     after_set, after_variant, after_date = _policy_ref(after)
-    # Facts are checked against both policies: a case must be valid for each.
-    cases, problems = engine.impact.load_corpus(corpus, before_set)
-    _, after_problems = engine.impact.load_corpus(corpus, after_set)
-    problems += [p for p in after_problems if p not in problems]
-    if problems:
-        raise DiagnosticsError(engine.sorted_diagnostics(problems), EXIT_INVALID_CASE, f"{len(problems)} problem(s) in the cases")
-    if not cases:
-        raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared")
-    repeated = engine.impact.duplicate_ids(cases)
-    if repeated:
-        raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(repeated[:5])}")
-    outcome = engine.impact.replay(cases, before_set, after_set, before_variant, after_variant, before_date, after_date,
-                    trace=log_file is not None)
-    if log_file is not None:  # every decision under A, then every one under B
-        for side, variant, day in ((0, before_variant, before_date), (1, after_variant, after_date)):
-            for decided in outcome.decisions:
-                if decided[side] is not None:
-                    _log_decision(log_file, *decided[side], variant, day)
+    sides = engine.impact.Sides(before_variant, after_variant, before_date, after_date, "full" if log_file else None)
+    key = os.environ.get("VERDICT_LOG_KEY", "").encode()
+
+    def log(side: int, document: dict, sensitive: frozenset) -> None:
+        variant, day = (before_variant, before_date) if side == 0 else (after_variant, after_date)
+        try:
+            engine.decisionlog.append(log_file, document, set(sensitive),
+                                      {"variant": variant, "as_of": day.isoformat() if day else None}, key)
+        except ValueError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
+                                   f"key, kept outside the log, to hash them with ({exc})") from None
+        except OSError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+
+    try:
+        run = engine.impact.replay_corpus(corpus, before_set, after_set, sides, jobs or engine.impact.default_jobs(corpus),
+                                          log if log_file else None)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read `{corpus}`: {exc.strerror}", param_hint="--cases") from None
+    outcome = run.report
+    for problem in engine.sorted_diagnostics(run.problems):
+        click.echo(problem.one_line(), err=True)
+    if not outcome.cases:
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"no cases found in {corpus}: nothing would be compared"
+                               + (f" ({len(run.problems)} problem(s))" if run.problems else ""))
+    if run.repeated:
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"case ids used more than once in {corpus}: {', '.join(run.repeated[:5])}")
     if output_format == "json":
         click.echo(engine.jsontext.dumps({"before": before, "after": after, **outcome.to_dict()}, indent=2, ensure_ascii=False))
     else:
         click.echo(engine.impact.report_to_text(outcome, before, after), nl=False)
+    if run.problems:
+        raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(run.problems)} problem(s) in the cases (on standard error): "
+                               "those lines were not compared")
     if outcome.refused and not outcome.changes:
         # Nothing changed only because nothing was decided: that is no evidence for the change.
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(outcome.refused)} case(s) could not be decided under either "

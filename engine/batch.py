@@ -213,7 +213,7 @@ class _LineMap:
         return self.location
 
 
-def _case(policy_set: PolicySet, item: Item, options: Options) -> Case:
+def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
     """The item's case, checked; raises `CaseError` naming the line and the field."""
     if item.problem is not None:
         raise CaseError([item.problem])
@@ -241,7 +241,7 @@ def _case(policy_set: PolicySet, item: Item, options: Options) -> Case:
 def decide_item(policy_set: PolicySet, item: Item, options: Options) -> Outcome:
     """One item decided, or refused with an error record; never raises for bad input."""
     try:
-        case = _case(policy_set, item, options)
+        case = case_of(policy_set, item, options)
         decision = decide(policy_set, case, options.variant, trace=options.trace != "none" or options.log_trace is not None,
                           as_of=options.as_of)
     except EngineError as error:
@@ -278,58 +278,85 @@ def decide_items(policy_set: PolicySet, items: Iterable[Item], options: Options)
 
 # -- running ---------------------------------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
 
+class DecideWork:
+    """What a worker does with a chunk of items: decide them. Pickled (to start a worker), it is the
+    compiled policy set as data, plans included, deserialized once in the worker."""
 
-def _start_worker(data: bytes, options: Options) -> None:
-    from .serial import policy_set_from_data  # noqa: PLC0415 - workers only
+    def __init__(self, policy_set: PolicySet, options: Options) -> None:
+        self.policy_set, self.options = policy_set, options
 
-    _WORKER["policy_set"] = policy_set_from_data(pickle.loads(data))
-    _WORKER["options"] = options
+    def __call__(self, items: list[Item]) -> list[Outcome]:
+        return decide_items(self.policy_set, items, self.options)
 
+    def __getstate__(self) -> dict:
+        return {"policy_set": policy_set_bytes(self.policy_set), "options": self.options}
 
-def _decide_chunk(items: list[Item]) -> list[Outcome]:
-    return decide_items(_WORKER["policy_set"], items, _WORKER["options"])
+    def __setstate__(self, state: dict) -> None:
+        self.policy_set, self.options = policy_set_from_bytes(state["policy_set"]), state["options"]
 
 
 def policy_set_bytes(policy_set: PolicySet) -> bytes:
     """The compiled policy set, plans included, as bytes to ship to a worker once."""
-    from .serial import policy_set_to_data  # noqa: PLC0415
+    from .serial import policy_set_to_data  # noqa: PLC0415 - only for workers
 
     return pickle.dumps(policy_set_to_data(policy_set), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def run(policy_set: PolicySet, items: Iterable[Item], options: Options, emit: Callable[[Outcome], None],
-        jobs: int = 1) -> Tally:
-    """Decide every item and give each outcome to `emit` in input order; returns the counts.
+def policy_set_from_bytes(data: bytes) -> PolicySet:
+    from .serial import policy_set_from_data  # noqa: PLC0415 - workers only
 
-    With `jobs` > 1, chunks of items go to a pool of worker processes, at most a few per worker at a
-    time, so that memory stays flat however long the input is.
+    return policy_set_from_data(pickle.loads(data))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(work: Callable[[list], list]) -> None:
+    _WORKER["work"] = work
+
+
+def _run_chunk(chunk: list) -> list:
+    return _WORKER["work"](chunk)
+
+
+def ordered_map(work: Callable[[list], list], items: Iterable, emit: Callable[[Any], None], jobs: int = 1,
+                chunk_size: int = CHUNK) -> None:
+    """`work` over chunks of `items`, each result given to `emit` in input order.
+
+    With `jobs` > 1, `work` is pickled once into each of `jobs` worker processes (started with
+    `spawn`: a clean interpreter, whatever threads the parent runs, like a worker on another machine),
+    and at most a few chunks per worker are in flight, so memory stays flat however long the input.
     """
-    tally = Tally()
-
-    def emit_all(outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
-            tally.add(outcome)
-            emit(outcome)
-
     if jobs <= 1:
-        for chunk in _chunks(items, CHUNK):
-            emit_all(decide_items(policy_set, chunk, options))
-        return tally
+        for chunk in _chunks(items, chunk_size):
+            for result in work(chunk):
+                emit(result)
+        return
     import multiprocessing  # noqa: PLC0415 - only for a pool
 
-    # `spawn`: a worker starts from a clean interpreter, whatever threads the parent runs (a progress
-    # bar), and receives the compiled policy as data, as it would on another machine.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_start_worker, initargs=(policy_set_bytes(policy_set), options)) as pool:
+    with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(work,)) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in _chunks(items, CHUNK):
-            pending.append(pool.apply_async(_decide_chunk, (chunk,)))
+        for chunk in _chunks(items, chunk_size):
+            pending.append(pool.apply_async(_run_chunk, (chunk,)))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
-                emit_all(pending.popleft().get())
+                for result in pending.popleft().get():
+                    emit(result)
         while pending:
-            emit_all(pending.popleft().get())
+            for result in pending.popleft().get():
+                emit(result)
+
+
+def run(policy_set: PolicySet, items: Iterable[Item], options: Options, emit: Callable[[Outcome], None],
+        jobs: int = 1) -> Tally:
+    """Decide every item and give each outcome to `emit` in input order; returns the counts."""
+    tally = Tally()
+
+    def count_and_emit(outcome: Outcome) -> None:
+        tally.add(outcome)
+        emit(outcome)
+
+    ordered_map(DecideWork(policy_set, options), items, count_and_emit, jobs)
     return tally
 
 

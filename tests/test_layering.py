@@ -55,7 +55,7 @@ ALLOWED = {
     "api": {"bundled", "quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model",
             "selection", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "selection", "values"},
-    "impact": {"api", "cases", "errors", "jsontext", "loader", "model", "values"},
+    "impact": {"api", "audit", "batch", "cases", "errors", "jsontext", "loader", "model", "render", "values"},
     "coverage": {"api", "cases", "errors", "evaluator", "expressions", "model", "trace"},
     "decisionlog": {"jsontext"},
     # Compiled policy sets as data, and the plan cache that stores them (above the plan: it stores plans).
