@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup browser bench clean
+.PHONY: demo test setup browser bench bench-batch clean
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ bench: setup $(VENV)/.bench-installed
 	$(BIN)/python bench/core_return/run.py --json bench/results/core-return.json
 	$(BIN)/python bench/scaling.py --sizes 10,100,1000 --json bench/results/scaling.json
 	$(BIN)/python bench/coldstart.py --json bench/results/coldstart.json
+
+# `verdict batch` on 100,000 and 1,000,000 generated cases: throughput with 1 and 2 jobs, peak memory.
+# About 15 minutes on 2 cores.
+bench-batch: setup
+	mkdir -p bench/results
+	$(BIN)/python bench/batch.py --cases 100000 --repeat 10 --rounds 3 --json bench/results/batch.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache build
