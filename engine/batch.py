@@ -20,7 +20,7 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 from . import jsontext
 from .api import load_case
@@ -50,11 +50,11 @@ class Options:
     source: str = "input"  # the input's name, in error records
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One unit of input: `number` counts from 1 (the line of a JSON Lines file or CSV, the position of
     a case file). Exactly one of `text` (a JSON line), `cells` (a CSV row: column -> text), `path` (a
-    case file) or `problem` (the input could not even be read) is set."""
+    case file) or `problem` (the input could not even be read) is set. A named tuple: chunks of
+    them are pickled to the workers, and a tuple pickles several times faster than a dataclass."""
 
     number: int
     text: str | None = None
@@ -63,8 +63,7 @@ class Item:
     problem: Diagnostic | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one item gave: `line` is one line of JSON (no newline): the decision, or an error record."""
 
     number: int
