@@ -105,12 +105,20 @@ def cli(context: click.Context, no_cache: bool) -> None:
 @click.option("--brief", is_flag=True, help="Text on one screen: the decision and its reasons (the start of each "
               "quote, the values read), without the case's facts and the trace.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Append the decision, with its full trace, to this hash-chained decision log.")
+              help="Append the decision, with its full trace (see --log-trace), to this hash-chained decision log.")
+@click.option("--log-trace", "log_trace", type=click.Choice(list(engine.TRACE_LEVELS)),
+              help="The trace the log keeps, whatever --trace prints: full (the default), summary or none.")
+@click.option("--label", "label_texts", multiple=True, metavar="KEY=VALUE",
+              help="A label for the logged record (repeatable): KEY is letters, digits, _ . -; VALUE one line of text.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None,
+                 log_trace: str | None, label_texts: tuple[str, ...]) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
+    if log_file is None and (log_trace or label_texts):
+        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log FILE")
+    labels = _labels(label_texts) if label_texts else None
     if brief and (output_format != "text" or explain):
         raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
                                if output_format != "text" else "--brief is a short text: it goes without --explain")
@@ -121,13 +129,13 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     day = as_of.date() if as_of else None
     report_wanted = output_format in ("markdown", "html")
     # One decision serves everything: explanations, reports and the log read its trace.
-    traced = trace_level != "none" or explain or report_wanted or log_file is not None
+    traced = trace_level != "none" or explain or report_wanted or (log_file is not None and log_trace != "none")
     try:
         decision = engine.evaluate(policy_set, case, variant=variant, as_of=day, trace=traced)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if log_file is not None:
-        _log_decision(log_file, decision, variant, day)
+        _log_decision(log_file, decision, variant, day, log_trace or "full", labels)
     explanations = engine.explain.explain_in_set(policy_set, decision, variant, day) if explain or report_wanted else None
     if report_wanted:
         click.echo(engine.report.render(engine.report.decision_blocks(decision, decision.made_by, explanations), output_format),
@@ -151,10 +159,29 @@ def _check_variant(policy_set: engine.PolicySet, variant: str | None, param_hint
         raise click.BadParameter(f"{problem.message}; {problem.help}", param_hint=param_hint) from None
 
 
-def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None) -> None:
-    """Append a (traced) decision, with its full trace whatever is printed, to the decision log."""
+def _labels(texts: tuple[str, ...]) -> dict[str, str]:
+    """`--label KEY=VALUE …` as a record's labels; a usage error (exit 2) for any bad one."""
+    labels: dict[str, str] = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals:
+            raise click.BadParameter(f"`{text}` is not KEY=VALUE", param_hint="--label")
+        if name in labels:
+            raise click.BadParameter(f"label `{name}` is given twice", param_hint="--label")
+        labels[name] = value
     try:
-        engine.audit.log_decision(log_file, decision, variant, as_of, os.environ.get("VERDICT_LOG_KEY", "").encode())
+        return engine.decisionlog.check_labels(labels)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label") from None
+
+
+def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None,
+                  trace: str = "full", labels: dict[str, str] | None = None) -> None:
+    """Append a decision (traced, unless `trace` is none), its trace at level `trace` whatever is
+    printed, to the decision log."""
+    try:
+        engine.audit.log_decision(log_file, decision, variant, as_of, os.environ.get("VERDICT_LOG_KEY", "").encode(),
+                                  trace, labels)
     except ValueError as exc:
         raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
     except OSError as exc:
