@@ -556,3 +556,23 @@ def test_an_engine_01_log_takes_new_records_and_still_replays(tmp_path, monkeypa
     result = run("log", "verify", str(log), "--replay")
     assert result.exit_code == 0, result.stderr
     assert "5 records, 0 chain problem(s), 5 reproduced, 0 not" in result.output
+
+
+def test_eval_refuses_to_log_sensitive_facts_without_a_key_and_creates_no_log(tiny_policy, tmp_path, monkeypatch):
+    _, problems = tiny_policy(
+        "email: {type: string, sensitive: true, description: The customer's email.}\nn: {type: int, description: A count.}",
+        "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
+        tiny_clause("c1", "n > 1 and email != ''", "{out: a}"))
+    assert problems == []
+    log = tmp_path / "s.jsonl"
+    args = ["eval", "--policy", str(tmp_path / "tiny"), "--fact", "email=ann@example.org", "--fact", "n=2", "--log", str(log),
+            "--log-trace", "none"]
+    monkeypatch.delenv("VERDICT_LOG_KEY", raising=False)
+    refused = run(*args)
+    assert refused.exit_code == 2 and not log.exists()
+    assert refused.stderr == ("verdict: the case gives sensitive facts: set VERDICT_LOG_KEY to a secret key, kept outside "
+                              "the log, to hash them with\n")
+    monkeypatch.setenv("VERDICT_LOG_KEY", "kept elsewhere")
+    assert run(*args).exit_code == 0
+    [record] = lines_of(log)
+    assert record["sensitive_facts"] == ["email"] and "ann@example.org" not in log.read_text(encoding="utf-8")
