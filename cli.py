@@ -135,7 +135,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if log_file is not None:
-        _log_decision(log_file, decision, variant, day, log_trace or "full", labels)
+        _log_decision(log_file, decision, variant, day, trace=log_trace or "full", labels=labels)
     explanations = engine.explain.explain_in_set(policy_set, decision, variant, day) if explain or report_wanted else None
     if report_wanted:
         click.echo(engine.report.render(engine.report.decision_blocks(decision, decision.made_by, explanations), output_format),
@@ -175,7 +175,7 @@ def _labels(texts: tuple[str, ...]) -> dict[str, str]:
         raise click.BadParameter(str(exc), param_hint="--label") from None
 
 
-def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None,
+def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None, *,
                   trace: str = "full", labels: dict[str, str] | None = None) -> None:
     """Append a decision (traced, unless `trace` is none), its trace at level `trace` whatever is
     printed, to the decision log."""
