@@ -576,3 +576,17 @@ def test_eval_refuses_to_log_sensitive_facts_without_a_key_and_creates_no_log(ti
     assert run(*args).exit_code == 0
     [record] = lines_of(log)
     assert record["sensitive_facts"] == ["email"] and "ann@example.org" not in log.read_text(encoding="utf-8")
+
+
+def test_eval_imports_the_log_only_when_it_logs(tmp_path):
+    import subprocess
+
+    script = ("import json, sys, cli\n"
+              "sys.argv = ['verdict', 'eval'] + sys.argv[1:]\n"
+              "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+              "print(json.dumps([m for m in ('engine.decisionlog', 'engine.audit') if m in sys.modules]), file=sys.stderr)\n")
+    quiet = subprocess.run([sys.executable, "-c", script, EXAMPLE, "--format", "json"], cwd=REPO, capture_output=True, text=True)
+    logged = subprocess.run([sys.executable, "-c", script, EXAMPLE, "--log", str(tmp_path / "d.jsonl"), "--log-trace", "none"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert json.loads(quiet.stderr.splitlines()[-1]) == []
+    assert json.loads(logged.stderr.splitlines()[-1]) == ["engine.decisionlog", "engine.audit"]
