@@ -42,6 +42,7 @@ bench: setup $(VENV)/.bench-installed
 	$(BIN)/python bench/core_return/run.py --json bench/results/core-return.json
 	$(BIN)/python bench/scaling.py --sizes 10,100,1000 --json bench/results/scaling.json
 	$(BIN)/python bench/coldstart.py --json bench/results/coldstart.json
+	$(BIN)/python bench/log_append.py --json bench/results/log-append.json
 
 # `verdict batch` on 100,000 and 1,000,000 generated cases: throughput with 1 and 2 jobs, peak memory.
 # About 15 minutes on 2 cores.

@@ -106,12 +106,20 @@ def cli(context: click.Context, no_cache: bool) -> None:
 @click.option("--brief", is_flag=True, help="Text on one screen: the decision and its reasons (the start of each "
               "quote, the values read), without the case's facts and the trace.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Append the decision, with its full trace, to this hash-chained decision log.")
+              help="Append the decision, with its full trace (see --log-trace), to this hash-chained decision log.")
+@click.option("--log-trace", "log_trace", type=click.Choice(list(engine.TRACE_LEVELS)),
+              help="The trace the log keeps, whatever --trace prints: full (the default), summary or none.")
+@click.option("--label", "label_texts", multiple=True, metavar="KEY=VALUE",
+              help="A label for the logged record (repeatable): KEY is letters, digits, _ . -; VALUE one line of text.")
 def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...], variant: str | None,
-                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None) -> None:
+                 as_of, output_format: str, trace_level: str, explain: bool, brief: bool, log_file: Path | None,
+                 log_trace: str | None, label_texts: tuple[str, ...]) -> None:
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
+    if log_file is None and (log_trace or label_texts):
+        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log FILE")
+    labels = _labels(label_texts) if label_texts else None
     if brief and (output_format != "text" or explain):
         raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
                                if output_format != "text" else "--brief is a short text: it goes without --explain")
@@ -122,13 +130,13 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     day = as_of.date() if as_of else None
     report_wanted = output_format in ("markdown", "html")
     # One decision serves everything: explanations, reports and the log read its trace.
-    traced = trace_level != "none" or explain or report_wanted or log_file is not None
+    traced = trace_level != "none" or explain or report_wanted or (log_file is not None and log_trace != "none")
     try:
         decision = engine.evaluate(policy_set, case, variant=variant, as_of=day, trace=traced)
     except engine.CaseError as error:
         raise DiagnosticsError(error.diagnostics, EXIT_INVALID_CASE, "the case cannot be decided") from None
     if log_file is not None:
-        _log_decision(log_file, decision, variant, day)
+        _log_decision(log_file, decision, variant, day, trace=log_trace or "full", labels=labels)
     explanations = engine.explain.explain_in_set(policy_set, decision, variant, day) if explain or report_wanted else None
     if report_wanted:
         click.echo(engine.report.render(engine.report.decision_blocks(decision, decision.made_by, explanations), output_format),
@@ -152,10 +160,29 @@ def _check_variant(policy_set: engine.PolicySet, variant: str | None, param_hint
         raise click.BadParameter(f"{problem.message}; {problem.help}", param_hint=param_hint) from None
 
 
-def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None) -> None:
-    """Append a (traced) decision, with its full trace whatever is printed, to the decision log."""
+def _labels(texts: tuple[str, ...]) -> dict[str, str]:
+    """`--label KEY=VALUE …` as a record's labels; a usage error (exit 2) for any bad one."""
+    labels: dict[str, str] = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals:
+            raise click.BadParameter(f"`{text}` is not KEY=VALUE", param_hint="--label")
+        if name in labels:
+            raise click.BadParameter(f"label `{name}` is given twice", param_hint="--label")
+        labels[name] = value
     try:
-        engine.audit.log_decision(log_file, decision, variant, as_of, os.environ.get("VERDICT_LOG_KEY", "").encode())
+        return engine.decisionlog.check_labels(labels)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label") from None
+
+
+def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None = None, as_of: dt.date | None = None, *,
+                  trace: str = "full", labels: dict[str, str] | None = None) -> None:
+    """Append a decision (traced, unless `trace` is none), its trace at level `trace` whatever is
+    printed, to the decision log."""
+    try:
+        engine.audit.log_decision(log_file, decision, variant, as_of, os.environ.get("VERDICT_LOG_KEY", "").encode(),
+                                  trace, labels)
     except ValueError as exc:
         raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
     except OSError as exc:
@@ -195,8 +222,16 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
 @click.option("--input-format", "input_kind", type=click.Choice(["jsonl", "csv", "folder"]),
               help="jsonl: one case per line (`{\"id\": ..., \"facts\": {...}}` or the facts alone); csv: a header row of "
                    "fact names (and `id`), an empty cell for an absent fact; folder: case files. Default: by INPUT.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="LOG",
+              help="Append every decision, in input order, to this decision log (group commit: one fsync per "
+                   f"{engine.batch.LOG_GROUP} records).")
+@click.option("--log-trace", "log_trace", type=click.Choice(list(engine.TRACE_LEVELS)),
+              help="The trace each logged record keeps (default: the level of --trace).")
+@click.option("--label", "label_texts", multiple=True, metavar="KEY=VALUE",
+              help="A label for every logged record (repeatable): KEY is letters, digits, _ . -; VALUE one line of text.")
 def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | None, trace_level: str,
-                  variant: str | None, as_of, input_kind: str | None) -> None:
+                  variant: str | None, as_of, input_kind: str | None, log_file: Path | None, log_trace: str | None,
+                  label_texts: tuple[str, ...]) -> None:
     """Decide every case of INPUT (a JSON Lines file, a CSV file, a folder of case files, or `-` for JSON
     Lines on standard input) on every core, in constant memory.
 
@@ -206,11 +241,21 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
     """
     import time  # noqa: PLC0415 - the summary's cases per second; the decisions never read the clock
 
+    if log_file is None and (log_trace or label_texts):
+        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log LOG")
+    labels = _labels(label_texts) if label_texts else None
     policy_set = _load_policy_set(policy_ref)
     _check_variant(policy_set, variant, "--variant")
     kind = engine.batch.input_format(input_path, input_kind)
     name = "<stdin>" if input_path == "-" else engine.display_path(Path(input_path))
-    options = engine.batch.Options(variant, as_of.date() if as_of else None, trace_level, source=name)
+    day = as_of.date() if as_of else None
+    log_trace = (log_trace or trace_level) if log_file is not None else None
+    options = engine.batch.Options(variant, day, trace_level, log_trace, source=name)
+    key = os.environ.get("VERDICT_LOG_KEY", "").encode()
+    if log_file is not None and not key and engine.audit.sensitive_in_set(policy_set):
+        # Checked before anything is decided: a case giving one could not be logged halfway through.
+        raise click.UsageError(f"the policy has sensitive facts ({', '.join(engine.audit.sensitive_in_set(policy_set))}): "
+                               "set VERDICT_LOG_KEY to a secret key, kept outside the log, to hash them with")
     if kind == "folder" and not Path(input_path).is_dir():
         raise click.BadParameter(f"`{input_path}` is not a folder", param_hint="INPUT")
     with contextlib.ExitStack() as files:
@@ -223,11 +268,23 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
             out = sys.stdout if out_path == "-" else files.enter_context(open(out_path, "w", encoding="utf-8"))
         except OSError as exc:
             raise click.BadParameter(f"cannot write `{out_path}`: {exc.strerror}", param_hint="--out") from None
+        log = None
+        if log_file is not None:
+            try:
+                log = files.enter_context(engine.decisionlog.open_writer(log_file, key, engine.batch.LOG_GROUP))
+            except OSError as exc:
+                raise click.BadParameter(f"cannot write `{log_file}`: {exc.strerror}", param_hint="--log") from None
+            asked = engine.audit.log_options(variant, day)
         progress = files.enter_context(_progress_bar())
         started = time.perf_counter()
 
         def emit(outcome) -> None:
             out.write(outcome.line + "\n")
+            if log is not None and outcome.log is not None:
+                try:
+                    log.add(outcome.log, outcome.sensitive, asked, log_trace, labels)
+                except OSError as exc:
+                    raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
             progress(1)
 
         items = engine.batch.read_items(stream, kind, name, Path(input_path) if kind == "folder" else None, policy_set.facts)
@@ -235,6 +292,11 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
             tally = engine.batch.run(policy_set, items, options, emit, jobs or engine.batch.default_jobs())
         except engine.batch.BatchInputError as exc:
             raise DiagnosticsError([], EXIT_INVALID_CASE, str(exc)) from None
+        if log is not None:
+            try:
+                log.close()  # the last group
+            except OSError as exc:
+                raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
     seconds = time.perf_counter() - started
     for line in engine.batch.summary_lines(tally, policy_set, jobs or engine.batch.default_jobs(), seconds):
         click.echo(line, err=True)
@@ -594,23 +656,36 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     after_set, after_variant, after_date = _policy_ref(after)
     sides = engine.impact.Sides(before_variant, after_variant, before_date, after_date, "full" if log_file else None)
     key = os.environ.get("VERDICT_LOG_KEY", "").encode()
+    sensitive_facts = sorted(set(engine.audit.sensitive_in_set(before_set)) | set(engine.audit.sensitive_in_set(after_set)))
+    if log_file is not None and not key and sensitive_facts:
+        raise click.UsageError(f"the policies have sensitive facts ({', '.join(sensitive_facts)}): set VERDICT_LOG_KEY "
+                               "to a secret key, kept outside the log, to hash them with")
+    asked = (engine.audit.log_options(before_variant, before_date), engine.audit.log_options(after_variant, after_date))
 
-    def log(side: int, document: dict, sensitive: frozenset) -> None:
-        variant, day = (before_variant, before_date) if side == 0 else (after_variant, after_date)
+    with contextlib.ExitStack() as files:
+        writer = None
+        if log_file is not None:
+            try:
+                writer = files.enter_context(engine.decisionlog.open_writer(log_file, key, engine.batch.LOG_GROUP))
+            except OSError as exc:
+                raise click.BadParameter(f"cannot write `{log_file}`: {exc.strerror}", param_hint="--log") from None
+
+        def log(side: int, document: dict, sensitive: frozenset) -> None:
+            try:
+                writer.add(document, sensitive, asked[side], "full")
+            except OSError as exc:
+                raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+
         try:
-            engine.decisionlog.append(log_file, document, set(sensitive),
-                                      {"variant": variant, "as_of": day.isoformat() if day else None}, key)
-        except ValueError as exc:
-            raise DiagnosticsError([], EXIT_USAGE, f"the case gives sensitive facts: set VERDICT_LOG_KEY to a secret "
-                                   f"key, kept outside the log, to hash them with ({exc})") from None
+            run = engine.impact.replay_corpus(corpus, before_set, after_set, sides,
+                                              jobs or engine.impact.default_jobs(corpus), log if log_file else None)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read `{corpus}`: {exc.strerror}", param_hint="--cases") from None
+        try:
+            if writer is not None:
+                writer.close()  # the last group
         except OSError as exc:
             raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
-
-    try:
-        run = engine.impact.replay_corpus(corpus, before_set, after_set, sides, jobs or engine.impact.default_jobs(corpus),
-                                          log if log_file else None)
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read `{corpus}`: {exc.strerror}", param_hint="--cases") from None
     outcome = run.report
     for problem in engine.sorted_diagnostics(run.problems):
         click.echo(problem.one_line(), err=True)

@@ -1,4 +1,4 @@
-"""Replaying logged decisions on the exact policy version that made them."""
+"""Logging decisions (their sensitive values hashed) and replaying them on the exact policy version that made them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Iterable
 
 from . import jsontext
 from .api import POLICY_FILE, case_from_facts, decide_in_set, discover, load_policy_set
-from .decisionlog import append, record_digest
+from .decisionlog import TRACE_LEVELS, Pending, Writer, record_digest
 from .errors import CaseError
 from .model import Decision, Policy, PolicySet
 from .release import read_lock, released_policy_files
@@ -77,20 +77,81 @@ class PolicyIndex:
 
 
 def log_decision(log_file: Path, decision: Decision, variant: str | None = None, as_of: dt.date | None = None,
-                 key: bytes = b"") -> dict:
-    """Append a traced decision, with its full trace whatever was printed, to a decision log, with the
-    variant and date it was asked for (so replay asks the same); returns the record.
+                 key: bytes = b"", trace: str = "full", labels: dict[str, str] | None = None) -> dict:
+    """Append a traced decision to a decision log, its trace at level `trace` whatever was printed,
+    with the variant and date it was asked for (so replay asks the same); returns the record. A group
+    of one (`DecisionLogWriter`): one lock, one write, one fsync.
 
-    Raises `ValueError` when the case gives sensitive facts and no `key` hashes them, and `OSError`
-    when the log cannot be written.
+    Raises `ValueError` when the case gives sensitive facts and no `key` hashes them, or for bad
+    `labels` (`decisionlog.check_labels`), and `OSError` when the log cannot be written.
     """
-    policy = decision.made_by
-    sensitive = sensitive_names(policy)
+    _check_loggable(decision, sensitive_names(decision.made_by), key, trace)  # before the file is created
+    with open_decision_log(log_file, key, group=1) as log:
+        pending = log.add_decision(decision, variant, as_of, trace, labels)
+    assert pending.record is not None  # INVARIANT: a group of one is written by `add`
+    return pending.record
+
+
+def open_decision_log(log_file: Path, key: bytes = b"", group: int = 256, policy_set: PolicySet | None = None,
+                      now=None) -> "DecisionLogWriter":
+    """A writer of many decisions to one log, in groups of `group` records (`decisionlog.Writer`: one
+    lock, one write, one fsync per group; at most the records added since the last write are lost in a
+    crash). `add_decision` takes a `Decision`; `add_document` a rendered one, whose sensitive names it
+    finds in `policy_set`; `add` is `decisionlog.Writer.add`."""
+    return DecisionLogWriter(log_file, key, group, now, policy_set)
+
+
+class DecisionLogWriter(Writer):
+    """`decisionlog.Writer` that knows which names of a policy are sensitive (`sensitive_names`)."""
+
+    def __init__(self, path: Path, key: bytes = b"", group: int = 256, now=None, policy_set: PolicySet | None = None):
+        super().__init__(path, key, group, now)
+        self._policies = {p.identity.content_sha256: p for p in (policy_set.compiled or (policy_set.base,))} if policy_set else {}
+        self._sensitive: dict[str, set[str]] = {}
+
+    def _names(self, policy: Policy) -> set[str]:
+        digest = policy.identity.content_sha256
+        if digest not in self._sensitive:
+            self._sensitive[digest] = sensitive_names(policy)
+        return self._sensitive[digest]
+
+    def add_decision(self, decision: Decision, variant: str | None = None, as_of: dt.date | None = None,
+                     trace: str = "full", labels: dict[str, str] | None = None) -> Pending:
+        """Add a decision (made with a trace unless `trace` is `none`), rendered at level `trace`."""
+        sensitive = self._names(decision.made_by)
+        _check_loggable(decision, sensitive, self.key, trace)
+        return self.add(decision_to_dict(decision, trace), sensitive, log_options(variant, as_of), trace, labels)
+
+    def add_document(self, document: dict, options: dict | None = None, trace: str = "full",
+                     labels: dict[str, str] | None = None) -> Pending:
+        """Add a decision as `decision_to_dict(decision, trace)` gave it (in another process, say); its
+        sensitive names are those of the policy of `policy_set` that made it."""
+        digest = document["policy"]["content_sha256"]
+        if digest not in self._policies:
+            raise ValueError(f"the decision was made by a policy (content sha256 {digest}) that is not in the writer's "
+                             "policy set")
+        return self.add(document, self._names(self._policies[digest]), options, trace, labels)
+
+
+def _check_loggable(decision: Decision, sensitive: set[str], key: bytes, trace: str) -> None:
     if any(name in decision.facts for name in sensitive) and not key:
         raise ValueError("the case gives sensitive facts: set VERDICT_LOG_KEY to a secret key, kept outside the log, "
                          "to hash them with")
-    options = {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
-    return append(log_file, decision_to_dict(decision, "full"), sensitive, options, key)
+    if trace not in TRACE_LEVELS:  # checked before rendering, which would take any word for `summary`
+        raise ValueError(f"trace level `{trace}` is not one of {', '.join(TRACE_LEVELS)}")
+    if trace != "none" and decision.trace is None:
+        raise ValueError(f"the decision was made without a trace: it cannot be logged at level `{trace}`")
+
+
+def log_options(variant: str | None = None, as_of: dt.date | None = None) -> dict:
+    """How a decision was asked for, as a record keeps it (`options`)."""
+    return {"variant": variant, "as_of": as_of.isoformat() if as_of else None}
+
+
+def sensitive_in_set(policy_set: PolicySet) -> list[str]:
+    """The sensitive facts of any policy of the set (any variant, any dated version), sorted."""
+    return sorted({name for policy in (policy_set.compiled or (policy_set.base,))
+                   for name, fact in policy.facts.items() if fact.sensitive})
 
 
 def sensitive_names(policy: Policy) -> set[str]:
@@ -129,19 +190,23 @@ def _replay(record: dict, index: PolicyIndex) -> ReplayResult:
     number = record.get("record", 0)
     if record.get("sensitive_facts"):
         return ReplayResult(number, "not_replayable", f"sensitive facts are stored hashed: {', '.join(record['sensitive_facts'])}")
-    wanted = record["policy"]["content_sha256"]
+    level = record.get("trace", "full")  # a record without it was logged before levels were: full
+    if level not in TRACE_LEVELS:
+        return ReplayResult(number, "malformed", f"trace `{level}` is not one of {', '.join(TRACE_LEVELS)}")
+    logged = record["decision"]
+    # Records since trace levels keep the policy identity only in their decision; older ones also beside it.
+    wanted = (record["policy"] if "policy" in record else logged["policy"])["content_sha256"]
     policy_set = index.find(wanted)
     if policy_set is None:
         return ReplayResult(number, "unavailable", f"no policy on disk has content sha256 {wanted}")
-    logged = record["decision"]
     options = record.get("options") or {}
     try:
         case = case_from_facts(policy_set, logged["facts"], logged["case"]["id"])
         as_of = dt.date.fromisoformat(options["as_of"]) if options.get("as_of") else None
-        decision, policy = decide_in_set(policy_set, case, options.get("variant"), as_of=as_of)
+        decision, policy = decide_in_set(policy_set, case, options.get("variant"), trace=level != "none", as_of=as_of)
     except CaseError as error:
         return ReplayResult(number, "differs", f"the case is refused now: {error.diagnostics[0].message}")
-    again = decision_to_dict(decision, "full")
+    again = decision_to_dict(decision, level)
     made_by = (logged.get("engine") or {}).get("version")
     if made_by != ENGINE_VERSION:
         # Another engine's trace has another format: what must not change is the decision itself.

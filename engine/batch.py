@@ -37,6 +37,8 @@ MAX_LINE_BYTES = 1 << 20
 CHUNK = 200
 IN_FLIGHT_PER_JOB = 4
 INPUT_FORMATS = ("jsonl", "csv", "folder")
+#: Decisions logged per group (one lock, one write, one fsync): a crash loses at most this many.
+LOG_GROUP = 256
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,64 @@ def test_a_progress_bar_only_on_a_terminal(monkeypatch):
     with cli._progress_bar() as advance:
         advance(1)
     assert sys.stderr.getvalue() == ""
+
+
+def log_records(log) -> list[dict]:
+    return [jsontext.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_log_keeps_every_decision_in_input_order_and_replays(tmp_path, jobs):
+    cases = generated(300, seed=11)
+    lines = jsonl(cases).splitlines()
+    lines[150] = '{"id": "broken", "facts": '  # refused: in the output, not in the log
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, log = tmp_path / "out.jsonl", tmp_path / "decisions.jsonl"
+    result = run(source, "--out", out, "--jobs", jobs, "--log", log, "--label", "run=2026-11", "--as-of", "2026-06-01")
+    assert result.exit_code == 3, result.output
+    records = log_records(log)
+    assert [r["decision"]["case"]["id"] for r in records] == [c["id"] for i, c in enumerate(cases) if i != 150]
+    decisions = [line for line in out.read_text(encoding="utf-8").splitlines() if '"refused"' not in line[:40]]
+    assert [r["decision"] for r in records] == [jsontext.loads(line) for line in decisions]
+    assert {r["trace"] for r in records} == {"none"} and {json.dumps(r["labels"]) for r in records} == {'{"run": "2026-11"}'}
+    assert records[0]["options"] == {"as_of": "2026-06-01"}
+    assert [r["record"] for r in records] == list(range(1, 300))
+    assert max(len(line.encode()) for line in log.read_text(encoding="utf-8").splitlines()) < 4096
+    verified = CliRunner().invoke(cli.cli, ["log", "verify", "--replay", str(log)])
+    assert verified.exit_code == 0, verified.output
+    assert "299 records, 0 chain problem(s), 299 reproduced, 0 not" in verified.output
+
+
+def test_log_trace_is_the_records_level_whatever_the_output_has(tmp_path):
+    source = tmp_path / "cases.jsonl"
+    source.write_text(jsonl(generated(3, seed=2)), encoding="utf-8")
+    log = tmp_path / "decisions.jsonl"
+    result = run(source, "--jobs", 1, "--log", log, "--log-trace", "summary")
+    assert result.exit_code == 0, result.output
+    assert [jsontext.loads(line)["trace"] for line in result.stdout.splitlines()] == [None] * 3
+    records = log_records(log)
+    assert [r["trace"] for r in records] == ["summary"] * 3
+    assert all(r["decision"]["trace"]["clauses"] for r in records)
+    assert CliRunner().invoke(cli.cli, ["log", "verify", "--replay", str(log)]).exit_code == 0
+
+
+def test_log_options_need_log_and_sensitive_facts_need_a_key(tiny_policy, tmp_path, monkeypatch):
+    assert "--label goes with --log LOG" in run("-", "--label", "a=b", input="").output
+    _, problems = tiny_policy(
+        "email: {type: string, sensitive: true, description: The customer's email.}\nn: {type: int, description: A count.}",
+        "out: {type: enum, values: [a, b], default: b, description: The outcome.}",
+        "- id: c1\n  title: Clause c1\n  source: {section: s, quote: Rule one applies.}\n  when: \"n > 1\"\n  then: {out: a}\n")
+    assert problems == []
+    log = tmp_path / "s.jsonl"
+    args = ["-", "--policy", tmp_path / "tiny", "--jobs", 1, "--log", log]
+    cases = '{"email": "ann@example.org", "n": 2}\n{"n": 0}\n'
+    monkeypatch.delenv("VERDICT_LOG_KEY", raising=False)
+    refused = run(*args, input=cases)
+    assert refused.exit_code == 2 and not log.exists() and refused.stdout == ""
+    assert "the policy has sensitive facts (email): set VERDICT_LOG_KEY" in refused.stderr
+    monkeypatch.setenv("VERDICT_LOG_KEY", "kept elsewhere")
+    assert run(*args, input=cases).exit_code == 0
+    first, second = log_records(log)
+    assert first["sensitive_facts"] == ["email"] and "sensitive_facts" not in second
+    assert "ann@example.org" not in log.read_text(encoding="utf-8")

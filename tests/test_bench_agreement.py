@@ -54,3 +54,15 @@ def test_the_agreement_check_reports_a_wrong_value_and_a_wrong_type():
     other = [dict(reference[0]), dict(reference[0], refund_fraction=1)]
     problems = agreement.disagreements(facts, reference, {"other": other})
     assert [(p.case, p.key, p.found) for p in problems] == [(1, "refund_fraction", 1)]
+
+
+def test_the_log_benchmark_checks_both_logs_before_timing(capsys):
+    # bench/log_append.py, on a few records: both ways of appending give whole chains of the same
+    # decisions (otherwise it exits 1 before timing anything); bad arguments exit 2.
+    import log_append
+
+    assert log_append.main(["--records", "20", "--group", "8", "--rounds", "1"]) == 0
+    assert "decision log, 20 records with --trace none, 1 interleaved rounds" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        log_append.main(["--group", "0"])
+    assert refused.value.code == 2 and "--group must be at least 1" in capsys.readouterr().err

@@ -103,7 +103,7 @@ def test_replay_shows_what_differs_and_unavailable_versions(tmp_path):
     changed["decision"] = {**changed["decision"], "outputs": {**changed["decision"]["outputs"], "refund_amount": 1.23}}
     changed["sha256"] = decisionlog.record_digest(changed)
     other = dict(records[2])
-    other["policy"] = {**other["policy"], "content_sha256": "f" * 64}
+    other["decision"] = {**other["decision"], "policy": {**other["decision"]["policy"], "content_sha256": "f" * 64}}
     other["sha256"] = decisionlog.record_digest(other)
     (tmp_path / "b.jsonl").write_text("\n".join(json.dumps(r) for r in (records[0], changed, other)) + "\n", encoding="utf-8")
     result = run("replay", str(tmp_path / "b.jsonl"), "--record", "2")
@@ -243,4 +243,4 @@ def test_amounts_of_money_keep_their_two_decimals_through_the_log_and_replay(tmp
     record = jsontext.loads(line)
     facts = {name: (int(v) if name in ("product_price", "shipping_paid") else v) for name, v in record["decision"]["facts"].items()}
     canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert record["case_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert record["decision"]["case"]["facts_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()

@@ -312,7 +312,7 @@ def test_impact_logs_each_case_under_a_then_under_b(tmp_path):
     result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus), "--log", str(log))
     assert result.exit_code in (0, 1)
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert [(r["decision"]["case"]["id"], r["policy"]["version"]) for r in records] == [
+    assert [(r["decision"]["case"]["id"], r["decision"]["policy"]["version"]) for r in records] == [
         (case_id, version) for case_id in ("case-0000", "case-0001", "case-0002") for version in ("1.2.0", "1.3.0")]
     verified = CliRunner().invoke(cli.cli, ["log", "verify", str(log)])
     assert verified.exit_code == 0, verified.output
