@@ -54,13 +54,17 @@ class Options:
 class Item:
     """One unit of input: `number` counts from 1 (the line of a JSON Lines file or CSV, the position of
     a case file). Exactly one of `text` (a JSON line), `cells` (a CSV row: column -> text), `path` (a
-    case file) or `problem` (the input could not even be read) is set."""
+    case file) or `problem` (the input could not even be read) is set. With `path`, `raw` may hold the
+    file's bytes, read by the client for a worker that cannot see its files, and `shown_as` the file's
+    name in messages (as the client shows it)."""
 
     number: int
     text: str | None = None
     cells: dict[str, str] | None = None
     path: str | None = None
     problem: Diagnostic | None = None
+    raw: bytes | None = None
+    shown_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ def _case(policy_set: PolicySet, item: Item, options: Options) -> Case:
         raise CaseError([item.problem])
     where = SourceLocation(options.source, item.number, 0)
     if item.path is not None:
-        return load_case(Path(item.path), policy_set)
+        return load_case(Path(item.path), policy_set, raw=item.raw, name=item.shown_as)
     if item.cells is not None:
         texts = [f"{column}={text}" for column, text in item.cells.items() if column != "id" and text != ""]
         case = apply_fact_texts(Case(item.cells.get("id") or f"line-{item.number}", {}), texts, policy_set)
