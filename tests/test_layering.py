@@ -65,8 +65,12 @@ ALLOWED = {
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
     "release": {"api", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
-    # `verdict batch`: streams of cases decided on a pool of workers that receive the policy as data.
-    "batch": {"api", "audit", "cases", "errors", "jsontext", "model", "render", "selection", "serial"},
+    # The Dask workers' side of `verdict batch --dask`: the plugin that brings them the policy (imports distributed).
+    "daskworker": {"model", "serial", "version"},
+    # `verdict batch`: streams of cases decided on a pool of workers, or a Dask cluster's, that receive the
+    # policy as data (dask and distributed are imported only for a Dask run).
+    "batch": {"api", "audit", "cases", "daskworker", "errors", "jsontext", "loader", "model", "render", "selection",
+              "serial", "version"},
     # `verdict validate`: every policy and test file under some paths.
     "validation": {"api", "errors", "loader", "release", "testing"},
     "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},
