@@ -168,6 +168,22 @@ def test_a_scheduler_lost_midway_is_one_message_and_no_manifest(tmp_path, capfd)
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_a_scheduler_without_workers_and_an_empty_input(cluster, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.batch, "WORKERS_TIMEOUT", 0.5)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with distributed.LocalCluster(n_workers=0, processes=False, **LOOPBACK) as idle:
+        result = run(empty, "--dask", idle.scheduler_address, "--out", tmp_path / "idle")
+    assert result.exit_code == 2 and result.stderr == (
+        f"verdict: the Dask scheduler at `{idle.scheduler_address}` has no worker (waited 0.5 s): start some with "
+        f"`dask worker {idle.scheduler_address}`\n")
+    assert not (tmp_path / "idle").exists()
+    result = run(empty, "--dask", cluster.scheduler_address, "--out", tmp_path / "out")
+    assert result.exit_code == 0 and [p.name for p in (tmp_path / "out").iterdir()] == ["manifest.json"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["partitions"] == [] and set(manifest["totals"].values()) == {0}
+
+
 def test_dask_needs_an_out_folder_and_its_own_options(tmp_path):
     source = tmp_path / "cases.jsonl"
     source.write_text(jsonl([{"facts": BASE_FACTS}]), encoding="utf-8")
