@@ -211,7 +211,8 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
 @click.argument("input_path", metavar="INPUT")
 @policy_option
 @click.option("--out", "out_path", default="-", show_default=True, metavar="OUT",
-              help="Where the decisions go, one JSON line per input line in input order; `-` is standard output.")
+              help="Where the decisions go, one JSON line per input line in input order; `-` is standard output. "
+                   "With --dask, a folder: part-NNNNN.jsonl per partition and manifest.json.")
 @click.option("--jobs", type=click.IntRange(1, 512), metavar="N",
               help="Worker processes (default: the CPUs this process may use); 1 decides in this process.")
 @click.option("--trace", "trace_level", type=click.Choice(list(engine.TRACE_LEVELS)), default="none", show_default=True,
@@ -229,18 +230,33 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
               help="The trace each logged record keeps (default: the level of --trace).")
 @click.option("--label", "label_texts", multiple=True, metavar="KEY=VALUE",
               help="A label for every logged record (repeatable): KEY is letters, digits, _ . -; VALUE one line of text.")
+@click.option("--dask", "scheduler", metavar="ADDRESS",
+              help="Decide on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); needs --out DIR.")
+@click.option("--partition-size", type=click.IntRange(1, None), metavar="N",
+              help="With --dask: input lines per partition, one output file each (default 1000).")
 def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | None, trace_level: str,
                   variant: str | None, as_of, input_kind: str | None, log_file: Path | None, log_trace: str | None,
-                  label_texts: tuple[str, ...]) -> None:
+                  label_texts: tuple[str, ...], scheduler: str | None, partition_size: int | None) -> None:
     """Decide every case of INPUT (a JSON Lines file, a CSV file, a folder of case files, or `-` for JSON
     Lines on standard input) on every core, in constant memory.
 
     Each input line gives exactly one output line, in order: the decision (as `eval --format json`, on
     one line) or an error record naming the line and the field. The counts go to standard error. Exit
     3 when any line was refused, else 5 when a decision has evaluation errors, else 0.
+
+    With --dask, the cluster decides: OUT is a folder of partitions and manifest.json; a scheduler that
+    cannot be reached exits 2.
     """
     import time  # noqa: PLC0415 - the summary's cases per second; the decisions never read the clock
 
+    if scheduler is not None and out_path == "-":
+        raise click.UsageError("--dask writes a folder of partitions: name it with --out DIR")
+    if scheduler is not None and jobs is not None:
+        raise click.UsageError("--jobs sets local worker processes; with --dask, the cluster's workers decide")
+    if scheduler is None and partition_size is not None:
+        raise click.UsageError("--partition-size applies with --dask only")
+    if scheduler is not None and log_file is not None:
+        raise click.UsageError("--log is written by this process, in input order: it goes without --dask (the partitions are the record)")
     if log_file is None and (log_trace or label_texts):
         raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log LOG")
     labels = _labels(label_texts) if label_texts else None
@@ -265,7 +281,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
         except OSError as exc:
             raise click.BadParameter(f"cannot read `{input_path}`: {exc.strerror}", param_hint="INPUT") from None
         try:
-            out = sys.stdout if out_path == "-" else files.enter_context(open(out_path, "w", encoding="utf-8"))
+            out = sys.stdout if out_path == "-" or scheduler else files.enter_context(open(out_path, "w", encoding="utf-8"))
         except OSError as exc:
             raise click.BadParameter(f"cannot write `{out_path}`: {exc.strerror}", param_hint="--out") from None
         log = None
@@ -289,16 +305,25 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
 
         items = engine.batch.read_items(stream, kind, name, Path(input_path) if kind == "folder" else None, policy_set.facts)
         try:
-            tally = engine.batch.run(policy_set, items, options, emit, jobs or engine.batch.default_jobs())
+            if scheduler is None:
+                tally = engine.batch.run(policy_set, items, options, emit, jobs or engine.batch.default_jobs())
+            else:
+                tally = engine.batch.decide_partitions(policy_set, items, options, Path(out_path), scheduler,
+                                                       partition_size or engine.batch.PARTITION_SIZE, lambda o: progress(1))
         except engine.batch.BatchInputError as exc:
             raise DiagnosticsError([], EXIT_INVALID_CASE, str(exc)) from None
+        except engine.batch.OutputFolderError as exc:
+            raise click.BadParameter(str(exc), param_hint="--out") from None
+        except engine.batch.ClusterError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
         if log is not None:
             try:
                 log.close()  # the last group
             except OSError as exc:
                 raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
     seconds = time.perf_counter() - started
-    for line in engine.batch.summary_lines(tally, policy_set, jobs or engine.batch.default_jobs(), seconds):
+    where = f"on the Dask cluster at {scheduler}" if scheduler else None
+    for line in engine.batch.summary_lines(tally, policy_set, jobs or engine.batch.default_jobs(), seconds, where):
         click.echo(line, err=True)
     if tally.refused:
         sys.exit(EXIT_INVALID_CASE)

@@ -447,12 +447,14 @@ def resolve_policy(id_or_path: str, roots: Iterable[Path], cache: "PlanCache | N
                                   SourceLocation(id_or_path), help=hint or f"known policies: {known}")])
 
 
-def load_case(path: Path, policy: Policy | PolicySet, raw: bytes | None = None) -> Case:
+def load_case(path: Path, policy: Policy | PolicySet, raw: bytes | None = None, name: str | None = None) -> Case:
     """Load a case file (YAML or JSON) and check its facts; raises `CaseError` naming every problem.
 
-    :param raw: the bytes of the case when they were already read (standard input).
+    :param raw: the bytes of the case when they were already read (standard input, or a file a batch
+        client read for a worker on another machine).
+    :param name: with `raw`, the file's name in messages (default: `path` as given).
     """
-    document, problems = load_document(path) if raw is None else document_from_bytes(raw, path, str(path))
+    document, problems = load_document(path) if raw is None else document_from_bytes(raw, path, name or str(path))
     if document is None or problems:
         raise CaseError([p.with_subject(str(p.path[1]) if p.path[:1] == ("facts",) and len(p.path) > 1 else "")
                          for p in problems])

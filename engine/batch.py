@@ -55,14 +55,18 @@ class Options:
 class Item(NamedTuple):
     """One unit of input: `number` counts from 1 (the line of a JSON Lines file or CSV, the position of
     a case file). Exactly one of `text` (a JSON line), `cells` (a CSV row: column -> text), `path` (a
-    case file) or `problem` (the input could not even be read) is set. A named tuple: chunks of
-    them are pickled to the workers, and a tuple pickles several times faster than a dataclass."""
+    case file) or `problem` (the input could not even be read) is set. With `path`, `raw` may hold the
+    file's bytes, read by the client for a worker that cannot see its files, and `shown_as` the file's
+    name in messages (as the client shows it). A named tuple: chunks of them are pickled to the
+    workers, and a tuple pickles several times faster than a dataclass."""
 
     number: int
     text: str | None = None
     cells: dict[str, str] | None = None
     path: str | None = None
     problem: Diagnostic | None = None
+    raw: bytes | None = None
+    shown_as: str | None = None
 
 
 class Outcome(NamedTuple):
@@ -220,7 +224,7 @@ def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
         raise CaseError([item.problem])
     where = SourceLocation(options.source, item.number, 0)
     if item.path is not None:
-        return load_case(Path(item.path), policy_set)
+        return load_case(Path(item.path), policy_set, raw=item.raw, name=item.shown_as)
     if item.cells is not None:
         texts = [f"{column}={text}" for column, text in item.cells.items() if column != "id" and text != ""]
         case = apply_fact_texts(Case(item.cells.get("id") or f"line-{item.number}", {}), texts, policy_set)
@@ -330,7 +334,7 @@ def ordered_map(work: Callable[[list], list], items: Iterable, emit: Callable[[A
     and at most a few chunks per worker are in flight, so memory stays flat however long the input.
     """
     if jobs <= 1:
-        for chunk in _chunks(items, chunk_size):
+        for chunk in chunked(items, chunk_size):
             for result in work(chunk):
                 emit(result)
         return
@@ -338,7 +342,7 @@ def ordered_map(work: Callable[[list], list], items: Iterable, emit: Callable[[A
 
     with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(work,)) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in _chunks(items, chunk_size):
+        for chunk in chunked(items, chunk_size):
             pending.append(pool.apply_async(_run_chunk, (chunk,)))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
                 for result in pending.popleft().get():
@@ -361,7 +365,8 @@ def run(policy_set: PolicySet, items: Iterable[Item], options: Options, emit: Ca
     return tally
 
 
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """The items in lists of `size` (the last one shorter), read lazily."""
     chunk: list[Item] = []
     for item in items:
         chunk.append(item)
@@ -380,8 +385,9 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def summary_lines(tally: Tally, policy_set: PolicySet, jobs: int, seconds: float) -> list[str]:
-    """The summary printed after a batch: the counts, the first output's values, and the speed."""
+def summary_lines(tally: Tally, policy_set: PolicySet, jobs: int, seconds: float, where: str | None = None) -> list[str]:
+    """The summary printed after a batch: the counts, the first output's values, and the speed (`with
+    N job(s)`, or `where` the batch ran: on a Dask cluster)."""
     first = next(iter(policy_set.base.outputs), "")
     lines = [f"batch: {tally.lines_in} lines in, {tally.decisions_out} decisions out, {tally.refused} refused "
              "(an error record each, in the output)"]
@@ -392,5 +398,19 @@ def summary_lines(tally: Tally, policy_set: PolicySet, jobs: int, seconds: float
     lines.append(f"  undetermined: {tally.undetermined} decision(s) need facts the case does not give")
     lines.append(f"  evaluation errors: {tally.errors}")
     rate = tally.lines_in / seconds if seconds > 0 else 0.0
-    lines.append(f"  {rate:,.0f} cases/s with {jobs} job(s), {seconds:.2f} s")
+    lines.append(f"  {rate:,.0f} cases/s {where or f'with {jobs} job(s)'}, {seconds:.2f} s")
     return lines
+
+
+# `decide_partitions` and its errors live in `cluster` (the client side of a Dask run); reached from
+# here, where batch users look, and imported only when asked for.
+_CLUSTER_NAMES = frozenset({"decide_partitions", "ClusterError", "OutputFolderError", "PARTITION_SIZE", "MANIFEST",
+                            "check_out_dir", "partition_file", "policy_identity"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLUSTER_NAMES:
+        from . import cluster  # noqa: PLC0415 - only for a Dask run
+
+        return getattr(cluster, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

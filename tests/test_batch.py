@@ -241,3 +241,9 @@ def test_log_options_need_log_and_sensitive_facts_need_a_key(tiny_policy, tmp_pa
     first, second = log_records(log)
     assert first["sensitive_facts"] == ["email"] and "sensitive_facts" not in second
     assert "ann@example.org" not in log.read_text(encoding="utf-8")
+
+
+def test_the_log_is_written_here_so_it_goes_without_dask(tmp_path):
+    result = run("-", "--dask", "tcp://127.0.0.1:1", "--out", tmp_path / "out", "--log", tmp_path / "l.jsonl", input="")
+    assert result.exit_code == 2 and "--log is written by this process, in input order: it goes without --dask" in result.output
+    assert not (tmp_path / "l.jsonl").exists() and not (tmp_path / "out").exists()

@@ -65,8 +65,13 @@ ALLOWED = {
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
     "release": {"api", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
-    # `verdict batch`: streams of cases decided on a pool of workers that receive the policy as data.
-    "batch": {"api", "audit", "cases", "errors", "jsontext", "model", "render", "selection", "serial"},
+    # The Dask workers' side of `verdict batch --dask`: the plugin that brings them the policy (imports distributed).
+    "daskworker": {"model", "serial", "version"},
+    # `verdict batch`: streams of cases decided on a pool of workers that receive the policy as data;
+    # it reaches `cluster` (for a Dask run) lazily.
+    "batch": {"api", "audit", "cases", "cluster", "errors", "jsontext", "model", "render", "selection", "serial"},
+    # The client side of `verdict batch --dask` (dask and distributed are imported only once a run starts).
+    "cluster": {"batch", "daskworker", "loader", "model", "version"},
     # `verdict validate`: every policy and test file under some paths.
     "validation": {"api", "errors", "loader", "release", "testing"},
     "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},
