@@ -442,7 +442,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         for run in runs:
             for result in run.results:
                 if result.decision is not None:  # a refused case has no decision to log
-                    _log_decision(log_file, result.decision, result.policy, result.case.variant)
+                    _log_decision(log_file, result.decision, result.case.variant)
     below, tables = [], None
     if show_coverage or min_coverage is not None:
         coverages = engine.coverage.measure(engine.testing.merge_runs(runs))

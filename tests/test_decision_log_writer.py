@@ -590,3 +590,24 @@ def test_eval_imports_the_log_only_when_it_logs(tmp_path):
                             cwd=REPO, capture_output=True, text=True)
     assert json.loads(quiet.stderr.splitlines()[-1]) == []
     assert json.loads(logged.stderr.splitlines()[-1]) == ["engine.decisionlog", "engine.audit"]
+
+
+def test_verdict_test_logs_every_decided_test(tmp_path):
+    # Each test's decision (it once passed the policy where the variant goes, and logged nothing).
+    log = tmp_path / "d.jsonl"
+    result = run("test", str(REPO / "policies" / "aqara-returns" / "tests" / "au.yaml"), "--log", str(log))
+    assert result.exit_code == 0, result.stderr
+    passed = int(result.stdout.splitlines()[-1].split()[0])
+    records, _ = decisionlog.read(log)
+    assert len(records) == passed > 0 and decisionlog.verify(log) == (passed, [])
+    assert all(r["decision"]["policy"]["variant_chain"][-1] == "au" and r["options"] == {} for _, r in records)
+
+
+def test_verdict_test_logs_the_variant_a_test_asks_for(tmp_path):
+    log = tmp_path / "d.jsonl"
+    result = run("test", str(REPO / "policies" / "aqara-returns" / "tests" / "eu.yaml"), "-k", "under --variant aqara-returns",
+                 "--log", str(log))
+    assert result.exit_code == 0, result.stderr
+    [record] = [r for _, r in decisionlog.read(log)[0]]
+    assert record["options"] == {"variant": "aqara-returns"}
+    assert run("log", "verify", str(log), "--replay").exit_code == 0
