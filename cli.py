@@ -8,6 +8,7 @@ Exit codes (also in the README):
   4  invalid policy or policy test file (also: a released version changed; `verdict release` refused)
   5  evaluation error: a clause failed at run time (the decision lists the errors)
   70 internal error: a bug in Verdict; please report it
+  74 I/O error: the decision log could not be written (a full disk); it was cut back to where it was
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ EXIT_INVALID_CASE = 3
 EXIT_INVALID_POLICY = 4
 EXIT_EVALUATION_ERROR = 5
 EXIT_INTERNAL = 70
+EXIT_IO_ERROR = 74  # sysexits EX_IOERR
 
 DEFAULT_POLICY = "aqara-returns"
 
@@ -105,7 +107,7 @@ def cli(context: click.Context, no_cache: bool) -> None:
 @click.option("--explain", is_flag=True, help="Also say why the outcome is not better, and which fact changes would make it so.")
 @click.option("--brief", is_flag=True, help="Text on one screen: the decision and its reasons (the start of each "
               "quote, the values read), without the case's facts and the trace.")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append the decision, with its full trace (see --log-trace), to this hash-chained decision log.")
 @click.option("--log-trace", "log_trace", type=click.Choice(list(engine.TRACE_LEVELS)),
               help="The trace the log keeps, whatever --trace prints: full (the default), summary or none.")
@@ -120,6 +122,8 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     if log_file is None and (log_trace or label_texts):
         raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log FILE")
     labels = _labels(label_texts) if label_texts else None
+    if log_file is not None:
+        _check_log_path(log_file)
     if brief and (output_format != "text" or explain):
         raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
                                if output_format != "text" else "--brief is a short text: it goes without --explain")
@@ -186,7 +190,49 @@ def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None
     except ValueError as exc:
         raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
     except OSError as exc:
-        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+        raise _log_failure(log_file, exc) from None
+
+
+def _check_log_path(log_file: Path) -> None:
+    """A usage error (exit 2), before anything is decided, unless `--log` names a regular file or a new
+    path: never a device, a FIFO, a folder or a symbolic link."""
+    try:
+        engine.decisionlog.check_path(log_file)
+    except engine.decisionlog.LogFileError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_USAGE) from None
+
+
+@contextlib.contextmanager
+def _log_writer(log_file: Path, key: bytes, group: int):
+    """A decision log writer for a run; its last group is written when the run ends, even when it stops
+    on an error (what was decided is logged). A log that cannot be written then is said in one line,
+    and the run's own error is the one that stands."""
+    try:
+        writer = engine.decisionlog.open_writer(log_file, key, group)
+    except OSError as exc:
+        raise _log_failure(log_file, exc) from None
+    failed = False
+    try:
+        yield writer
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        try:
+            writer.close()
+        except OSError as exc:
+            if not failed:
+                raise _log_failure(log_file, exc) from None
+            _log_failure(log_file, exc).show()
+
+
+def _log_failure(log_file: Path, error: OSError) -> DiagnosticsError:
+    """One line for a decision log that cannot be used (exit 2) or written (exit 74: the disk is full,
+    or failing; the log was cut back to where it was)."""
+    if isinstance(error, engine.decisionlog.LogError):
+        usage = isinstance(error, engine.decisionlog.LogFileError)
+        return DiagnosticsError(error.diagnostics, EXIT_USAGE if usage else EXIT_IO_ERROR)
+    return DiagnosticsError([], EXIT_IO_ERROR, f"cannot write the decision log {log_file}: {error.strerror or error}")
 
 
 def _read_case(case_file: str, policy: engine.PolicySet) -> engine.Case:
@@ -223,7 +269,7 @@ def _apply_fact_options(case: engine.Case, options: tuple[str, ...], policy: eng
 @click.option("--input-format", "input_kind", type=click.Choice(["jsonl", "csv", "folder"]),
               help="jsonl: one case per line (`{\"id\": ..., \"facts\": {...}}` or the facts alone); csv: a header row of "
                    "fact names (and `id`), an empty cell for an absent fact; folder: case files. Default: by INPUT.")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="LOG",
+@click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="LOG",
               help="Append every decision, in input order, to this decision log (group commit: one fsync per "
                    f"{engine.batch.LOG_GROUP} records).")
 @click.option("--log-trace", "log_trace", type=click.Choice(list(engine.TRACE_LEVELS)),
@@ -260,6 +306,8 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
     if log_file is None and (log_trace or label_texts):
         raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log LOG")
     labels = _labels(label_texts) if label_texts else None
+    if log_file is not None:
+        _check_log_path(log_file)
     policy_set = _load_policy_set(policy_ref)
     _check_variant(policy_set, variant, "--variant")
     kind = engine.batch.input_format(input_path, input_kind)
@@ -286,10 +334,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
             raise click.BadParameter(f"cannot write `{out_path}`: {exc.strerror}", param_hint="--out") from None
         log = None
         if log_file is not None:
-            try:
-                log = files.enter_context(engine.decisionlog.open_writer(log_file, key, engine.batch.LOG_GROUP))
-            except OSError as exc:
-                raise click.BadParameter(f"cannot write `{log_file}`: {exc.strerror}", param_hint="--log") from None
+            log = files.enter_context(_log_writer(log_file, key, engine.batch.LOG_GROUP))
             asked = engine.audit.log_options(variant, day)
         progress = files.enter_context(_progress_bar())
         started = time.perf_counter()
@@ -300,7 +345,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
                 try:
                     log.add(outcome.log, outcome.sensitive, asked, log_trace, labels)
                 except OSError as exc:
-                    raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+                    raise _log_failure(log_file, exc) from None
             progress(1)
 
         items = engine.batch.read_items(stream, kind, name, Path(input_path) if kind == "folder" else None, policy_set.facts)
@@ -320,7 +365,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
             try:
                 log.close()  # the last group
             except OSError as exc:
-                raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+                raise _log_failure(log_file, exc) from None
     seconds = time.perf_counter() - started
     where = f"on the Dask cluster at {scheduler}" if scheduler else None
     for line in engine.batch.summary_lines(tally, policy_set, jobs or engine.batch.default_jobs(), seconds, where):
@@ -394,7 +439,7 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               help="json: one document with every test, the invalid files, the totals (and the coverage when asked).")
 @click.option("--junit-xml", "junit_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write the results as JUnit XML for CI: a testcase per test, invalid files as errors.")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
                  show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
@@ -404,6 +449,8 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
     An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
     invalid, even if tests also failed; else 1 when a test failed or coverage is under --min-coverage; else 0.
     """
+    if log_file is not None:
+        _check_log_path(log_file)
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
         if not target.exists():
@@ -665,7 +712,7 @@ def diff_command(before: str, after: str, output_format: str) -> None:
               help="A JSON Lines file of any size (a case, or a decision log record, per line), or a folder of case "
                    "files and JSON Lines files.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every decision, under A and then under B for each case, to this decision log.")
 @click.option("--jobs", type=click.IntRange(1, 512), metavar="N",
               help="Worker processes (default: 1 for a corpus file under 1 MiB, else the CPUs this process may use).")
@@ -677,6 +724,8 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     A and B are `ID_OR_PATH[:VARIANT][@DATE]`; with a date, every case is decided under the versions
     in force on it.
     """
+    if log_file is not None:
+        _check_log_path(log_file)
     before_set, before_variant, before_date = _policy_ref(before)
     after_set, after_variant, after_date = _policy_ref(after)
     sides = engine.impact.Sides(before_variant, after_variant, before_date, after_date, "full" if log_file else None)
@@ -690,16 +739,13 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     with contextlib.ExitStack() as files:
         writer = None
         if log_file is not None:
-            try:
-                writer = files.enter_context(engine.decisionlog.open_writer(log_file, key, engine.batch.LOG_GROUP))
-            except OSError as exc:
-                raise click.BadParameter(f"cannot write `{log_file}`: {exc.strerror}", param_hint="--log") from None
+            writer = files.enter_context(_log_writer(log_file, key, engine.batch.LOG_GROUP))
 
         def log(side: int, document: dict, sensitive: frozenset) -> None:
             try:
                 writer.add(document, sensitive, asked[side], "full")
             except OSError as exc:
-                raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+                raise _log_failure(log_file, exc) from None
 
         try:
             run = engine.impact.replay_corpus(corpus, before_set, after_set, sides,
@@ -710,7 +756,7 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
             if writer is not None:
                 writer.close()  # the last group
         except OSError as exc:
-            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the decision log {log_file}: {exc.strerror}") from None
+            raise _log_failure(log_file, exc) from None
     outcome = run.report
     for problem in engine.sorted_diagnostics(run.problems):
         click.echo(problem.one_line(), err=True)
@@ -751,6 +797,14 @@ def log_group() -> None:
     """Decision logs written by `verdict eval --log`."""
 
 
+def _read_log(log_file: Path):
+    """The records and the problems of a log; a usage error (exit 2) unless it is a regular file."""
+    try:
+        return engine.decisionlog.read(log_file)
+    except engine.decisionlog.LogFileError as error:
+        raise DiagnosticsError(error.diagnostics, EXIT_USAGE) from None
+
+
 @log_group.command("verify")
 @click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replay", "with_replay", is_flag=True,
@@ -758,24 +812,31 @@ def log_group() -> None:
 @click.option("--expect-head", metavar="SHA256",
               help="The last record's sha256 as noted elsewhere before: fails if the log now ends differently.")
 def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | None) -> None:
-    """Check the hash chain of a decision log; exit 1 at any broken, edited or missing record.
+    """Check the hash chain of a decision log; exit 1 at any broken, edited or missing record, or a
+    torn tail (which `verdict log repair` cuts).
 
     It prints the head (last record and its sha256): kept outside the log, it lets a later check
     (`--expect-head`) show that no record was cut or rewritten at the end.
     """
-    count, problems = engine.decisionlog.verify(log_file)
-    last, head_sha = engine.decisionlog.head(log_file)
+    try:
+        count, problems = engine.decisionlog.verify(log_file)
+        last, head_sha = engine.decisionlog.head(log_file)
+    except engine.decisionlog.LogFileError as error:  # a device, a FIFO: nothing was read
+        raise DiagnosticsError(error.diagnostics, EXIT_USAGE) from None
     if expect_head is not None and expect_head != head_sha:
         problems.append(engine.decisionlog.LogProblem(0, last, f"the log now ends at record {last} with sha256 {head_sha}, "
-                                               f"not the expected head {expect_head}"))
+                                               f"not the expected head {expect_head}", "head"))
     for problem in problems:
         where = f"record {problem.record}" if problem.record is not None else "a line"
         click.echo(f"{engine.display_path(log_file)}:{problem.line}: {where}: {problem.message}", err=True)
-    replay_failures = 0
+    replay_failures = replayed = 0
     if with_replay:
         index = engine.audit.PolicyIndex(engine.policy_roots())
         records, _ = engine.decisionlog.read(log_file)
         for line, record in records:
+            if not engine.decisionlog.is_decision(record):
+                continue  # a repair: the chain vouches for it, and it has no decision to make again
+            replayed += 1
             result = engine.audit.replay(record, index)
             if result.status == "engine_changed":
                 click.echo(f"{engine.display_path(log_file)}:{line}: record {result.record}: engine changed: {result.detail}")
@@ -783,10 +844,35 @@ def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | Non
                 replay_failures += 1
                 click.echo(f"{engine.display_path(log_file)}:{line}: record {result.record}: {result.status}: {result.detail}", err=True)
     click.echo(f"{count} records, {len(problems)} chain problem(s)"
-               + (f", {count - replay_failures} reproduced, {replay_failures} not" if with_replay else ""))
+               + (f", {replayed - replay_failures} reproduced, {replay_failures} not" if with_replay else ""))
     click.echo(f"head: record {last}, sha256 {head_sha}")
     if problems or replay_failures:
         sys.exit(EXIT_TESTS_FAILED)
+
+
+@log_group.command("repair")
+@click.argument("log_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def log_repair_command(log_file: Path) -> None:
+    """Cut a decision log's torn tail (the bytes after its last newline, or a last line that is not a
+    record matching its sha256) and append a `repair` record saying what was cut: its offset, length
+    and sha256. A log that ends with a whole record is left as it is.
+
+    Exit 0 when the log is whole (repaired or not), 2 when it is not a regular file, 74 when the repair
+    record cannot be written.
+    """
+    try:
+        record = engine.decisionlog.repair(log_file)
+    except engine.decisionlog.LogError as error:
+        raise _log_failure(log_file, error) from None
+    name = engine.display_path(log_file)
+    if record is None:
+        click.echo(f"{name}: nothing to repair: the log ends with a whole record")
+        return
+    cut = record["repair"]
+    click.echo(f"{name}: cut {cut['cut_bytes']} bytes at byte {cut['at_byte']} (sha256 {cut['cut_sha256']}, "
+               f"{'after the last newline' if cut['reason'] == 'after_last_newline' else 'a last line that did not verify'}); "
+               f"appended repair record {record['record']}")
+    click.echo(f"head: record {record['record']}, sha256 {record['sha256']}")
 
 
 @cli.command("replay")
@@ -794,10 +880,13 @@ def log_verify_command(log_file: Path, with_replay: bool, expect_head: str | Non
 @click.option("--record", "number", type=int, required=True, help="The record number to decide again.")
 def replay_command(log_file: Path, number: int) -> None:
     """Decide one logged record again on its policy version and show any difference."""
-    records, _ = engine.decisionlog.read(log_file)
+    records, _ = _read_log(log_file)
     record = next((r for _, r in records if r.get("record") == number), None)
     if record is None:
         raise click.BadParameter(f"{log_file} has no record {number} (it has {len(records)})", param_hint="--record")
+    if not engine.decisionlog.is_decision(record):
+        raise click.BadParameter(f"record {number} of {log_file} is a `{record['type']}` record: it holds no decision",
+                                 param_hint="--record")
     result = engine.audit.replay(record, engine.audit.PolicyIndex(engine.policy_roots()))
     click.echo(f"record {number}: {result.status.replace('_', ' ')}" + (f": {result.detail}" if result.detail else ""))
     for line in result.diff:

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from . import jsontext
 from .api import POLICY_FILE, case_from_facts, decide_in_set, discover, load_policy_set
-from .decisionlog import TRACE_LEVELS, Pending, Writer, record_digest
+from .decisionlog import TRACE_LEVELS, Pending, Writer, is_decision, record_digest
 from .errors import CaseError
 from .model import Decision, Policy, PolicySet
 from .release import read_lock, released_policy_files
@@ -24,7 +24,8 @@ class ReplayResult:
 
     record: int
     # reproduced; engine_changed (made by another engine version: its outputs and deciding clauses
-    # are reproduced, the rest is not compared); differs, unavailable, not_replayable, edited, malformed
+    # are reproduced, the rest is not compared); differs, unavailable, not_replayable, edited, malformed;
+    # not_a_decision (a `repair` record: callers going through a log skip those)
     status: str
     detail: str = ""
     diff: tuple[str, ...] = ()
@@ -83,7 +84,9 @@ def log_decision(log_file: Path, decision: Decision, variant: str | None = None,
     of one (`DecisionLogWriter`): one lock, one write, one fsync.
 
     Raises `ValueError` when the case gives sensitive facts and no `key` hashes them, or for bad
-    `labels` (`decisionlog.check_labels`), and `OSError` when the log cannot be written.
+    `labels` (`decisionlog.check_labels`); `decisionlog.LogFileError` when the path is not a regular
+    file or a new one, `decisionlog.LogWriteError` when the record cannot be written (the log is then
+    cut back to where it was). Both are `OSError`s.
     """
     _check_loggable(decision, sensitive_names(decision.made_by), key, trace)  # before the file is created
     with open_decision_log(log_file, key, group=1) as log:
@@ -175,11 +178,14 @@ def sensitive_names(policy: Policy) -> set[str]:
 def replay(record: dict, index: PolicyIndex) -> ReplayResult:
     """Decide the record's case again on its policy version; compare the decisions byte for byte.
 
-    A record whose own hash does not match is reported as edited, not replayed.
+    A record whose own hash does not match is reported as edited, not replayed; a record that holds no
+    decision (a `repair`) as not_a_decision.
     """
     number = record.get("record", 0)
     if record_digest(record) != record.get("sha256"):
         return ReplayResult(number if isinstance(number, int) else 0, "edited", "the record does not match its sha256")
+    if not is_decision(record):
+        return ReplayResult(number, "not_a_decision", f"a `{record['type']}` record holds no decision")
     try:
         return _replay(record, index)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -18,6 +18,7 @@ from .api import decide_in_set, load_case
 from .batch import Item, Options, ordered_map, policy_set_bytes, policy_set_from_bytes, read_items
 from .batch import case_of as batch_case
 from .cases import Case, case_from_document
+from .decisionlog import is_decision
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation
 from .loader import display_path, parse_yaml, read_bytes
 from .model import PolicySet, to_json_value
@@ -190,6 +191,7 @@ class Compared:
     refused_by_both: bool = False
     problems: tuple[Diagnostic, ...] = ()
     logged: tuple = ()  # with `Sides.log_trace`: (side, document, sensitive names), side 0 (A) then 1 (B)
+    skipped: bool = False  # a decision log record that holds no decision (a `repair`): not a case
 
 
 def corpus_items(path: Path) -> Iterator[tuple[str, Item]]:
@@ -227,13 +229,16 @@ class CompareWork:
         self.sides = state["sides"]
 
 
-def _corpus_case(policy_set: PolicySet, item: Item, source: str) -> Case:
-    """The item's case for one policy; a decision log record gives the case it decided."""
+def _corpus_case(policy_set: PolicySet, item: Item, source: str) -> Case | None:
+    """The item's case for one policy; a decision log record gives the case it decided, and one that
+    holds no decision (a `repair` record) gives None."""
     if item.text is not None:
         try:
             data = jsontext.loads(item.text)
         except json.JSONDecodeError as exc:
             raise CaseError([Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(source, item.number, exc.colno))]) from None
+        if isinstance(data, dict) and "record" in data and "sha256" in data and not is_decision(data):
+            return None
         if isinstance(data, dict) and isinstance(data.get("decision"), dict) and "record" in data:
             if data.get("sensitive_facts"):
                 raise CaseError([Diagnostic("record_not_replayable", f"record {data['record']} stores sensitive facts "
@@ -249,6 +254,8 @@ def compare_item(before: PolicySet, after: PolicySet, item: Item, sides: Sides, 
     """One corpus line decided under both policies (its facts checked against each)."""
     try:
         case = _corpus_case(before, item, source)
+        if case is None:
+            return Compared(item.number, source, skipped=True)
         _corpus_case(after, item, source)
     except EngineError as error:
         return Compared(item.number, source, problems=tuple(error.diagnostics))
@@ -316,6 +323,8 @@ def replay_corpus(path: Path, before: PolicySet, after: PolicySet, sides: Sides 
     repeated: set[str] = set()
 
     def take(compared: Compared) -> None:
+        if compared.skipped:
+            return
         if compared.problems:
             run.problems.extend(compared.problems)
             return

@@ -467,18 +467,6 @@ def test_a_writer_steps_over_a_torn_last_line_and_verify_reports_it(tmp_path):
     assert [r["record"] for r in (jsontext.loads(line) for line in log.read_bytes().splitlines()[3:])] == [3, 4]
 
 
-def test_a_failed_write_closes_the_writer_and_eval_says_so(tmp_path):
-    # /dev/full takes the lock and refuses every byte: a real failed write.
-    writer = decisionlog.open_writer(Path("/dev/full"), group=2)
-    pending = writer.add(generated_documents(15, 1)[0], trace="none")
-    with pytest.raises(OSError):
-        writer.flush()
-    assert writer.closed and not pending.written
-    result = run("eval", EXAMPLE, "--log", "/dev/full", "--log-trace", "none")
-    assert result.exit_code == 2
-    assert result.stderr == "verdict: cannot write the decision log /dev/full: No space left on device\n"
-
-
 @pytest.mark.parametrize("call, message", [
     (lambda w, d: w.add(d, trace="brief"), "trace level `brief` is not one of full, summary, none"),
     (lambda w, d: w.add(d, trace="full"), "the decision's trace is at level `none`, not `full`"),
