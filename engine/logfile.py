@@ -91,12 +91,7 @@ def open_to_append(path: Path, create: bool = True) -> tuple[int, bool]:
     check_path(path)
     flags = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        try:
-            if not create:
-                raise FileExistsError
-            fd, created = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666), True
-        except FileExistsError:
-            fd, created = os.open(path, flags), False
+        fd, created = _open(path, flags, create)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise not_regular(path, stat.S_IFLNK) from None
@@ -110,6 +105,15 @@ def open_to_append(path: Path, create: bool = True) -> tuple[int, bool]:
         raise not_regular(path, mode)
     os.set_blocking(fd, True)
     return fd, created
+
+
+def _open(path: Path, flags: int, create: bool) -> tuple[int, bool]:
+    if create:
+        try:  # O_EXCL: whether this call made the file, whose folder must then be fsynced, is known for sure
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+        except FileExistsError:
+            pass
+    return os.open(path, flags), False
 
 
 def open_to_read(path: Path) -> int:

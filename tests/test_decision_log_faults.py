@@ -219,6 +219,30 @@ def test_a_failed_fsync_is_cut_back_too(tmp_path, monkeypatch):
     assert log.read_bytes() == before
 
 
+def test_when_the_cut_back_fails_too_the_error_says_so_and_repair_cuts_the_torn_tail(tmp_path, monkeypatch):
+    log = log_of(tmp_path, 2)
+    before = log.read_bytes()
+    DiskFills(monkeypatch, log, 300)
+
+    def ftruncate(fd, length):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    monkeypatch.setattr(os, "ftruncate", ftruncate)
+    with pytest.raises(decisionlog.LogWriteError) as failed:
+        decisionlog.append(log, generated_documents(50, 1)[0], trace="none")
+    assert not failed.value.cut_back
+    assert str(failed.value) == (f"{log}: cannot append 1 record(s) to the decision log: No space left on device, and "
+                                 f"cannot cut it back to its {len(before)} bytes: Input/output error; it may end in a "
+                                 "torn tail: `verdict log repair` cuts it")
+    monkeypatch.undo()
+    torn = log.read_bytes()[len(before):]
+    assert log.read_bytes().startswith(before) and len(torn) == 300 and torn.startswith(b'{"decision":')
+    assert [p.kind for p in decisionlog.verify(log)[1]] == ["torn_tail"]
+    record = decisionlog.repair(log)
+    assert record["repair"] == {"at_byte": len(before), "cut_bytes": 300, "cut_sha256": hashlib.sha256(torn).hexdigest(),
+                                "reason": "after_last_newline"}
+    assert decisionlog.verify(log) == (3, []) and numbers(log) == [1, 2, 3]
+
+
 def test_an_interrupt_halfway_through_a_write_leaves_the_log_as_it_was(tmp_path, monkeypatch):
     log = log_of(tmp_path, 2)
     before = log.read_bytes()
