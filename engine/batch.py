@@ -139,7 +139,6 @@ def read_items(stream: IO[bytes] | None, kind: str, name: str, folder: Path | No
 def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
     """Each line of a binary stream as text, numbered; an oversized or non-UTF-8 line is an item with
     its problem (and is read past in pieces, never held whole)."""
-    decode = codecs.getincrementaldecoder("utf-8")
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -157,7 +156,7 @@ def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
                                                   f"{MAX_LINE_BYTES}", SourceLocation(name, number, 0)))
             continue
         try:
-            text = decode().decode(raw, final=True)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             yield Item(number, problem=Diagnostic("file_not_utf8", f"the line is not UTF-8 text (byte {exc.start + 1})",
                                                   SourceLocation(name, number, 0)))
