@@ -136,6 +136,7 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     if problems:
         return None, problems + warnings
     sources: dict[str, SourceDocument | None] = {}  # each source text read once, by file name
+    unreadable: set[str] = set()  # source texts that exist but cannot be read as text (their problem is told)
     compiled: list[tuple[Policy, dict, Any, tuple, Any]] = []  # (policy, merged data, source map, files, source text)
     for document in bases:
         windows, found = dated_windows(document.data, document.source_map, "policy", document.data["policy"]["id"])
@@ -143,7 +144,13 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
         for window in windows:
             name = window.data["policy"]["source"]["file"]
             if name not in sources:
-                sources[name] = _read_source(file.parent / name)  # inside the folder: `_sources_outside` refused the others
+                # Inside the folder: `_sources_outside` refused the others.
+                sources[name], problem = _read_source(file.parent / name)
+                if problem is not None:
+                    problems.append(problem)
+                    unreadable.add(name)
+            if name in unreadable:
+                continue  # a FIFO, a device, a file too large: said once, where it is, rather than "cannot be read"
             policy, found = compile_policy(window.data, window.source_map, sources[name], document.sha256)
             problems += [p for p in found if p not in problems]
             if policy is not None:
@@ -386,17 +393,19 @@ def require_policy(path: Path) -> Policy:
     return policy
 
 
-def _read_source(path: Path) -> "SourceDocument | None":
+def _read_source(path: Path) -> "tuple[SourceDocument | None, Diagnostic | None]":
+    """The source text, or None and, when it exists but is not a text to read (a FIFO, a device, a file
+    too large), the loader's diagnostic; a missing or non-UTF-8 file is the compiler's `source_missing`."""
     from .compiler import SourceDocument  # noqa: PLC0415 - only when a policy is loaded anew
 
     raw, problem = read_bytes(path)
     if raw is None:
-        return None
+        return None, problem if problem is not None and problem.code != "file_not_found" else None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return None
-    return SourceDocument(path.name, text, hashlib.sha256(raw).hexdigest())
+        return None, None
+    return SourceDocument(path.name, text, hashlib.sha256(raw).hexdigest()), None
 
 
 def _subject_of(data: Any):

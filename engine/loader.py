@@ -436,7 +436,9 @@ class _Builder:
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
-                self.diagnostics.append(Diagnostic("yaml_value", " ".join(str(exc).split()), self._here(node)))
+                # The problem alone: the diagnostic has the place, which PyYAML's text gives again in its own words.
+                words = getattr(exc, "problem", None) or str(exc)
+                self.diagnostics.append(Diagnostic("yaml_value", " ".join(words.split()), self._here(node)))
                 return None
         self.diagnostics.append(Diagnostic("yaml_value", "unsupported YAML node", self._here(node)))
         return None

@@ -100,8 +100,12 @@ def test_a_fifo_variant_or_source_text_is_refused_where_the_policy_names_it(poli
     source = policy_copy.folder / "aqara-return-refund-policy.txt"
     source.unlink()
     os.mkfifo(source)
-    problems = policy_copy.problems()  # in-process: the source text is read before a compiler could wait on it
-    problem = one_problem(problems, "source_missing")
+    result = verdict("validate", str(policy_copy.folder))
+    assert result.returncode == 4
+    assert result.stderr.splitlines() == [f"{source}: is a FIFO (named pipe), not a regular file; name a file; only batch "
+                                          "and impact inputs may be streams", "verdict: 1 problem(s) found"]
+    source.unlink()  # a missing source text is still told where the policy names it
+    problem = one_problem(policy_copy.problems(), "source_missing")
     assert problem.message == "the source document `aqara-return-refund-policy.txt` cannot be read"
     assert (problem.location.line, problem.location.column) == (13, 11)
 
@@ -295,3 +299,8 @@ def test_a_document_with_a_mistake_is_still_explained(tmp_path):
     with pytest.raises(engine.CaseError) as caught:
         engine.load_case(case, engine.load("aqara-returns"))
     assert "`request:return` has no space after the colon" in caught.value.diagnostics[0].message
+
+
+def test_a_bad_scalar_is_told_once_with_its_place():
+    _, _, [problem] = loader.parse_yaml("a: !!int x\n", "d.yaml")
+    assert problem.one_line() == "d.yaml:1:4: `x` is not an integer"
