@@ -99,8 +99,11 @@ def is_released_copy(file: Path) -> bool:
 
 def released_policy_files(file: Path) -> list[Path]:
     """The kept copies of a policy's released versions, newest version first."""
-    root = policy_file(file).parent / RELEASED
-    found = [p for p in root.glob(f"*/{POLICY_FILE}") if _VERSION.match(p.parent.name)] if root.is_dir() else []
+    folder = policy_file(file).parent
+    root = folder / RELEASED
+    # A kept copy is a file of the policy's folder: a `released/X.Y.Z` that links elsewhere is not one.
+    found = [p for p in root.glob(f"*/{POLICY_FILE}")
+             if _VERSION.match(p.parent.name) and inside(folder, f"{RELEASED}/{p.parent.name}/{POLICY_FILE}")] if root.is_dir() else []
     return sorted(found, key=lambda p: _version_key(p.parent.name), reverse=True)
 
 

@@ -213,6 +213,19 @@ def test_a_lock_that_names_files_outside_the_folder_is_refused_unread(tmp_path):
     assert not [p for p in found if p.code == "released_file" and "../../etc" in p.message]
 
 
+def test_a_released_version_that_links_out_of_the_folder_is_not_a_kept_copy(tmp_path):
+    import shutil
+
+    folder = tmp_path / "aqara-returns"
+    shutil.copytree(REPO / "policies" / "aqara-returns", folder, ignore=shutil.ignore_patterns("tests"))
+    kept = sorted(p.parent.name for p in engine.release.released_policy_files(folder))
+    shutil.copytree(folder / "released" / "1.0.0", tmp_path / "elsewhere")
+    (folder / "released" / "9.9.9").symlink_to(tmp_path / "elsewhere")
+    assert sorted(p.parent.name for p in engine.release.released_policy_files(folder)) == kept
+    (folder / "released" / "9.9.8").symlink_to(Path("1.0.0"))  # a link inside the folder is followed
+    assert sorted(p.parent.name for p in engine.release.released_policy_files(folder)) == sorted(kept + ["9.9.8"])
+
+
 # -- row 14: the parts of a file are counted before anything is built --------------------------------------
 
 
