@@ -50,7 +50,7 @@ class DiagnosticsError(click.ClickException):
         for diagnostic in self.diagnostics:
             click.echo(diagnostic.one_line(), err=True)
         if self.summary:
-            click.echo(f"verdict: {self.summary}", err=True)
+            click.echo(f"verdict: {engine.one_line(self.summary)}", err=True)
 
 
 def _plan_cache():
@@ -277,7 +277,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
     with contextlib.ExitStack() as files:
         try:
             stream = None if kind == "folder" else sys.stdin.buffer if input_path == "-" else \
-                files.enter_context(open(input_path, "rb"))
+                files.enter_context(engine.batch.open_input(Path(input_path)))
         except OSError as exc:
             raise click.BadParameter(f"cannot read `{input_path}`: {exc.strerror}", param_hint="INPUT") from None
         try:

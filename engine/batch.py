@@ -26,6 +26,7 @@ from . import jsontext
 from .api import load_case
 from .cases import Case, apply_fact_texts, case_from_document
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation
+from .loader import open_stream
 from .model import PolicySet
 from .render import decision_to_dict
 from .selection import decide
@@ -117,6 +118,12 @@ def input_format(path: str, given: str | None) -> str:
     if path != "-" and Path(path).is_dir():
         return "folder"
     return "csv" if path.lower().endswith(".csv") else "jsonl"
+
+
+def open_input(path: Path) -> IO[bytes]:
+    """INPUT opened for `read_items`: a file, a FIFO or a socket (`<(zcat cases.jsonl.gz)`), read as a
+    stream; OSError for a device or a directory. A FIFO that no process writes reads as empty."""
+    return open_stream(path)
 
 
 def read_items(stream: IO[bytes] | None, kind: str, name: str, folder: Path | None = None,
