@@ -237,6 +237,8 @@ def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
         data = jsontext.loads(item.text)  # amounts of money read exactly
     except json.JSONDecodeError as exc:
         raise CaseError([Diagnostic("json_syntax", f"invalid JSON: {exc.msg} (column {exc.colno})", where)]) from None
+    except ValueError:  # the only other: Python refuses to read an integer of over 4,300 digits
+        raise CaseError([Diagnostic("fact_value", "a number of over 4300 digits is beyond the limit of 1e+12", where)]) from None
     if isinstance(data, dict) and "facts" not in data and not {"id", "description"} & set(data):
         data = {"facts": data}  # a bare facts object
     case, problems = case_from_document(data, _LineMap(options.source, item.number), policy_set, f"line-{item.number}")
