@@ -386,6 +386,9 @@ def _progress_bar():
         return
     from tqdm import tqdm  # noqa: PLC0415 - only on a terminal
 
+    # Without its monitor thread: a thread that does not block SIGINT could take a Ctrl-C sent while
+    # the workers start, when this process ignores it (engine.batch), and drop it.
+    tqdm.monitor_interval = 0
     with tqdm(unit=" cases", file=sys.stderr, mininterval=0.5, smoothing=0.1) as bar:
         yield bar.update
 
