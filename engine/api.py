@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import bundled
-from .cases import Case, case_from_document, check_facts
+from .cases import Case, case_from_document, case_from_mapping
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate as evaluate_policy
 from .loader import CASE, POLICY, VARIANT, display_path, document_from_bytes, inside, load_document, read_bytes
@@ -495,12 +495,10 @@ def load_case(path: Path, policy: Policy | PolicySet, raw: bytes | None = None, 
     return case
 
 
-def case_from_facts(policy: Policy | PolicySet, facts: dict[str, Any], case_id: str = "", where: str = "case") -> Case:
-    """A case from a mapping of facts (for code that imports the engine); raises `CaseError`."""
-    values, problems = check_facts(facts, policy, lambda name, key=False: SourceLocation(f"{where}.facts.{name}"))
-    if problems:
-        raise CaseError(problems)
-    return Case(case_id, values)
+def case_from_facts(policy: Policy | PolicySet, facts: Mapping[str, Any], case_id: str = "", where: str = "case") -> Case:
+    """A case from a mapping of facts (for code that imports the engine); raises `CaseError`, also
+    when `facts` is no mapping (None, a list) or `case_id` is no text."""
+    return case_from_mapping(policy, facts, case_id, where)
 
 
 def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None, trace: bool = True,
@@ -549,5 +547,5 @@ def evaluate(policy_set: PolicySet, facts: "Mapping[str, Any] | Case", *, varian
     covers, and `SelectionError` for a variant the policy does not have. `trace=False` decides faster
     and records no trace (`decision_to_json(decision, "none")` still renders it).
     """
-    case = facts if isinstance(facts, Case) else case_from_facts(policy_set, dict(facts), case_id)
+    case = facts if isinstance(facts, Case) else case_from_facts(policy_set, facts, case_id)
     return decide_selected(policy_set, case, variant, trace, as_of)
