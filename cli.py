@@ -9,23 +9,70 @@ Exit codes (also in the README):
   5  evaluation error: a clause failed at run time (the decision lists the errors)
   70 internal error: a bug in Verdict; please report it
   74 I/O error: the decision log could not be written (a full disk); it was cut back to where it was
+  130 interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import json
+# Ctrl-C is answered from here on, before the imports that take most of a start: one line and exit
+# 130, never a traceback, nor click's `Aborted!` (exit 1).
 import os
-import re
+import signal
 import sys
-from pathlib import Path
 
-import click
+EXIT_INTERRUPTED = 130
+
+
+class Interrupted(BaseException):
+    """Raised by the SIGINT handler while a command runs, so that files are closed and temporary ones
+    removed on the way out. A BaseException, as KeyboardInterrupt is, so that no `except Exception`
+    takes it for a failure; not a KeyboardInterrupt, which click would turn into `Aborted!`."""
+
+
+# starting (importing: nothing to clean up), running (a command: raise Interrupted), stopping (an
+# Interrupted is on its way out: a second Ctrl-C leaves at once), done (the exit code is set).
+_interrupt = {"phase": "starting", "said": False}
+
+
+def _say_interrupted() -> None:
+    if not _interrupt["said"]:
+        _interrupt["said"] = True
+        os.write(2, b"verdict: interrupted\n")  # not sys.stderr: the signal may have come in the middle of its write
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    phase = _interrupt["phase"]
+    if phase == "done" or (phase != "starting" and isinstance(sys.exc_info()[1], SystemExit)):
+        return  # the command has finished, or is leaving with its own exit code
+    if phase == "running":
+        _interrupt["phase"] = "stopping"
+        raise Interrupted
+    _say_interrupted()
+    os._exit(EXIT_INTERRUPTED)
+
+
+if sys.argv[1:2] == ["--multiprocessing-fork"]:
+    # A worker of `verdict batch` that imports this module (spawn imports the program's main module)
+    # and did not inherit SIGINT ignored (one the pool starts again): the parent answers Ctrl-C, and
+    # stops it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a shell's background job keeps ignoring it
+    signal.signal(signal.SIGINT, _on_interrupt)
+    if hasattr(signal, "pthread_sigmask"):  # not on Windows
+        # A Ctrl-C that came while the interpreter started, held by a parent that blocked it, arrives now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+import contextlib  # noqa: E402 - after the handler, as said above
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
 
 # The public engine only (`engine.__all__`): its submodules (`engine.testing`, ...) are imported on
 # first use, so `verdict eval` loads few of them, and a process's start is most of its time.
-import engine
+import engine  # noqa: E402
 
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
@@ -52,7 +99,7 @@ class DiagnosticsError(click.ClickException):
         for diagnostic in self.diagnostics:
             click.echo(diagnostic.one_line(), err=True)
         if self.summary:
-            click.echo(f"verdict: {self.summary}", err=True)
+            click.echo(f"verdict: {engine.one_line(self.summary)}", err=True)
 
 
 def _plan_cache():
@@ -325,7 +372,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
     with contextlib.ExitStack() as files:
         try:
             stream = None if kind == "folder" else sys.stdin.buffer if input_path == "-" else \
-                files.enter_context(open(input_path, "rb"))
+                files.enter_context(engine.batch.open_input(Path(input_path)))
         except OSError as exc:
             raise click.BadParameter(f"cannot read `{input_path}`: {exc.strerror}", param_hint="INPUT") from None
         try:
@@ -384,6 +431,9 @@ def _progress_bar():
         return
     from tqdm import tqdm  # noqa: PLC0415 - only on a terminal
 
+    # Without its monitor thread: a thread that does not block SIGINT could take a Ctrl-C sent while
+    # the workers start, when this process ignores it (engine.batch), and drop it.
+    tqdm.monitor_interval = 0
     with tqdm(unit=" cases", file=sys.stderr, mininterval=0.5, smoothing=0.1) as bar:
         yield bar.update
 
@@ -896,14 +946,22 @@ def replay_command(log_file: Path, number: int) -> None:
 
 
 def main() -> None:
-    """Entry point: click handles usage errors; anything unexpected is reported without a traceback."""
+    """Entry point: click handles usage errors; anything unexpected is reported without a traceback;
+    Ctrl-C exits 130 with one line."""
+    _interrupt["phase"] = "running"
     try:
-        cli.main(prog_name="verdict")
-    except SystemExit:
-        raise
-    except Exception as exc:  # a bug: say so plainly, never dump a traceback on the user
-        click.echo(f"verdict: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
-        sys.exit(EXIT_INTERNAL)
+        try:
+            cli.main(prog_name="verdict")
+        except Exception as exc:  # a bug: say so plainly, never dump a traceback on the user
+            click.echo(f"verdict: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+            sys.exit(EXIT_INTERNAL)
+    # Outside the inner `try`, so that a Ctrl-C in its handler (or in click's way out) is caught too.
+    except (Interrupted, KeyboardInterrupt):
+        _interrupt["phase"] = "stopping"
+        _say_interrupted()
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        _interrupt["phase"] = "done"
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 Cases are generated Aqara cases (bench/aqara.py, every fact given as a case file holds it), written once
 as JSON Lines; the 1,000,000-case input is that file streamed ten times into standard input, so nothing
 of that size is stored. Each run is a whole `verdict batch ... --trace none --out FILE` process; its peak
-memory is the largest sum of the resident sizes of the process and its workers, sampled every 20 ms from
-/proc. Throughput runs alternate the two job counts, round by round, and the figure is the median of the
-per-round ratios (the machine is shared and noisy).
+memory is the largest sum of the resident sizes of the process and its workers, sampled every 100 ms from
+/proc (memory stays flat, so the plateau is caught; sampling every 20 ms took about a tenth of a core,
+which the run with two workers has none of to spare). Throughput runs alternate the two job counts, round
+by round, and the figure is the median of the per-round ratios (the machine is shared and noisy).
 
     .venv/bin/python bench/batch.py [--cases 100000] [--repeat 10] [--rounds 3] [--json OUT]
 """
@@ -91,7 +92,7 @@ def run_batch(source: Path, jobs: int, repeat: int, out: Path) -> tuple[float, i
     peak = 0
     while process.poll() is None:
         peak = max(peak, _tree_rss_kb(process.pid))
-        time.sleep(0.02)
+        time.sleep(0.1)
     seconds = time.perf_counter() - started
     stderr = process.stderr.read().decode()
     if feeder:

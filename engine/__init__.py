@@ -42,6 +42,7 @@ from .errors import EngineError as EngineError
 from .errors import PolicyError as PolicyError
 from .errors import SourceLocation as SourceLocation
 from .errors import did_you_mean as did_you_mean
+from .errors import one_line as one_line
 from .errors import sorted_diagnostics as sorted_diagnostics
 from .loader import MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES
 from .loader import display_path as display_path
@@ -74,7 +75,7 @@ __all__ = [
     "BUNDLED_POLICIES", "POLICY_FILE", "PolicyEntry", "case_from_facts", "decide", "decide_in_set", "discover",
     "evaluate", "list_policies", "load", "load_case", "load_policy", "load_policy_set", "policy_file", "policy_roots", "require_policy",
     "require_policy_set", "resolve_policy", "Case", "apply_fact_texts", "coerce_text", "CaseError", "Diagnostic",
-    "EngineError", "PolicyError", "SourceLocation", "did_you_mean", "sorted_diagnostics", "MAX_DOCUMENT_BYTES",
+    "EngineError", "PolicyError", "SourceLocation", "did_you_mean", "one_line", "sorted_diagnostics", "MAX_DOCUMENT_BYTES",
     "display_path", "Decision", "Policy", "PolicySet", "TRACE_LEVELS", "clause_to_text", "decision_to_brief_text",
     "decision_to_dict", "decision_to_json", "decision_to_text", "Reference", "SelectionError", "check_date",
     "check_variant", "in_force", "parse_reference", "ENGINE_VERSION", *SUBMODULES,

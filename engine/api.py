@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import bundled
-from .cases import Case, case_from_document, check_facts
+from .cases import Case, case_from_document, case_from_mapping
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate as evaluate_policy
-from .loader import display_path, document_from_bytes, load_document, read_bytes
+from .loader import CASE, POLICY, VARIANT, display_path, document_from_bytes, inside, load_document, read_bytes
 from .model import Decision, Policy, PolicySet
 from .selection import decide as decide_selected
 from .version import ENGINE_VERSION
@@ -100,7 +100,7 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     variant_spec = data.get("variants") or {}
     bases = [entry]
     for position, name in enumerate(versions_spec.get("files", [])):
-        document, found = _listed_document(file.parent / name, "policy", entry.source_map.locate(("versions", "files", position)))
+        document, found = _listed_document(file, name, "policy", entry.source_map.locate(("versions", "files", position)))
         problems += found
         if document is not None and not any(p.code == "schema" for p in found):
             if document.data["policy"]["id"] != data["policy"]["id"]:
@@ -113,7 +113,7 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
             bases.append(document)
     variant_documents = []
     for position, name in enumerate(variant_spec.get("files", [])):
-        document, found = _listed_document(file.parent / name, "variant", entry.source_map.locate(("variants", "files", position)))
+        document, found = _listed_document(file, name, "variant", entry.source_map.locate(("variants", "files", position)))
         problems += found
         if document is not None and not any(p.code == "schema" for p in found):
             variant_documents.append(document)
@@ -126,6 +126,8 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
         elif key == "versions" and spec and fact["type"] not in ("date", "datetime"):
             problems.append(Diagnostic("version_fact", f"versions are chosen by a date: `{spec['select_by']}` is {fact['type']}",
                                        entry.source_map.locate((key, "select_by")), key))
+    for document in bases:
+        problems += _sources_outside(file, document)
     window_problems = _check_windows(bases, variant_documents, bool(versions_spec))
     warnings = [p for p in window_problems if p.severity == "warning"]
     for document in bases + variant_documents:  # each file's own parameters, where its owner edits them
@@ -134,6 +136,7 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
     if problems:
         return None, problems + warnings
     sources: dict[str, SourceDocument | None] = {}  # each source text read once, by file name
+    unreadable: set[str] = set()  # source texts that exist but cannot be read as text (their problem is told)
     compiled: list[tuple[Policy, dict, Any, tuple, Any]] = []  # (policy, merged data, source map, files, source text)
     for document in bases:
         windows, found = dated_windows(document.data, document.source_map, "policy", document.data["policy"]["id"])
@@ -141,7 +144,13 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
         for window in windows:
             name = window.data["policy"]["source"]["file"]
             if name not in sources:
-                sources[name] = _read_source(file.parent / name)
+                # Inside the folder: `_sources_outside` refused the others.
+                sources[name], problem = _read_source(file.parent / name)
+                if problem is not None:
+                    problems.append(problem)
+                    unreadable.add(name)
+            if name in unreadable:
+                continue  # a FIFO, a device, a file too large: said once, where it is, rather than "cannot be read"
             policy, found = compile_policy(window.data, window.source_map, sources[name], document.sha256)
             problems += [p for p in found if p not in problems]
             if policy is not None:
@@ -180,11 +189,31 @@ def _load_policy_set(file: Path) -> tuple[PolicySet | None, list[Diagnostic]]:
                      versions_spec.get("select_by", ""), everything, files), warnings
 
 
-def _listed_document(file: Path, kind: str, listed_at: SourceLocation):
-    document, found = _checked_document(file, kind)
+def _listed_document(policy: Path, name: str, kind: str, listed_at: SourceLocation):
+    """A file the policy lists (`variants.files`, `versions.files`), read only when it lies inside the
+    policy's folder; otherwise the problem is placed where the policy names it."""
+    if not inside(policy.parent, name):
+        return None, [_outside(name, listed_at)]
+    path = policy.parent / name
+    document, found = _checked_document(path, kind)
     if document is None and all(p.code == "file_not_found" for p in found):
-        found = [Diagnostic("file_not_found", f"`{file.name}` cannot be read", listed_at)]
+        found = [Diagnostic("file_not_found", f"`{path.name}` cannot be read", listed_at)]
     return document, found
+
+
+def _outside(name: str, where: SourceLocation) -> Diagnostic:
+    # The same words whether or not something exists there: the message must not tell.
+    return Diagnostic("path_outside", f"`{name}` leads outside the policy's folder, links resolved", where, "",
+                      "keep every file a policy names in its folder (or below it)")
+
+
+def _sources_outside(policy: Path, document) -> list[Diagnostic]:
+    """A diagnostic for each source text the document names (`source.file`, `source.versions[].file`)
+    that lies outside the policy's folder."""
+    source = document.data["policy"]["source"]
+    named = [(("policy", "source", "file"), source["file"])]
+    named += [(("policy", "source", "versions", i, "file"), v["file"]) for i, v in enumerate(source.get("versions") or [])]
+    return [_outside(name, document.source_map.locate(path)) for path, name in named if not inside(policy.parent, name)]
 
 
 def _window(meta: dict) -> tuple[dt.date, dt.date | None]:
@@ -247,7 +276,7 @@ def _check_windows(bases: list, variants: list, dated: bool) -> list[Diagnostic]
 def _checked_document(file: Path, kind: str):
     """A document checked against the schema `kind`; problems include every duplicate key."""
     from . import schema  # noqa: PLC0415 - jsonschema only when a policy is loaded anew
-    document, problems = load_document(file)
+    document, problems = load_document(file, VARIANT if kind == "variant" else POLICY)
     if document is None:
         return None, problems
     subject = _subject_of(document.data)
@@ -364,17 +393,19 @@ def require_policy(path: Path) -> Policy:
     return policy
 
 
-def _read_source(path: Path) -> "SourceDocument | None":
+def _read_source(path: Path) -> "tuple[SourceDocument | None, Diagnostic | None]":
+    """The source text, or None and, when it exists but is not a text to read (a FIFO, a device, a file
+    too large), the loader's diagnostic; a missing or non-UTF-8 file is the compiler's `source_missing`."""
     from .compiler import SourceDocument  # noqa: PLC0415 - only when a policy is loaded anew
 
     raw, problem = read_bytes(path)
     if raw is None:
-        return None
+        return None, problem if problem is not None and problem.code != "file_not_found" else None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return None
-    return SourceDocument(path.name, text, hashlib.sha256(raw).hexdigest())
+        return None, None
+    return SourceDocument(path.name, text, hashlib.sha256(raw).hexdigest()), None
 
 
 def _subject_of(data: Any):
@@ -419,7 +450,7 @@ def discover(roots: Iterable[Path], cache: "PlanCache | None" = None) -> list[Po
             if known is not None:
                 entries.append(PolicyEntry(*known, file))
                 continue
-            document, _ = load_document(file)
+            document, _ = load_document(file, POLICY)
             meta = document.data.get("policy") if document and isinstance(document.data, dict) else None
             if isinstance(meta, dict):
                 entries.append(PolicyEntry(str(meta.get("id", "?")), str(meta.get("version", "?")), file))
@@ -454,7 +485,7 @@ def load_case(path: Path, policy: Policy | PolicySet, raw: bytes | None = None, 
         client read for a worker on another machine).
     :param name: with `raw`, the file's name in messages (default: `path` as given).
     """
-    document, problems = load_document(path) if raw is None else document_from_bytes(raw, path, name or str(path))
+    document, problems = load_document(path, CASE) if raw is None else document_from_bytes(raw, path, name or str(path), CASE)
     if document is None or problems:
         raise CaseError([p.with_subject(str(p.path[1]) if p.path[:1] == ("facts",) and len(p.path) > 1 else "")
                          for p in problems])
@@ -464,12 +495,10 @@ def load_case(path: Path, policy: Policy | PolicySet, raw: bytes | None = None, 
     return case
 
 
-def case_from_facts(policy: Policy | PolicySet, facts: dict[str, Any], case_id: str = "", where: str = "case") -> Case:
-    """A case from a mapping of facts (for code that imports the engine); raises `CaseError`."""
-    values, problems = check_facts(facts, policy, lambda name, key=False: SourceLocation(f"{where}.facts.{name}"))
-    if problems:
-        raise CaseError(problems)
-    return Case(case_id, values)
+def case_from_facts(policy: Policy | PolicySet, facts: Mapping[str, Any], case_id: str = "", where: str = "case") -> Case:
+    """A case from a mapping of facts (for code that imports the engine); raises `CaseError`, also
+    when `facts` is no mapping (None, a list) or `case_id` is no text."""
+    return case_from_mapping(policy, facts, case_id, where)
 
 
 def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None, trace: bool = True,
@@ -518,5 +547,5 @@ def evaluate(policy_set: PolicySet, facts: "Mapping[str, Any] | Case", *, varian
     covers, and `SelectionError` for a variant the policy does not have. `trace=False` decides faster
     and records no trace (`decision_to_json(decision, "none")` still renders it).
     """
-    case = facts if isinstance(facts, Case) else case_from_facts(policy_set, dict(facts), case_id)
+    case = facts if isinstance(facts, Case) else case_from_facts(policy_set, facts, case_id)
     return decide_selected(policy_set, case, variant, trace, as_of)

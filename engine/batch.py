@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import csv
 import datetime as dt
 import json
 import os
 import pickle
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
@@ -26,6 +28,7 @@ from . import jsontext
 from .api import load_case
 from .cases import Case, apply_fact_texts, case_from_document
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation
+from .loader import open_stream
 from .model import PolicySet
 from .render import decision_to_dict
 from .selection import decide
@@ -119,6 +122,12 @@ def input_format(path: str, given: str | None) -> str:
     return "csv" if path.lower().endswith(".csv") else "jsonl"
 
 
+def open_input(path: Path) -> IO[bytes]:
+    """INPUT opened for `read_items`: a file, a FIFO or a socket (`<(zcat cases.jsonl.gz)`), read as a
+    stream; OSError for a device or a directory. A FIFO that no process writes reads as empty."""
+    return open_stream(path)
+
+
 def read_items(stream: IO[bytes] | None, kind: str, name: str, folder: Path | None = None,
                facts: Iterable[str] = ()) -> Iterator[Item]:
     """The items of an input, lazily. `stream` is the open binary input (None for a folder); `facts`
@@ -139,7 +148,6 @@ def read_items(stream: IO[bytes] | None, kind: str, name: str, folder: Path | No
 def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
     """Each line of a binary stream as text, numbered; an oversized or non-UTF-8 line is an item with
     its problem (and is read past in pieces, never held whole)."""
-    decode = codecs.getincrementaldecoder("utf-8")
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -157,7 +165,7 @@ def _lines(stream: IO[bytes], name: str) -> Iterator[Item]:
                                                   f"{MAX_LINE_BYTES}", SourceLocation(name, number, 0)))
             continue
         try:
-            text = decode().decode(raw, final=True)
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             yield Item(number, problem=Diagnostic("file_not_utf8", f"the line is not UTF-8 text (byte {exc.start + 1})",
                                                   SourceLocation(name, number, 0)))
@@ -235,6 +243,8 @@ def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
         data = jsontext.loads(item.text)  # amounts of money read exactly
     except json.JSONDecodeError as exc:
         raise CaseError([Diagnostic("json_syntax", f"invalid JSON: {exc.msg} (column {exc.colno})", where)]) from None
+    except ValueError:  # the only other: Python refuses to read an integer of over 4,300 digits
+        raise CaseError([Diagnostic("fact_value", "a number of over 4300 digits is beyond the limit of 1e+12", where)]) from None
     if isinstance(data, dict) and "facts" not in data and not {"id", "description"} & set(data):
         data = {"facts": data}  # a bare facts object
     case, problems = case_from_document(data, _LineMap(options.source, item.number), policy_set, f"line-{item.number}")
@@ -317,8 +327,37 @@ def policy_set_from_bytes(data: bytes) -> PolicySet:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(work: Callable[[list], list]) -> None:
-    _WORKER["work"] = work
+def _start_worker(work_file: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a worker the pool starts again later did not inherit it
+    with open(work_file, "rb") as handle:
+        _WORKER["work"] = pickle.load(handle)  # written by `ordered_map`, in a folder only this user can read
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while worker processes start, so that they inherit it ignored from their first
+    instruction: a Ctrl-C, which a terminal sends to the whole process group, is the parent's to answer
+    (it stops the pool), and no worker halfway through its start prints a traceback. The parent blocks
+    it meanwhile, so that one sent then waits for the parent's own handler (Linux keeps a signal that
+    is blocked pending even while it is ignored) instead of being lost."""
+    import threading  # noqa: PLC0415 - only for a pool
+    from multiprocessing import resource_tracker  # noqa: PLC0415 - only for a pool
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    # Started before, as the pool would start it: it unblocks SIGINT when it starts, dropping a Ctrl-C
+    # that waits.
+    resource_tracker.ensure_running()
+    blocking = hasattr(signal, "pthread_sigmask")  # not on Windows
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if blocking else None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)  # before the mask: a pending Ctrl-C reaches this handler
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _run_chunk(chunk: list) -> list:
@@ -329,7 +368,7 @@ def ordered_map(work: Callable[[list], list], items: Iterable, emit: Callable[[A
                 chunk_size: int = CHUNK) -> None:
     """`work` over chunks of `items`, each result given to `emit` in input order.
 
-    With `jobs` > 1, `work` is pickled once into each of `jobs` worker processes (started with
+    With `jobs` > 1, `work` is pickled once, for each of `jobs` worker processes to read (started with
     `spawn`: a clean interpreter, whatever threads the parent runs, like a worker on another machine),
     and at most a few chunks per worker are in flight, so memory stays flat however long the input.
     """
@@ -339,17 +378,26 @@ def ordered_map(work: Callable[[list], list], items: Iterable, emit: Callable[[A
                 emit(result)
         return
     import multiprocessing  # noqa: PLC0415 - only for a pool
+    import tempfile  # noqa: PLC0415 - only for a pool
 
-    with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(work,)) as pool:
-        pending: collections.deque = collections.deque()
-        for chunk in chunked(items, chunk_size):
-            pending.append(pool.apply_async(_run_chunk, (chunk,)))
-            if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+    with tempfile.TemporaryDirectory(prefix="verdict-work-") as folder:  # mode 0700
+        # Pickled once, read by each worker: started with a copy each as its argument, a pool waits for
+        # every worker to read its copy before it returns, while Ctrl-C waits (see `_sigint_ignored`).
+        work_file = os.path.join(folder, "work.pickle")
+        with open(work_file, "xb") as handle:
+            pickle.dump(work, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        with _sigint_ignored():
+            pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(work_file,))
+        with pool:
+            pending: collections.deque = collections.deque()
+            for chunk in chunked(items, chunk_size):
+                pending.append(pool.apply_async(_run_chunk, (chunk,)))
+                if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+                    for result in pending.popleft().get():
+                        emit(result)
+            while pending:
                 for result in pending.popleft().get():
                     emit(result)
-        while pending:
-            for result in pending.popleft().get():
-                emit(result)
 
 
 def run(policy_set: PolicySet, items: Iterable[Item], options: Options, emit: Callable[[Outcome], None],

@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean
 from .loader import SourceMap
@@ -18,12 +18,26 @@ from .values import DATE_PATTERN, DATETIME_PATTERN, VALUE_TYPES, read_amount, sh
 # Explicit limits on case values.
 MAX_TEXT_LENGTH = 500
 MAX_NUMBER = 1e12
+# The dates and datetimes a case may give: a thousand years inside what Python's dates can hold at
+# either end, so that whatever a policy computes from an accepted value (its UTC or local day under any
+# offset, `add_days`, `add_months`) can be computed, and a decision made, explained and rendered.
+EARLIEST_DATE = dt.date(1000, 1, 1)
+LATEST_DATE = dt.date(8999, 12, 31)
+EARLIEST_DATETIME = dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc)
+LATEST_DATETIME = dt.datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+_LIMIT_DIGITS = len(str(int(MAX_NUMBER)))
+# How many characters of a refused value a message quotes: a value can be as long as a file.
+_SHOWN_LENGTH = 60
 
 #: Text an amount of money may be written as in a case file: digits, at most two decimals.
 AMOUNT_PATTERN = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 _DATE = re.compile(DATE_PATTERN)
 _DATETIME = re.compile(DATETIME_PATTERN)
 _CASE_KEYS = ("id", "description", "facts")
+
+
+class _OutOfRange(str):
+    """What `coerce` says of a date outside the range: a message reported under its own code."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,31 @@ class Case:
     def digest(self) -> str:
         """sha256 of the canonical JSON of the facts: the same facts always give the same digest."""
         return facts_digest(self.facts)
+
+
+def case_from_mapping(policy: Policy, facts: Any, case_id: str, where: str) -> Case:
+    """A case from a mapping of fact names to values given by a program; raises `CaseError` for
+    anything else (None, a list), as for a fact it does not accept."""
+    if not isinstance(facts, Mapping):
+        raise CaseError([Diagnostic("case_shape", f"the facts must be a mapping of fact names to values, not "
+                                    f"{_kind_of(facts)}", SourceLocation(f"{where}.facts"))])
+    problems = [Diagnostic("case_shape", f"a fact name must be text, not {_kind_of(name)} (`{_abridged(repr(name))}`)",
+                           SourceLocation(f"{where}.facts")) for name in facts if not isinstance(name, str)]
+    if not isinstance(case_id, str):
+        problems.append(Diagnostic("case_shape", f"the case id must be text, not {_kind_of(case_id)}", SourceLocation(f"{where}.id")))
+    if problems:
+        raise CaseError(problems)
+    values, problems = check_facts(facts, policy, lambda name, key=False: SourceLocation(f"{where}.facts.{name}"))
+    if problems:
+        raise CaseError(problems)
+    return Case(case_id, values)
+
+
+def _kind_of(value: Any) -> str:
+    if value is None or isinstance(value, str):
+        return "null" if value is None else "text"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} `{name}`"
 
 
 def case_from_document(data: Any, source_map: SourceMap, policy: Policy, default_id: str) -> tuple[Case | None, list[Diagnostic]]:
@@ -79,7 +118,7 @@ def check_facts(raw: dict[str, Any], policy: Policy, locate) -> tuple[dict[str, 
             continue
         converted, problem = coerce(fact, value)
         if problem:
-            problems.append(Diagnostic("fact_value", problem, locate(name), name, _help_for(fact)))
+            problems.append(_refused(problem, locate(name), name, _help_for(fact)))
         else:
             values[name] = converted
     return values, problems
@@ -96,13 +135,23 @@ def coerce_text(fact: Fact, text: str) -> tuple[Any, str | None]:
         return None, f"expected true or false, got `{text}`"
     if fact.type == "int":
         if re.fullmatch(r"[+-]?[0-9]+", text):
-            return coerce(fact, int(text))
-        return None, f"expected a whole number, got `{text}`"
+            return _whole_number(fact, text)
+        return None, f"expected a whole number, got `{_abridged(text)}`"
     if fact.type == "number":
         if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", text):
-            return None, f"expected a number, got `{text}`"
-        return coerce(fact, float(text) if re.search(r"[.eE]", text) else int(text))
+            return None, f"expected a number, got `{_abridged(text)}`"
+        return coerce(fact, float(text)) if re.search(r"[.eE]", text) else _whole_number(fact, text)
     return coerce(fact, text)  # a `money` fact reads the digits typed (`59.99`), exactly
+
+
+def _whole_number(fact: Fact, digits: str) -> tuple[Any, str | None]:
+    """`[+-]digits` as a value of `fact`. Digits past the limit are counted, not read: Python refuses
+    to read an integer of over 4,300 digits (a ValueError), and reading one takes quadratic time."""
+    sign = digits[0] if digits[0] in "+-" else ""
+    significant = digits[len(sign):].lstrip("0")
+    if len(significant) > _LIMIT_DIGITS:
+        return None, f"a whole number of {len(significant)} digits is beyond the limit of {MAX_NUMBER:.0e}"
+    return coerce(fact, int(sign + (significant or "0")))
 
 
 def apply_fact_texts(case: Case, assignments: Iterable[str], policy: Any) -> Case:
@@ -123,7 +172,7 @@ def apply_fact_texts(case: Case, assignments: Iterable[str], policy: Any) -> Cas
             continue
         value, problem = coerce_text(fact, text)
         if problem:
-            problems.append(Diagnostic("fact_value", problem, where, name))
+            problems.append(_refused(problem, where, name))
         else:
             facts[name] = value
     if problems:
@@ -158,9 +207,9 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
     if kind == "datetime" and isinstance(value, dt.datetime):  # from code that imports the engine
         if value.tzinfo is None or value.utcoffset() is None:
             return None, "the datetime has no time zone"
-        return value, None
+        return _within_dates(value)
     if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value, None
+        return _within_dates(value)
     if not isinstance(value, str):
         if kind == "money":
             return _amount(fact, value)
@@ -180,7 +229,7 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
         if not _DATE.match(value):
             return None, f"`{value}` is not a date of the form YYYY-MM-DD"
         try:
-            return dt.date.fromisoformat(value), None
+            return _within_dates(dt.date.fromisoformat(value))
         except ValueError as exc:
             return None, f"`{value}` is not a real date ({exc})"
     if kind == "datetime":
@@ -189,12 +238,31 @@ def coerce(fact: Fact, value: Any) -> tuple[Any, str | None]:
                 return None, f"`{value}` has no time zone; add `Z` (UTC) or an offset such as `+01:00`"
             return None, f"`{value}` is not an ISO 8601 datetime such as 2026-03-01T10:00:00Z"
         try:
-            return dt.datetime.fromisoformat(value), None
+            return _within_dates(dt.datetime.fromisoformat(value))
         except ValueError as exc:
             return None, f"`{value}` is not a real datetime ({exc})"
     if kind == "money":
         return _amount(fact, value)
     return None, f"unsupported fact type `{kind}`"
+
+
+def within_dates(value: dt.date) -> bool:
+    """Whether a date, or an aware datetime, lies within the dates the engine handles."""
+    # Aware datetimes compare as instants (without building one in UTC, which could not be built
+    # for 0001-01-01T00:00:00+14:00): the range is checked in UTC whatever the offset.
+    if isinstance(value, dt.datetime):
+        return EARLIEST_DATETIME <= value <= LATEST_DATETIME
+    return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def _within_dates(value: dt.date) -> tuple[Any, str | None]:
+    """The date or datetime, if it lies within the dates the engine handles."""
+    if within_dates(value):
+        return value, None
+    earliest, latest = (EARLIEST_DATETIME, LATEST_DATETIME) if isinstance(value, dt.datetime) else (EARLIEST_DATE, LATEST_DATE)
+    kind = "datetime" if isinstance(value, dt.datetime) else "date"
+    return None, _OutOfRange(f"`{show_value(value)}` is {'before the earliest' if value < earliest else 'after the latest'} "
+                             f"{kind} Verdict handles, {show_value(earliest if value < earliest else latest)}")
 
 
 def _amount(fact: Fact, raw: Any) -> tuple[Any, str | None]:
@@ -221,7 +289,28 @@ def _help_for(fact: Fact) -> str:
 
 def _show(value: Any) -> str:
     """A value given for a fact, in a message: text is called so, because `5` and the text `5` look alike."""
-    return f"the text `{value}`" if isinstance(value, str) else f"`{show_value(value)}`"
+    if isinstance(value, str):
+        return f"the text `{_abridged(value)}`"
+    if isinstance(value, int) and value.bit_length() > 4 * _SHOWN_LENGTH:
+        # Counted from its bits: Python refuses to write an integer of over 4,300 digits.
+        return f"a whole number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    try:
+        return f"`{_abridged(show_value(value))}`"
+    except (ValueError, RecursionError):  # a list holding such an integer, or nested without end
+        return f"a value of type `{type(value).__name__}`"
+
+
+def _abridged(text: str) -> str:
+    """Text for a message: on one line, and cut short when long (a value can be as long as a file)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:_SHOWN_LENGTH + 1])
+    return shown if len(text) <= _SHOWN_LENGTH else f"{shown[:_SHOWN_LENGTH]}… ({len(text)} characters)"
+
+
+def _refused(problem: str, location: SourceLocation, name: str, help: str = "") -> Diagnostic:
+    """The diagnostic of a value `coerce` refused."""
+    if isinstance(problem, _OutOfRange):
+        return Diagnostic("date_out_of_range", problem, location, name, help)
+    return Diagnostic("fact_value", problem, location, name, help)
 
 
 

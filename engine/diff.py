@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .loader import read_bytes
+from .loader import inside, read_bytes
 from .model import Clause, Parameter, Policy, to_json_value
 from .sourcetext import SourceText
 from .values import show_value
@@ -346,6 +346,8 @@ def _show(change: Change, value: Any) -> str:
 def source_text(folder: Path, policy: Policy) -> str | None:
     """The source document a policy was compiled against, read from its policy's folder; None when it
     cannot be read or its sha256 is no longer the one the policy recorded (then only hashes are compared)."""
+    if not inside(folder, policy.identity.source_file):
+        return None
     raw, _ = read_bytes(folder / policy.identity.source_file)
     if raw is None or hashlib.sha256(raw).hexdigest() != policy.identity.source_sha256:
         return None

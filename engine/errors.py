@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
+
+# Characters that would break a message over lines or act on a terminal: C0 and C1 controls, DEL,
+# and Unicode's line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: a newline shown as `\\n` (also `\\r`, `\\t`), any other control character
+    as `\\xNN` or `\\uNNNN`, so that one problem is one line and a value cannot write to the terminal."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                             else f"\\u{ord(m.group()):04x}"), text)
 
 
 @dataclass(frozen=True, order=True)
@@ -42,13 +55,14 @@ class Diagnostic:
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
 
     def one_line(self) -> str:
-        """`file:line:column: subject: message (help)`: the format every command prints."""
+        """`file:line:column: subject: message; help`: the format every command prints, always one line
+        (see `one_line`: a value that holds a newline shows it as `\\n`)."""
         parts = [str(self.location)] + (["warning"] if self.severity == "warning" else [])
         if self.subject:
             parts.append(self.subject)
         text = f"{self.message}; {self.help}" if self.help else self.message
         parts.append(text)
-        return ": ".join(parts)
+        return one_line(": ".join(parts))
 
     def with_subject(self, subject: str) -> "Diagnostic":
         return self if self.subject or not subject else Diagnostic(self.code, self.message, self.location, subject,

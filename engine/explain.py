@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .cases import Case
+from .cases import MAX_NUMBER, Case, within_dates
 from .errors import CaseError
 from .evaluator import evaluate, part_outcomes, probe
 from .model import Clause, Decision, Policy, PolicySet, to_json_value
@@ -373,6 +373,20 @@ def _facts_behind(policy: Policy, facts: Mapping[str, Any], failed: FailedCondit
     return names
 
 
+def _shifted(actual: dt.date, shifts: list[dict]) -> list:
+    """`actual` moved by each shift (`timedelta` arguments) that keeps it a date a case may give: a
+    gap can be wider than the way from the date to either end of the calendar."""
+    moved = []
+    for shift in shifts:
+        try:
+            value = actual + dt.timedelta(**shift)
+        except OverflowError:
+            continue
+        if within_dates(value):
+            moved.append(value)
+    return moved
+
+
 def _candidate_values(policy: Policy, name: str, actual: Any, gap: float) -> list:
     fact = policy.facts[name]
     if fact.type == "bool":
@@ -384,12 +398,13 @@ def _candidate_values(policy: Policy, name: str, actual: Any, gap: float) -> lis
     whole = float(int(gap))
     steps = sorted({gap, whole, whole + 1, 1.0} - {0.0})
     if fact.type == "datetime" and isinstance(actual, dt.datetime):
-        return [actual + sign * dt.timedelta(days=step) for step in steps for sign in (-1, 1)] + \
-               [actual + sign * dt.timedelta(hours=step) for step in steps for sign in (-1, 1)]
+        return _shifted(actual, [{"days": sign * step} for step in steps for sign in (-1, 1)]
+                        + [{"hours": sign * step} for step in steps for sign in (-1, 1)])
     if fact.type == "date" and isinstance(actual, dt.date):
-        return [actual + sign * dt.timedelta(days=int(step)) for step in steps for sign in (-1, 1)]
+        return _shifted(actual, [{"days": sign * int(step)} for step in steps for sign in (-1, 1)])
     if fact.type in ("int", "number") and isinstance(actual, (int, float)):
-        values = [actual + sign * step for step in steps for sign in (-1, 1)]
+        # Only values a case may give: finite and within the limit (a gap can be as wide as a float).
+        values = [v for v in (actual + sign * step for step in steps for sign in (-1, 1)) if abs(v) <= MAX_NUMBER]
         if fact.type == "int":
             values = [int(v) for v in values]
         low = fact.minimum if fact.minimum is not None else float("-inf")

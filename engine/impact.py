@@ -20,7 +20,7 @@ from .batch import case_of as batch_case
 from .cases import Case, case_from_document
 from .decisionlog import is_decision
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation
-from .loader import display_path, parse_yaml, read_bytes
+from .loader import display_path, open_stream, parse_yaml, read_bytes
 from .model import PolicySet, to_json_value
 from .render import decision_to_dict
 from .values import show_value
@@ -205,7 +205,7 @@ def corpus_items(path: Path) -> Iterator[tuple[str, Item]]:
                 yield display_path(file), Item(0, path=str(file))
         return
     name = display_path(path)
-    with open(path, "rb") as stream:
+    with open_stream(path) as stream:  # a FIFO or `<(zcat ...)` too; a device or a FIFO nobody writes does not hang
         for item in read_items(stream, "jsonl", name):
             if item.text is None or item.text.strip():
                 yield name, item

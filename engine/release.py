@@ -36,7 +36,7 @@ from typing import Any
 
 from .api import POLICY_FILE, load_policy_set, policy_file
 from .errors import Diagnostic, SourceLocation
-from .loader import display_path, load_document, read_bytes
+from .loader import LOCK, display_path, inside, load_document, read_bytes
 from .model import PolicySet
 
 LOCK_FILE = "policy.lock"
@@ -99,17 +99,22 @@ def is_released_copy(file: Path) -> bool:
 
 def released_policy_files(file: Path) -> list[Path]:
     """The kept copies of a policy's released versions, newest version first."""
-    root = policy_file(file).parent / RELEASED
-    found = [p for p in root.glob(f"*/{POLICY_FILE}") if _VERSION.match(p.parent.name)] if root.is_dir() else []
+    folder = policy_file(file).parent
+    root = folder / RELEASED
+    # A kept copy is a file of the policy's folder: a `released/X.Y.Z` that links elsewhere is not one.
+    found = [p for p in root.glob(f"*/{POLICY_FILE}")
+             if _VERSION.match(p.parent.name) and inside(folder, f"{RELEASED}/{p.parent.name}/{POLICY_FILE}")] if root.is_dir() else []
     return sorted(found, key=lambda p: _version_key(p.parent.name), reverse=True)
 
 
 def read_lock(file: Path) -> tuple[Lock | None, list[Diagnostic]]:
     """The lock beside a policy file: (None, []) when there is none, (None, problems) when it is damaged."""
     path = policy_file(file).parent / LOCK_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None, []
-    document, problems = load_document(path)
+    if not inside(path.parent, LOCK_FILE):
+        return None, [_lock_problem(path, "it is a link that leads outside the policy's folder", SourceLocation(display_path(path)))]
+    document, problems = load_document(path, LOCK)
     if document is None or problems:
         return None, [_lock_problem(path, p.message, p.location) for p in problems]
     try:
@@ -251,6 +256,13 @@ def _released_copies_damaged(file: Path, lock: Lock) -> list[Diagnostic]:
     for release in lock.releases:
         for record in release.files:
             copy = folder / release.folder / record.path
+            if not inside(folder, f"{release.folder}/{record.path}"):
+                # Not read, and the same words whether or not something is there.
+                problems.append(Diagnostic(
+                    "path_outside", f"`{release.folder}/{record.path}`, named in {LOCK_FILE}, leads outside the policy's "
+                    "folder, links resolved", SourceLocation(display_path(folder / LOCK_FILE)), lock.policy,
+                    "policy.lock is written by `verdict release`; restore it from version control"))
+                continue
             raw, _ = read_bytes(copy)
             if raw is not None and hashlib.sha256(raw).hexdigest() == record.sha256:
                 continue

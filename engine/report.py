@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import html
+import re
 from dataclasses import dataclass
 
 from .model import Clause, Decision, Policy
@@ -30,20 +31,40 @@ def _h(level: int, text: str) -> Block:
     return Block(f"h{level}", text)
 
 
+# What Markdown could read in a value as markup: every bracket (an inline, reference or image link, a
+# link definition in a list item or a quote), a backtick (code), a pipe (a table cell's end), and the
+# backslash itself, escaped first so that a value's own backslash cannot undo the escapes after it.
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "`": "\\`", "|": "\\|",
+                                   "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def _md(text: object) -> str:
-    """Text as Markdown shows it: on one line, and with no raw HTML or table breaks a value could inject."""
-    # `](` would open an inline link or image (`[click](javascript:…)`): escaped, it shows as written.
-    return " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("](", "]\\(")
+    """Text as Markdown shows it: on one line, with no link, image, code span, raw HTML or table break
+    a value (a case id, a fact, a policy's title, quote or note) could inject; a viewer shows it as written."""
+    return " ".join(str(text).split()).translate(_MARKDOWN_ESCAPES)
+
+
+# Text that opens a line would start a block there: a heading, a quote, a list (`-`, `1.`), a
+# thematic break or a fenced code block (`~~~`) that swallows the rest of the report.
+_BLOCK_START = re.compile(r"(?=[#>+*=~-])|[0-9]+(?=[.)])")  # ends where the backslash goes
+
+
+def _md_line(text: object) -> str:
+    """`_md` for text that opens a line (a paragraph, a quote, a list item): shown as written too."""
+    escaped = _md(text)
+    start = _BLOCK_START.match(escaped)
+    return escaped if start is None else escaped[:start.end()] + "\\" + escaped[start.end():]
 
 
 def to_markdown(blocks: list[Block]) -> str:
     out = []
     for block in blocks:
-        block = Block(block.kind, _md(block.text), tuple(
-            tuple(_md(c) for c in item) if isinstance(item, tuple) else _md(item) for item in block.items),
+        line = _md_line if block.kind in ("p", "quote", "list") else _md
+        block = Block(block.kind, line(block.text), tuple(
+            tuple(_md(c) for c in item) if isinstance(item, tuple) else line(item) for item in block.items),
             tuple(_md(h) for h in block.headers))
-        if block.kind.startswith("h"):
-            out.append("#" * int(block.kind[1]) + " " + block.text)
+        if block.kind.startswith("h"):  # a `#` at its end would close the heading, and vanish
+            out.append("#" * int(block.kind[1]) + " " + block.text.replace("#", "\\#"))
         elif block.kind == "p":
             out.append(block.text)
         elif block.kind == "quote":
@@ -51,11 +72,9 @@ def to_markdown(blocks: list[Block]) -> str:
         elif block.kind == "list":
             out.append("\n".join(f"- {item}" for item in block.items))
         elif block.kind == "table":
-            def cell(value: str) -> str:
-                return str(value).replace("|", "\\|").replace("\n", " ")
-            out.append("| " + " | ".join(cell(h) for h in block.headers) + " |")
+            out.append("| " + " | ".join(block.headers) + " |")  # cells are escaped above, pipes included
             out[-1] += "\n|" + "---|" * len(block.headers)
-            out[-1] += "".join("\n| " + " | ".join(cell(c) for c in row) + " |" for row in block.items)
+            out[-1] += "".join("\n| " + " | ".join(row) + " |" for row in block.items)
         out.append("")
     return "\n".join(out)
 

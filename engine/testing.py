@@ -22,7 +22,7 @@ from .api import POLICY_FILE, decide_in_set, load_policy_set
 from .selection import unknown_variant
 from .cases import Case, check_facts
 from .errors import CaseError, Diagnostic, SourceLocation, did_you_mean, sorted_diagnostics
-from .loader import SourceMap, display_path, load_document
+from .loader import TEST, SourceMap, display_path, load_document
 from .model import Decision, Output, Policy, PolicySet, to_json_value
 from .render import reason_lines, trace_lines
 from .values import read_amount, read_value, show_value
@@ -129,7 +129,7 @@ def discover_test_files(paths: list[Path]) -> list[Path]:
 
 def load_test_file(path: Path, policies: dict[Path, tuple[PolicySet | None, list]] | None = None) -> tuple[TestFile | None, list[Diagnostic]]:
     """Load a test file and its policy; every problem in either is returned."""
-    document, problems = load_document(path)
+    document, problems = load_document(path, TEST)
     if document is None:
         return None, problems
     name = _subject_of(document.data)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
+import cli  # noqa: F401 - imported here once, so that the handler below replaces its own
 import engine
+
+# Importing `cli` installs the program's Ctrl-C handler (exit 130 at once): a test run keeps
+# pytest's own, which stops the run with its summary.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 AQARA = REPO / "policies" / "aqara-returns"

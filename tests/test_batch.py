@@ -247,3 +247,24 @@ def test_the_log_is_written_here_so_it_goes_without_dask(tmp_path):
     result = run("-", "--dask", "tcp://127.0.0.1:1", "--out", tmp_path / "out", "--log", tmp_path / "l.jsonl", input="")
     assert result.exit_code == 2 and "--log is written by this process, in input order: it goes without --dask" in result.output
     assert not (tmp_path / "l.jsonl").exists() and not (tmp_path / "out").exists()
+
+
+def test_lines_with_numbers_and_dates_no_decision_could_use_are_refused(tmp_path):
+    """Issue 8: an integer of 5,000 digits (which Python refuses to read), in JSON Lines or a CSV cell,
+    and a date past the range, are refused lines, not an internal error."""
+    digits = "9" * 5000
+    source = tmp_path / "cases.jsonl"
+    source.write_text(f'{{"id": "big", "facts": {{"units_of_product": {digits}}}}}\n'
+                      + jsonl([{"id": "late", "facts": {**BASE_FACTS, "request_at": "9999-12-31T23:59:59Z"}}]), encoding="utf-8")
+    result = run(source, "--jobs", 1)
+    assert result.exit_code == 3, result.output
+    big, late = (json.loads(line)["refused"] for line in result.stdout.splitlines())
+    assert [(d["code"], d["line"], d["message"]) for d in big] == [
+        ("fact_value", 1, "a number of over 4300 digits is beyond the limit of 1e+12")]
+    assert [(d["code"], d["line"], d["subject"]) for d in late] == [("date_out_of_range", 2, "request_at")]
+    table = tmp_path / "cases.csv"
+    table.write_text(f"id,units_of_product\nbig,{digits}\n", encoding="utf-8")
+    result = run(table, "--jobs", 1)
+    assert result.exit_code == 3, result.output
+    [problem] = json.loads(result.stdout)["refused"]
+    assert (problem["code"], problem["message"]) == ("fact_value", "a whole number of 5000 digits is beyond the limit of 1e+12")

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 import engine
-from conftest import BASE_FACTS
+from conftest import AQARA, BASE_FACTS
 
 
 def refused(aqara, **changes):
@@ -156,3 +156,121 @@ def test_the_case_digest_of_an_amount_does_not_depend_on_how_it_is_written(aqara
     plain["shipping_paid"] = 10
     canonical = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert digests == {hashlib.sha256(canonical.encode()).hexdigest()}
+
+
+# -- the dates and numbers a case may give: every value accepted can be decided (issue 8) -----------
+
+PLUS_14 = dt.timezone(dt.timedelta(hours=14))
+MINUS_14 = dt.timezone(-dt.timedelta(hours=14))
+
+
+@pytest.mark.parametrize("fact, value, message", [
+    ("order_placed_at", "0001-01-01T00:00:00+14:00",
+     "`0001-01-01T00:00:00+14:00` is before the earliest datetime Verdict handles, 1000-01-01T00:00:00Z"),
+    ("order_placed_at", "9999-12-31T23:59:59-14:00",
+     "`9999-12-31T23:59:59-14:00` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("request_at", "9999-12-31T23:59:59Z",
+     "`9999-12-31T23:59:59Z` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    # The instant counts, not the date written: 9000-01-01 at +14:00 is still 8999 in UTC, but 1000-01-01
+    # at +00:01 is 999 in UTC.
+    ("request_at", "1000-01-01T00:00:00+00:01",
+     "`1000-01-01T00:00:00+00:01` is before the earliest datetime Verdict handles, 1000-01-01T00:00:00Z"),
+    ("replaced_at", "0999-12-31", "`0999-12-31` is before the earliest date Verdict handles, 1000-01-01"),
+    ("replaced_at", "9000-01-01", "`9000-01-01` is after the latest date Verdict handles, 8999-12-31"),
+    # From code that imports the engine, as Python values.
+    ("order_placed_at", dt.datetime(1, 1, 1, tzinfo=PLUS_14),
+     "`0001-01-01T00:00:00+14:00` is before the earliest datetime Verdict handles, 1000-01-01T00:00:00Z"),
+    ("order_placed_at", dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=MINUS_14),
+     "`9999-12-31T23:59:59-14:00` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("replaced_at", dt.date.max, "`9999-12-31` is after the latest date Verdict handles, 8999-12-31"),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else None)
+def test_dates_beyond_the_engine_range_are_refused_with_their_own_code(aqara, fact, value, message):
+    [problem] = refused(aqara, **{fact: value})
+    assert (problem.code, problem.subject, problem.message) == ("date_out_of_range", fact, message)
+
+
+def test_the_range_is_the_documented_constants():
+    assert (engine.cases.EARLIEST_DATE, engine.cases.LATEST_DATE) == (dt.date(1000, 1, 1), dt.date(8999, 12, 31))
+    assert engine.cases.EARLIEST_DATETIME == dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc)
+    assert engine.cases.LATEST_DATETIME == dt.datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+
+
+EDGES = [
+    {"order_placed_at": "1000-01-01T00:00:00Z", "shipped_at": "1000-01-01T00:00:00Z", "delivered_at": "1000-01-01T13:59:59-14:00",
+     "request_at": "1000-01-02T00:00:00Z"},
+    {"order_placed_at": "9000-01-01T13:59:59+14:00", "shipped_at": "8999-12-31T23:59:59Z", "delivered_at": "8999-12-31T23:59:59Z",
+     "request_at": "8999-12-31T23:59:59.999999Z", "replaced_at": "8999-12-31"},
+    {"request_at": "8999-12-31T23:59:59Z"},  # a request eight thousand years after the purchase
+    {"order_placed_at": "1000-01-01T00:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("changes", EDGES, ids=["earliest", "latest", "late-request", "early-order"])
+def test_the_first_and_last_moments_accepted_are_decided_explained_and_rendered(changes):
+    policy_set = engine.load(AQARA)
+    for country in ("US", "DE"):
+        facts = {**BASE_FACTS, "country_of_purchase": country, "product_location_country": country, **changes}
+        if changes["order_placed_at" if "order_placed_at" in changes else "request_at"].startswith("1000"):
+            with pytest.raises(engine.CaseError, match="the case is dated before every version"):
+                engine.evaluate(policy_set, facts)
+        as_of = dt.date(2026, 6, 1)  # the versions in force then decide it, whatever its own dates
+        decision = engine.evaluate(policy_set, facts, as_of=as_of)
+        assert decision.errors == ()
+        explanations = engine.explain.explain_in_set(policy_set, decision, as_of=as_of)
+        for output_format in ("markdown", "html"):
+            assert engine.report.render(engine.report.decision_blocks(decision, decision.made_by, explanations),
+                                        output_format)
+        # Counterfactuals move dates by the gaps the case shows; none leaves the range.
+        for item in explanations:
+            for counterfactual in item.counterfactuals:
+                for _, _, value in counterfactual.changes:
+                    assert not isinstance(value, dt.date) or engine.cases.within_dates(value)
+
+
+def test_an_integer_of_thousands_of_digits_is_refused_without_being_read(aqara):
+    [problem] = refused(aqara, units_of_product=10**5000)
+    assert (problem.code, problem.message) == ("fact_value", "a whole number of about 5001 digits is beyond the limit of 1e+12")
+    [problem] = refused(aqara, units_of_product=[10**5000])
+    assert problem.message == "expected a whole number, got a value of type `list`"
+    [problem] = refused(aqara, units_of_product=10**13)
+    assert problem.message == "`10000000000000` is beyond the limit of 1e+12"
+
+
+def test_digits_typed_past_the_limit_are_counted_not_read(aqara):
+    case = engine.Case("c", {})
+    with pytest.raises(engine.CaseError) as caught:
+        engine.apply_fact_texts(case, ["units_of_product=" + "9" * 5000], aqara)
+    [problem] = caught.value.diagnostics
+    assert problem.code == "fact_value" and problem.subject == "units_of_product"
+    assert problem.message == "a whole number of 5000 digits is beyond the limit of 1e+12"
+    with pytest.raises(engine.CaseError) as caught:  # leading zeros are no digits of the value: read, it is -7
+        engine.apply_fact_texts(case, ["units_of_product=-" + "0" * 5000 + "7"], aqara)
+    assert caught.value.diagnostics[0].message == "must be at least 1, got `-7`"
+    assert engine.apply_fact_texts(case, ["units_of_product=" + "0" * 5000 + "7"], aqara).facts == {"units_of_product": 7}
+    number = engine.model.Fact("amount", "number", "A number.", engine.SourceLocation("test"))
+    assert engine.coerce_text(number, "1" + "0" * 5000) == (None, "a whole number of 5001 digits is beyond the limit of 1e+12")
+    assert engine.coerce_text(number, "1" + "0" * 12) == (10**12, None)
+    assert engine.coerce_text(number, "1" + "0" * 5000 + ".5") == (None, "expected a finite number, got `Infinity`")
+
+
+@pytest.mark.parametrize("facts, message", [
+    (None, "the facts must be a mapping of fact names to values, not null"),
+    ([("request", "return")], "the facts must be a mapping of fact names to values, not a `list`"),
+    ("request=return", "the facts must be a mapping of fact names to values, not text"),
+    ({1: "return"}, "a fact name must be text, not an `int` (`1`)"),
+], ids=["none", "list", "text", "int-key"])
+def test_facts_that_are_no_mapping_are_refused(aqara, facts, message):
+    with pytest.raises(engine.CaseError) as caught:
+        engine.case_from_facts(aqara, facts)
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.message, str(problem.location)) == ("case_shape", message, "case.facts")
+    with pytest.raises(engine.CaseError) as caught:
+        engine.evaluate(engine.load(AQARA), facts)
+    assert [p.message for p in caught.value.diagnostics] == [message]
+
+
+def test_a_case_id_that_is_no_text_is_refused(aqara):
+    with pytest.raises(engine.CaseError) as caught:
+        engine.case_from_facts(aqara, BASE_FACTS, None)
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.message, str(problem.location)) == ("case_shape", "the case id must be text, not null", "case.id")

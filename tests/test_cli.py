@@ -281,3 +281,32 @@ def test_a_quoted_number_for_a_number_output_is_met_with_write_it_without_quotes
 def test_test_command_takes_a_policy_file(run):
     result = run("test", str(REPO / "policies" / "aqara-returns" / "policy.yaml"))
     assert result.exit_code == 0 and ", 0 failed" in result.output
+
+
+# -- issue 8, rows 9 and 10: dates and integers a case cannot decide are refused, never exit 70 ----
+
+@pytest.mark.parametrize("fact, more, line", [
+    ("order_placed_at=0001-01-01T00:00:00+14:00", [], "--fact order_placed_at: order_placed_at: "
+     "`0001-01-01T00:00:00+14:00` is before the earliest datetime Verdict handles, 1000-01-01T00:00:00Z"),
+    ("order_placed_at=9999-12-31T23:59:59-14:00", [], "--fact order_placed_at: order_placed_at: "
+     "`9999-12-31T23:59:59-14:00` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("request_at=9999-12-31T23:59:59Z", ["--explain"], "--fact request_at: request_at: "
+     "`9999-12-31T23:59:59Z` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("request_at=9999-12-31T23:59:59Z", ["--format", "html"], "--fact request_at: request_at: "
+     "`9999-12-31T23:59:59Z` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("request_at=9999-12-31T23:59:59Z", ["--format", "markdown"], "--fact request_at: request_at: "
+     "`9999-12-31T23:59:59Z` is after the latest datetime Verdict handles, 8999-12-31T23:59:59.999999Z"),
+    ("units_of_product=" + "9" * 5000, [], "--fact units_of_product: units_of_product: "
+     "a whole number of 5000 digits is beyond the limit of 1e+12"),
+], ids=["earliest", "latest", "explain", "html", "markdown", "digits"])
+def test_values_no_decision_could_use_exit_3_with_one_line(run, fact, more, line):
+    result = run("eval", EXAMPLE, "--fact", fact, *more)
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [line, "verdict: the case is invalid"]
+
+
+@pytest.mark.parametrize("more", [["--explain"], ["--format", "html"], ["--format", "markdown"], ["--format", "json"]])
+def test_the_latest_moment_accepted_is_decided_explained_and_rendered(run, more):
+    result = run("eval", EXAMPLE, "--fact", "request_at=8999-12-31T23:59:59.999999Z", *more)
+    assert result.exit_code == 0, result.stderr
+    assert "8999-12-31T23:59:59.999999Z" in result.output

@@ -71,7 +71,7 @@ ALLOWED = {
     "daskworker": {"model", "serial", "version"},
     # `verdict batch`: streams of cases decided on a pool of workers that receive the policy as data;
     # it reaches `cluster` (for a Dask run) lazily.
-    "batch": {"api", "audit", "cases", "cluster", "errors", "jsontext", "model", "render", "selection", "serial"},
+    "batch": {"api", "audit", "cases", "cluster", "errors", "jsontext", "loader", "model", "render", "selection", "serial"},
     # The client side of `verdict batch --dask` (dask and distributed are imported only once a run starts).
     "cluster": {"batch", "daskworker", "loader", "model", "version"},
     # `verdict validate`: every policy and test file under some paths.

@@ -207,7 +207,8 @@ def test_tags_on_mappings_are_refused():
     assert problem.code == "yaml_tag" and "python/object" in problem.message
 
 
-def test_reading_stops_past_the_limit(tmp_path, monkeypatch):
+def test_a_device_is_not_read_at_all(tmp_path, monkeypatch):
+    # /dev/zero has no size and no end: it was read up to the limit, and is now refused unread.
     monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 10)
     document, [problem] = loader.load_document(Path("/dev/zero"))
-    assert document is None and problem.code == "file_too_large"
+    assert document is None and problem.code == "file_not_regular"

@@ -11,13 +11,15 @@ import zlib
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cli
 import engine
 from conftest import REPO
 from engine import report
 from engine.explain import explain
-from small_policies import write_library
+from small_policies import LIBRARY_POLICY, LIBRARY_SOURCE, write_library
 
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 DAY_34 = ["--fact", "request_at=2026-04-04T09:00:00Z"]
@@ -35,14 +37,23 @@ def day_34_blocks():
     return report.decision_blocks(decision, policy, explain(policy, decision))
 
 
+# A backslash before any ASCII punctuation is an escape in CommonMark: the viewer shows the character.
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_shown(markdown: str) -> str:
+    """Markdown's text as a viewer shows it: escapes and entities (how it escapes < > &) undone."""
+    return html.unescape(_ESCAPE.sub(r"\1", markdown))
+
+
 def test_markdown_and_html_carry_the_same_content():
     blocks = day_34_blocks()
     markdown = report.render(blocks, "markdown")
     page = report.render(blocks, "html")
     page_text = html.unescape(re.sub(r"<[^>]+>", "\n", page))
-    shown = html.unescape(markdown)  # as a Markdown viewer shows it (entities are how it escapes < > &)
+    shown = as_shown(markdown)
     for text in report.plain_text(blocks):
-        assert " ".join(text.split()).replace("|", "\\|") in shown, text
+        assert " ".join(text.split()) in shown, text
         assert text in page_text, text
     assert "money-back-guarantee" in markdown and "days_since_purchase = 34" in markdown
     assert "request_at were 2026-03-31T09:00:00Z" in markdown
@@ -58,7 +69,7 @@ def test_cli_reports(tmp_path):
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page and "http" not in page.split("<body>")[0]
     policy = runner.invoke(cli.cli, ["render", "aqara-returns", "--variant", "eu", "--format", "markdown"]).output
     assert ("### Consumer's 14-day right of withdrawal from delivery, extended when the withdrawal information was "
-            "missing (eu-withdrawal) [eu]") in policy
+            "missing (eu-withdrawal) \\[eu\\]") in policy
     assert "Applies when consumer and money back request and delivered at has a value and within withdrawal period." in policy
     assert "## Base clauses set aside by the variant" in policy
     # The provisions the variant leaves out, each with its reason, after the clauses.
@@ -210,10 +221,87 @@ def test_reports_give_the_reasons_for_an_undetermined_output(tmp_path):
 def test_user_text_cannot_make_links_or_markup(tmp_path):
     hostile = "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"
     markdown, page, _ = _library_reports(tmp_path, {**RENEW_LATE, "branch": hostile}, case_id="[x](javascript:alert(2))")
-    assert "](javascript" not in markdown and "<img" not in markdown
-    assert "| branch | [click]\\(javascript:alert(1)) &lt;img src=x onerror=alert(1)&gt; | given |" in markdown
-    assert markdown.startswith("# Decision for case [x]\\(javascript:alert(2)): fine = 6.0\n")
+    assert "<img" not in markdown and not unescaped_markup(markdown)
+    assert "| branch | \\[click\\](javascript:alert(1)) &lt;img src=x onerror=alert(1)&gt; | given |" in markdown
+    assert markdown.startswith("# Decision for case \\[x\\](javascript:alert(2)): fine = 6.0\n")
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def _unescaped(line: str, characters: str) -> list[str]:
+    """The characters of `characters` in a line of Markdown that no backslash escapes."""
+    found, index = [], 0
+    while index < len(line):
+        if line[index] == "\\":
+            index += 2
+            continue
+        if line[index] in characters:
+            found.append(line[index])
+        index += 1
+    return found
+
+
+def unescaped_markup(markdown: str) -> list[str]:
+    """What in a report Markdown would read as markup that the report did not write: a bracket (a link,
+    an image, a link definition), a backtick, `<` (raw HTML, an autolink), a pipe outside a table, a
+    table row with more cells than its header, or a line that opens with a code fence."""
+    problems, header_pipes = [], None
+    for number, line in enumerate(markdown.splitlines(), 1):
+        problems += [f"line {number}: `{c}`" for c in _unescaped(line, "[]`<")]
+        if line.startswith("~~~") or line.startswith("- ~~~") or line.startswith("> ~~~"):
+            problems.append(f"line {number}: a code fence")
+        if not line.startswith("|"):
+            header_pipes = None
+            problems += [f"line {number}: `|`" for c in _unescaped(line, "|")]
+        elif header_pipes is None:
+            header_pipes = len(_unescaped(line, "|"))
+        elif len(_unescaped(line, "|")) != header_pipes:
+            problems.append(f"line {number}: a row with another number of cells than its header")
+    return problems
+
+
+HOSTILE = "[click](javascript:alert(1)) ![i](javascript:alert(3)) `code` a|b \\[x] <b>&amp; ~~~"
+
+
+def test_a_hostile_case_id_is_no_link_in_the_markdown_report(tmp_path):
+    case = tmp_path / "case.yaml"
+    case.write_text("id: '[click](javascript:alert(1))'\nfacts: {request: return}\n", encoding="utf-8")
+    markdown = CliRunner().invoke(cli.cli, ["eval", str(case), "--format", "markdown"], catch_exceptions=False).output
+    assert markdown.startswith("# Decision for case \\[click\\](javascript:alert(1)): eligibility = ")
+    assert not unescaped_markup(markdown)
+
+
+def test_hostile_policy_text_is_no_markup_in_the_rendered_policy(tmp_path):
+    source = LIBRARY_SOURCE + "[x]: javascript:alert(4) ~~~ `fence` <b>here</b>.\n"
+    policy = LIBRARY_POLICY.replace("quote: [Books are fined $2.00/day late., DVDs are fined $1.00/day late.]",
+                                    "quote: [Books are fined $2.00/day late., DVDs are fined $1.00/day late., "
+                                    "'[x]: javascript:alert(4) ~~~ `fence` <b>here</b>.']")
+    for plain in ("title: Library fines", "title: Late items are fined per day",
+                  "interpretation: Every day after the due date counts, the return day included.",
+                  "description: What the borrower asks for."):
+        key, value = plain.split(": ", 1)
+        written = f"{value} {HOSTILE}".replace("\\", "\\\\")
+        policy = policy.replace(plain, f'{key}: "{written}"')
+    folder = write_library(tmp_path / "library", source, policy)
+    result = CliRunner().invoke(cli.cli, ["render", str(folder), "--format", "markdown"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    markdown = result.output
+    hostile = _md_written(" ".join(HOSTILE.split()))
+    assert markdown.startswith("# Library fines " + hostile + ": library-fines 1.0.0\n")
+    assert "\n### Late items are fined per day " + hostile + " (late-fine)\n" in markdown
+    assert "| fine_due | days late × daily fine | § Fines (line 3): “Fines are counted per day late.” | Every day after " \
+           "the due date counts, the return day included. " + hostile + " |" in markdown
+    assert "| request | enum: renew, waive_fine | What the borrower asks for. " + hostile + " |" in markdown
+    # A quote opening its line: no link definition, no code fence, no HTML.
+    assert "\n> \\[x\\]: javascript:alert(4) ~~~ \\`fence\\` &lt;b&gt;here&lt;/b&gt;. (§ Fines, line 6)\n" in markdown
+    assert not unescaped_markup(markdown)
+    assert as_shown(markdown).count(" ".join(HOSTILE.split())) == 4  # the two titles, the note, the fact
+
+
+def _md_written(text: str) -> str:
+    """How the report writes HOSTILE, spelled out by hand."""
+    assert text == " ".join(HOSTILE.split())
+    return ("\\[click\\](javascript:alert(1)) !\\[i\\](javascript:alert(3)) \\`code\\` a\\|b \\\\\\[x\\] "
+            "&lt;b&gt;&amp;amp; ~~~")
 
 
 def test_render_lists_parameters_and_derived_values_with_their_quotes(tmp_path):
@@ -234,3 +322,28 @@ def test_render_lists_parameters_and_derived_values_with_their_quotes(tmp_path):
     assert ("<td>withdrawal_days</td><td>14 days</td>" in aqara
             and "<td>Directive 2011/83/EU, Art. 9(1): “the consumer shall have a period of 14 days to withdraw" in aqara)
     assert "<td>warranty_months</td><td>12 months</td>" in aqara and "not in the source text: Aqara&#x27;s separate" in aqara
+
+
+# Every character Markdown gives a meaning to, and the ones a block can open with.
+_MARKUP = st.text(alphabet=st.sampled_from(list("[]()!`|\\<>&*_~#-+=.:1 \n\tajz")) | st.characters(), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MARKUP, kind=st.sampled_from(["h1", "h3", "p", "quote", "list", "table"]))
+def test_any_text_is_shown_as_written_and_makes_no_markup(text, kind):
+    if kind == "list":
+        block = report.Block("list", items=(text, text))
+    elif kind == "table":
+        block = report.Block("table", headers=("a", text), items=((text, "b"),))
+    else:
+        block = report.Block(kind, text)
+    markdown = report.to_markdown([block])
+    assert not unescaped_markup(markdown), markdown
+    written = " ".join(text.split())
+    assert written in as_shown(markdown)
+    line = markdown.splitlines()[0 if kind != "table" else 2]
+    body = line.removeprefix("> ").removeprefix("- ").lstrip("#").removeprefix(" ")
+    # Nothing opens a block: the text starts with what it says, or with a backslash that shows it so;
+    # no `#` closes a heading (it would vanish).
+    assert not re.match(r"[#>+*=~-]|[0-9]+[.)]", body) or kind in ("table", "h1", "h3"), markdown
+    assert not kind.startswith("h") or "#" not in _unescaped(body, "#"), markdown
