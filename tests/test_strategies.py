@@ -252,7 +252,7 @@ clauses:
 - id: rule-1
   title: The rule
   source: {{section: s, quote: Rule one applies.}}
-  when: count <= 10 and amount >= 59.99 and hours_between(start, end) <= 12 and days_between(start, end) > 30
+  when: count <= 10 and amount >= 59.99 and end != None and hours_between(start, end) <= 12 and days_between(start, end) > 30
     and day < date('2026-03-15') and kind == 'a'
   then: {{ok: true}}
 """
