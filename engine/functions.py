@@ -278,7 +278,7 @@ _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @declare("date", (takes(TEXT, gives=DATE, names=("text",)),
                   takes(NUMBER, NUMBER, NUMBER, gives=DATE, names=("year", "month", "day"))),
          "a date from `YYYY-MM-DD` text, for date literals: `date('2026-07-31')`; or from its year, month and day: "
-         "`date(year(d) + 1, 1, 31)`; a day that does not exist (`date(2026, 2, 30)`) is an evaluation error")
+         "`date(year(d) + 1, 1, 31)`; a day that does not exist (`date(year(d), 2, 29)` in a common year) is an evaluation error")
 def date(text_or_year: object, month: object = None, day: object = None) -> dt.date:
     """A date from `YYYY-MM-DD` text (for date literals), or from its year, month and day (for
     dates computed from others: the 31 January after an order is `date(year(ordered) + 1, 1, 31)`)."""

@@ -4,8 +4,8 @@ A type is a set of kinds (`kinds`): bool, number, money, text, date, datetime, l
 when it cannot be known (a derived value defined by a cycle, say). A call is checked against the
 signatures its function declares (`functions.REGISTRY`). Only definite mistakes are reported:
 comparing a date with a number, adding texts and numbers, calling `days_between` on a number. Null
-is left to run time, because conditions guard it (`shipped_at != None and ...`) in ways types do
-not follow.
+is followed apart (`NullGuards`): where it fails, a guard before it must rule it out
+(`shipped_at != None and ...`).
 
 Amounts of money and plain numbers are kept apart where mixing them is a mistake: adding a count of
 days to a price, comparing a price with a rate, multiplying two prices, dividing a number by a
