@@ -251,7 +251,11 @@ def utc_date(value: object) -> dt.date:
 @declare("add_days", takes(MOMENT, NUMBER, gives=DATE),
          "the UTC date of `value` plus a whole number of `days`")
 def add_days(value: object, days: object) -> dt.date:
-    return _as_utc_date("add_days", 1, value) + dt.timedelta(days=_as_int("add_days", 2, days))
+    start, count = _as_utc_date("add_days", 1, value), _as_int("add_days", 2, days)
+    try:
+        return start + dt.timedelta(days=count)
+    except OverflowError:  # Python's words ("int too large to convert to C int") would say nothing to a policy owner
+        raise FunctionError("`add_days` went outside the years 1 to 9999") from None
 
 
 @declare("add_months", takes(MOMENT, NUMBER, gives=DATE),

@@ -228,6 +228,19 @@ def test_a_computed_output_beyond_the_limit_is_an_evaluation_error_on_both_paths
     assert small.outputs["amount"].status == "decided" and small.errors == ()
 
 
+def test_a_computed_date_beyond_the_calendar_is_an_evaluation_error_on_both_paths(tmp_path):
+    facts = {**FACTS, "day": {"type": "date", "description": "A day."}}
+    outputs = {**OUTPUTS, "due": {"type": "date", "nullable": True, "default": None, "description": "A due date."}}
+    folder = synthetic.write_policy(tmp_path / "dates", synthetic.policy_text(
+        facts, outputs, [{"id": "c1", "when": "True", "then": {"due": {"expression": "add_days(day, units * 1000000)"}}}]))
+    policy, problems = engine.load_policy(folder)
+    assert problems == []
+    decision = decide_both_ways(policy, {"units": 5000, "price": 1.0, "label": "x", "day": "2026-01-01"})
+    assert decision.outputs["due"].status == "error"
+    assert decision.errors[0].message == "while evaluating clause `c1`: computing `due`: `add_days` went outside the years 1 to 9999"
+    assert decide_both_ways(policy, {"units": 1, "price": 1.0, "label": "x", "day": "2026-01-01"}).outputs["due"].status == "decided"
+
+
 def test_values_at_the_limit_are_within_it():
     assert out_of_range(MAX_NUMBER) is None and out_of_range(-MAX_NUMBER) is None and out_of_range(float(MAX_NUMBER)) is None
     assert out_of_range(MAX_NUMBER + 1) and out_of_range(-MAX_NUMBER - 1) and out_of_range(float("nan"))
