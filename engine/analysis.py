@@ -27,6 +27,11 @@ _NEGATE = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, a
 
 _NO_CONSTANT = object()
 
+#: The most atoms a derived value's definition may have, once the derived values it reads are
+#: looked through, for the analysis to look through it (a chain that reads each link twice doubles
+#: at every link).
+MAX_EXPANDED_ATOMS = 2000
+
 
 @dataclass(frozen=True)
 class _Atom:
@@ -52,6 +57,9 @@ class ConditionAnalyzer:
         # Boolean derived values are looked through: `quality_claim` is analysed as its definition.
         self._definitions = boolean_definitions or {}
         self._expanding: set[str] = set()
+        # Each definition's normal form, once per polarity, with its size: definitions that read
+        # each other many times would otherwise be expanded again at every read.
+        self._expanded: dict[tuple[str, bool], tuple[_Tree, int]] = {}
         self._cache: dict[int, tuple[ast.expr, _Tree]] = {}
         self._splits: dict[int, dict[tuple, Any]] = {}
 
@@ -117,11 +125,19 @@ class ConditionAnalyzer:
             # a < b < c means (a < b) and (b < c); negated, one of them fails.
             return ("or" if negate else "and", parts)
         if isinstance(node, ast.Name) and node.id in self._definitions and node.id not in self._expanding:
-            self._expanding.add(node.id)
-            try:
-                return self._nnf(self._definitions[node.id], negate)
-            finally:
-                self._expanding.discard(node.id)
+            key = (node.id, negate)
+            if key not in self._expanded:
+                self._expanding.add(node.id)
+                try:
+                    tree = self._nnf(self._definitions[node.id], negate)
+                finally:
+                    self._expanding.discard(node.id)
+                size = _size(tree, self._expanded)
+                # Past this size a definition is analysed as an opaque atom (sound: it only proves less).
+                self._expanded[key] = (tree, size) if size <= MAX_EXPANDED_ATOMS else (None, 1)
+            tree = self._expanded[key][0]
+            if tree is not None:
+                return tree
         if isinstance(node, ast.Name) and self._is_boolean(node.id):
             return ("atom", _Atom(ast.dump(node), ast.Eq, not negate))
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
@@ -171,6 +187,23 @@ class ConditionAnalyzer:
             except (TypeError, ValueError):
                 return _NO_CONSTANT
         return _NO_CONSTANT
+
+
+def _size(tree: _Tree, expanded: dict) -> int:
+    """How many atoms a normal form holds; the forms of definitions already expanded count their
+    stored size, so that this does not walk a shared form again at every read."""
+    known = {id(entry[0]): entry[1] for entry in expanded.values() if entry[0] is not None}
+    total = 0
+    stack = [tree]
+    while stack and total <= MAX_EXPANDED_ATOMS:
+        current = stack.pop()
+        if id(current) in known:
+            total += known[id(current)]
+        elif current[0] in ("and", "or"):
+            stack.extend(current[1])
+        else:
+            total += 1
+    return total
 
 
 def _exact(value: Any) -> Any:

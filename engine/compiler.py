@@ -20,13 +20,14 @@ from typing import Any
 from .analysis import ConditionAnalyzer
 from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
-from .expressions import CompiledExpression, compile_expression, conjuncts
+from .expressions import (MAX_DERIVED_DEPTH, CompiledExpression, compile_expression, conjuncts, constant_problems,
+                          derived_depth, out_of_range, MAX_COMPUTED_TEXT)
 from .kinds import ANY, BOOL, MONEY, NULL, NUMBER, Type, describe
 from .loader import SourceMap
 from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
                     Policy, PolicyIdentity, Quote, SourceRef)
 from .sourcetext import Sentence, SourceText
-from .typecheck import TypeChecker, TypeProblem, literal_type
+from .typecheck import NullGuards, TypeChecker, TypeProblem, literal_type
 from .values import VALUE_TYPES, read_value, static_type
 
 @dataclass(frozen=True)
@@ -71,7 +72,12 @@ class _Compiler:
         self.quotes_seen: list[tuple[Quote, tuple]] = []
         self.condition_locations: dict[str, SourceLocation] = {}
         self.types = TypeChecker(self._name_type)
-        self._typing: set[str] = set()  # derived values whose type is being inferred (cycles)
+        # Each derived value's type, inferred once, in dependency order (`_derived`).
+        self.derived_types: dict[str, Type] = {}
+        # How deep each derived value nests, counting those it reads (`MAX_DERIVED_DEPTH`).
+        self.depths: dict[str, int] = {}
+        self.nulls = NullGuards(self._name_type, self._derived_tree)
+        self._booleans: dict[str, bool] = {}
 
     def error(self, code: str, message: str, path: tuple, subject: str = "", help: str = "", key: bool = False) -> None:
         self.sink.add(code, message, self.map.locate(path, key=key), subject, help)
@@ -201,6 +207,10 @@ class _Compiler:
                 if problem:
                     self.error("parameter_value", problem[0], path + ("value",), name,
                                problem[1] or "an amount of money is a number with at most two decimals, such as `5.00`")
+            elif out_of_range(value):
+                self.error("value_out_of_range", f"the value {_written(value)} is beyond the limit of ±10^15 "
+                           f"(of {MAX_COMPUTED_TEXT} characters for a text), or not finite", path + ("value",), name,
+                           "every number a policy writes or computes is finite and at most 10^15 in magnitude")
             self.parameters[name] = Parameter(
                 name=name, value=value, description=spec["description"],
                 location=self.map.locate(path, key=True), unit=spec.get("unit", ""), source=source,
@@ -242,21 +252,73 @@ class _Compiler:
             self.outputs[name] = dataclasses.replace(output, default=None if default is _INVALID else default)
 
     def _derived(self) -> None:
+        """Parse every derived value, refuse cycles and chains too deep, then check the types in
+        dependency order, each once: a derived value read by many others (or many times) is
+        typed once, and no check recurses through a chain of derived values."""
         specs = self.data.get("derived") or {}
         for name in specs:
             self._claim_name(name, "derived value", ("derived", name))
+        locators = {}
         for name, spec in specs.items():
             if self.kinds.get(name) != "derived value":
                 continue
             path = ("derived", name)
-            expression = self._expression(spec["expression"], path + ("expression",), name,
-                                          allowed=("fact", "parameter", "derived value"))
+            parsed = self._parse(spec["expression"], path + ("expression",), name,
+                                 allowed=("fact", "parameter", "derived value"))
             source = self._source_ref(spec.get("source"), path + ("source",), name)
-            if expression is not None:
+            if parsed is not None:
+                expression, locators[name] = parsed
                 self.derived[name] = Derived(name, expression, spec["description"], self.map.locate(path, key=True),
                                              source, spec.get("interpretation", ""))
-        self._cycles({n: sorted(m for m in d.expression.names if m in self.derived) for n, d in self.derived.items()},
-                     lambda n: ("derived", n), "derived_cycle", "derived value")
+        graph = {n: sorted(m for m in d.expression.names if m in self.derived) for n, d in self.derived.items()}
+        self._cycles(graph, lambda n: ("derived", n), "derived_cycle", "derived value")
+        order = _dependency_order(graph)
+        for name in order:
+            reads = graph[name]
+            if any(m not in self.depths for m in reads):  # reads one that is too deep: said there already
+                del self.derived[name]
+                continue
+            if not self._shallow_enough(self.derived[name].expression.tree, locators[name](0), name):
+                del self.derived[name]
+                continue
+            self.depths[name] = derived_depth(self.derived[name].expression.tree, lambda n: self.depths.get(n, 0))
+        ordered = set(order)
+        for name in graph:
+            if name not in ordered:  # on a cycle, or reading one: typed as anything
+                self.derived_types[name] = ANY
+        for name in [n for n in order if n in self.derived] + [n for n in graph if n not in ordered]:
+            typed = self._typed(self.derived[name].expression, locators[name], name)
+            if typed is None:
+                del self.derived[name]
+                self.derived_types[name] = ANY
+                continue
+            expression, self.derived_types[name] = typed
+            self.derived[name] = dataclasses.replace(self.derived[name], expression=expression)
+        for name, derived in self.derived.items():
+            for use in self.nulls.needs(name):
+                if use.name is None:  # null written in the derived value itself: no reader can guard it
+                    self._null_use(use, locators[name], name)
+
+    def _shallow_enough(self, tree: ast.expr, at: SourceLocation, subject: str) -> bool:
+        """Whether an expression, counting the derived values it reads at their own depth, nests at
+        most `MAX_DERIVED_DEPTH` deep (see `expressions`); reports it otherwise."""
+        depth = derived_depth(tree, lambda n: self.depths.get(n, 0))
+        if depth <= MAX_DERIVED_DEPTH:
+            return True
+        chain = []
+        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in self.depths]
+        while names and len(chain) < 6:
+            deepest = max(names, key=lambda n: self.depths[n.id]).id
+            chain.append(f"`{deepest}`")
+            names = [n for n in ast.walk(self.derived[deepest].expression.tree)
+                     if isinstance(n, ast.Name) and n.id in self.depths]
+        through = " → ".join(chain) + (" → …" if names else "")
+        self.sink.add("derived_too_deep",
+                      f"`{subject}` nests {depth} levels deep through the derived values it reads ({through}), "
+                      f"more than the limit of {MAX_DERIVED_DEPTH}", at, subject,
+                      "compute it in fewer steps: a chain of derived values that each read the one before is "
+                      "evaluated as one deep expression")
+        return False
 
     def _clauses(self) -> None:
         seen: dict[str, int] = {}
@@ -276,7 +338,10 @@ class _Compiler:
                 when = "True" if when else "False"
             condition = self._expression(when, path + ("when",), clause_id,
                                          allowed=("fact", "parameter", "derived value", "output"),
-                                         expect=(BOOL, "the condition"))
+                                         expect=(BOOL, "the condition"), condition=True)
+            # A `then` value is computed only where the condition held (or is unknown for want of a
+            # fact): what its parts rule out is ruled out there too.
+            guarded = self.nulls.guards(condition.tree, True) if condition is not None else frozenset()
             self.condition_locations[clause_id] = self.map.locate(path + ("when",))
             sets = []
             for output_name, raw in spec["then"].items():
@@ -287,7 +352,7 @@ class _Compiler:
                         self.error("unknown_output", f"`{output_name}` is not a declared output", value_path, clause_id,
                                    did_you_mean(output_name, self.outputs), key=True)
                     continue
-                value = self._output_value(output, raw, value_path, clause_id)
+                value = self._output_value(output, raw, value_path, clause_id, guarded)
                 if value is not None:
                     sets.append((output_name, value))
             source = self._source_ref(spec.get("source"), path + ("source",), clause_id)
@@ -304,11 +369,13 @@ class _Compiler:
                 origin=spec.get("_origin", self.data["policy"]["id"]), legal=legal,
             ))
 
-    def _output_value(self, output: Output, raw: Any, path: tuple, subject: str) -> OutputValue | None:
+    def _output_value(self, output: Output, raw: Any, path: tuple, subject: str,
+                      guarded: frozenset[str] = frozenset()) -> OutputValue | None:
         if isinstance(raw, dict):
             expression = self._expression(raw["expression"], path + ("expression",), subject,
                                           allowed=("fact", "parameter", "derived value", "output"),
-                                          expect=(static_type(output.type, output.nullable), f"`{output.name}`"))
+                                          expect=(static_type(output.type, output.nullable), f"`{output.name}`"),
+                                          guarded=guarded)
             if output.type in ("enum", "list"):
                 self.error("output_value", f"`{output.name}` takes literal values only, so they can be checked", path, subject)
                 return None
@@ -337,11 +404,34 @@ class _Compiler:
     # -- expressions --------------------------------------------------------------------------
 
     def _expression(self, text: Any, path: tuple, subject: str, allowed: tuple[str, ...],
-                    expect: tuple[Type, str] | None = None) -> CompiledExpression | None:
-        """Compile an expression and check its names, literals and types.
+                    expect: tuple[Type, str] | None = None, condition: bool = False,
+                    guarded: frozenset[str] = frozenset()) -> CompiledExpression | None:
+        """Compile an expression and check its names, literals, types, constant parts, depth and nulls.
 
         :param expect: the type the whole expression must have, and what it is (for the message).
+        :param condition: a clause's `when`: its parts must be true or false, and never null.
+        :param guarded: names known not to be null where it is evaluated (a `then` value: those its
+            clause's condition rules out).
         """
+        parsed = self._parse(text, path, subject, allowed)
+        if parsed is None:
+            return None
+        compiled, at = parsed
+        if not self._shallow_enough(compiled.tree, at(0), subject):
+            return None
+        typed = self._typed(compiled, at, subject, expect)
+        if typed is None:
+            return None
+        compiled = typed[0]
+        if condition and not self._condition_parts_boolean(compiled.tree, at, subject):
+            return None
+        uses = self.nulls.uses(compiled.tree, guarded, condition)
+        for use in uses:
+            self._null_use(use, at, subject)
+        return None if uses else compiled
+
+    def _parse(self, text: Any, path: tuple, subject: str, allowed: tuple[str, ...]):
+        """(the compiled expression, its locator) once it parses and names only what it may; or None."""
         compiled, problems = compile_expression(text)
         at = self._locator(text, compiled, path)
 
@@ -365,8 +455,12 @@ class _Compiler:
                     ok = False
             elif isinstance(node, ast.Compare):
                 ok &= self._check_literals(node, at, subject)
-        if not ok:  # types are judged only once names and literals are right, so nothing is said twice
-            return None
+        return (compiled, at) if ok else None  # types are judged only once names and literals are right
+
+    def _typed(self, compiled: CompiledExpression, at, subject: str,
+               expect: tuple[Type, str] | None = None) -> tuple[CompiledExpression, Type] | None:
+        """The expression with the numbers written as amounts marked, and its type; or None once
+        a type mistake, or a constant part that always fails, is reported."""
         type_problems: list = []
         amounts: set[int] = set()
         kinds = self.types.infer(compiled.tree, type_problems, amounts)
@@ -384,7 +478,41 @@ class _Compiler:
             tree = compiled.tree
             compiled = dataclasses.replace(compiled, amounts=frozenset(amounts))
             compiled.__dict__["tree"] = tree  # already marked by the checker
-        return compiled
+        constant = constant_problems(compiled.tree)
+        for problem in constant:
+            self.sink.add(problem.code, problem.message, at(problem.offset), subject, problem.help)
+        return None if constant else (compiled, kinds)
+
+    def _condition_parts_boolean(self, tree: ast.expr, at, subject: str) -> bool:
+        """A condition and each operand of its `and`, `or` and `not` must give true or false: a
+        number or a text read as a condition is a mistake (derived values included)."""
+        ok = True
+        for part in _condition_parts(tree):
+            if isinstance(part, ast.BoolOp) or (isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.Not)):
+                continue  # wrong only through one of its operands, which is said
+            kinds = self.types.infer(part, [])
+            wrong = kinds - NULL - BOOL
+            if "any" in kinds or not wrong:
+                continue
+            if isinstance(part, ast.Name) and part.id in self.derived:
+                message = f"derived value `{part.id}` is read as a condition, so it must give true or false, not {describe(wrong)}"
+            else:
+                message = f"a part of a condition must give true or false, not {describe(wrong)}"
+            self.sink.add("type_error", message, at(part.col_offset), subject,
+                          "compare it to make it true or false: `x > 0`, `x == 'value'`")
+            ok = False
+        return ok
+
+    def _null_use(self, use, at, subject: str) -> None:
+        where = at(use.node.col_offset)
+        if use.name is None:
+            self.sink.add("null_unguarded", f"this part may be null, and {use.operation} fails on null", where, subject,
+                          "give it a value in every case")
+            return
+        said = (f"`{use.via}` reads `{use.name}`, which may be null" if use.via
+                else f"`{use.name}` may be null here")
+        self.sink.add("null_unguarded", f"{said}, and {use.operation} fails on null", where, subject,
+                      f"guard it before: `{use.name} != None and ...` (or `{use.name} == None or ...`)")
 
     def _locator(self, text: Any, compiled: CompiledExpression | None, path: tuple):
         """Where an offset of an expression's text (as `ast` gives it) is in the file."""
@@ -399,6 +527,10 @@ class _Compiler:
 
         return at
 
+    def _derived_tree(self, name: str) -> ast.expr | None:
+        derived = self.derived.get(name)
+        return derived.expression.tree if derived is not None else None
+
     def _name_type(self, name: str) -> Type:
         kind = self.kinds.get(name)
         if kind == "fact":
@@ -407,12 +539,8 @@ class _Compiler:
             return static_type(self.outputs[name].type, self.outputs[name].nullable)
         if kind == "parameter":
             return literal_type(self.parameters[name].value)
-        if name in self.derived and name not in self._typing:
-            self._typing.add(name)
-            try:
-                return self.types.infer(self.derived[name].expression.tree, [])
-            finally:
-                self._typing.discard(name)
+        if kind == "derived value":
+            return self.derived_types.get(name, ANY)
         return ANY
 
     def _check_literals(self, node: ast.Compare, at, subject: str) -> bool:
@@ -556,15 +684,17 @@ class _Compiler:
                     f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
                 )
 
-    def _is_boolean(self, name: str, visiting: frozenset = frozenset()) -> bool:
+    def _is_boolean(self, name: str) -> bool:
         # A nullable boolean has three values: `not flag` does not mean `flag == False` there.
         if name in self.facts:
             return self.facts[name].type == "bool" and not self.facts[name].nullable
         if name in self.outputs:
             return self.outputs[name].type == "bool" and not self.outputs[name].nullable
-        if name in self.derived and name not in visiting:
-            inner = visiting | {name}
-            return _boolean_expression(self.derived[name].expression.tree, lambda n: self._is_boolean(n, inner))
+        if name in self.derived:
+            if name not in self._booleans:  # once each: derived values may read each other many times
+                self._booleans[name] = False  # a cycle is not proven boolean
+                self._booleans[name] = _boolean_expression(self.derived[name].expression.tree, self._is_boolean)
+            return self._booleans[name]
         return False
 
     # -- the source text ----------------------------------------------------------------------
@@ -718,6 +848,46 @@ def _article(noun: str) -> str:
 
 def _either(kinds: tuple[str, ...]) -> str:
     return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+
+
+def _written(value: Any) -> str:
+    """A value out of range, for a message: very long numbers and texts by their size."""
+    if isinstance(value, str):
+        return f"(a text of {len(value)} characters)"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"(a number of about {int(value.bit_length() * 0.30103) + 1} digits)"
+    return f"`{value!r}`"
+
+
+def _condition_parts(node: ast.expr):
+    """A condition, and the operands of the `and`, `or` and `not` it is made of, each of which must
+    be true or false."""
+    yield node
+    if isinstance(node, ast.BoolOp):
+        for value in node.values:
+            yield from _condition_parts(value)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        yield from _condition_parts(node.operand)
+
+
+def _dependency_order(graph: dict[str, list[str]]) -> list[str]:
+    """The nodes such that each comes after those it reads (Kahn's algorithm, without recursion);
+    the nodes on a cycle, or that read one, are left out."""
+    readers: dict[str, list[str]] = {name: [] for name in graph}
+    waiting = {name: len(set(reads)) for name, reads in graph.items()}
+    for name, reads in graph.items():
+        for read in set(reads):
+            readers[read].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    order = []
+    while ready:
+        name = ready.pop()
+        order.append(name)
+        for reader in readers[name]:
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                ready.append(reader)
+    return order
 
 
 def _boolean_expression(node: ast.expr, is_boolean) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import decimal
 import functools
+import math
 import operator as op
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +33,20 @@ MAX_EXPRESSION_LENGTH = 2000
 MAX_EXPRESSION_NODES = 400
 MAX_EXPRESSION_DEPTH = 40
 MAX_STRING_LITERAL = 1000
+
+#: Every number a policy writes or computes (a parameter, a number written in an expression, a
+#: derived value, a computed output) is finite and at most this large in magnitude. Below 2**53, so
+#: a JSON reader that reads numbers as binary floats (JavaScript) still reads every whole number
+#: exactly; and bounded values keep every operation of an expression cheap (no derived value can
+#: square a square of a square into a number of millions of digits).
+MAX_NUMBER = 10**15
+#: The longest text a derived value or an output may compute (`+` of texts): a chain of derived
+#: values that doubles a text would otherwise grow it exponentially.
+MAX_COMPUTED_TEXT = 10_000
+#: How deep an expression may nest once each derived value it reads counts as deep as its own
+#: expression (`d2 = d1 + 1` is two levels more than `d1`): evaluation recurses through derived
+#: values, so this bounds the stack that loading and deciding need, whatever the chain.
+MAX_DERIVED_DEPTH = 120
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -244,6 +259,124 @@ def compile_expression(text: object) -> tuple[CompiledExpression | None, list[Ex
     return compiled, []
 
 
+def out_of_range(value: Any) -> str | None:
+    """Why a computed value is beyond what a policy may compute (`MAX_NUMBER`, `MAX_COMPUTED_TEXT`,
+    not finite), or None when it is within the limits. Only numbers and texts can be."""
+    kind = type(value)
+    if kind is int or kind is float or kind is Decimal:
+        if -MAX_NUMBER <= value <= MAX_NUMBER:  # false for NaN as well
+            return None
+        if kind is float and not math.isfinite(value):
+            return f"gave `{value!r}`, not a finite number"
+        return "gave a number beyond the limit of ±10^15 that a policy may compute"
+    if kind is str and len(value) > MAX_COMPUTED_TEXT:
+        return f"gave a text of {len(value)} characters, beyond the limit of {MAX_COMPUTED_TEXT}"
+    return None
+
+
+def may_exceed(node: ast.expr) -> bool:
+    """Whether an expression's value may be out of range although every value it reads is within
+    range: only arithmetic (and `round` to tens, `prorate`) makes values larger than those read."""
+    return any(isinstance(n, ast.BinOp) or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                                            and n.func.id in ("round", "prorate"))
+               for n in ast.walk(node))
+
+
+def derived_depth(node: ast.expr, depth_of: Callable[[str], int]) -> int:
+    """How deep `node` nests when each name counts `depth_of(name)` levels more (the depth of a
+    derived value's expression; 0 for any other name). Iterative: the trees are at most
+    `MAX_EXPRESSION_DEPTH` deep, but this is asked of every derived value."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, ast.Name):
+            depth += depth_of(current.id)
+        elif isinstance(current, ast.Call):
+            stack.extend((arg, depth + 1) for arg in current.args)
+            continue
+        else:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(current) if isinstance(child, ast.expr))
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def constant_problems(tree: ast.expr) -> list[ExpressionProblem]:
+    """The parts of an expression that read no name, evaluated once at load: each one that fails
+    (`1 / 0`, `date('2026-02-30')`) or gives a value out of range would fail in every case, so it
+    is a mistake in the policy, reported where it is written. The outermost such parts are
+    evaluated as evaluation would (`False and 1 / 0` is false); the tree is left as written (the
+    trace shows the expression as the policy writes it)."""
+    problems: list[ExpressionProblem] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if not _reads_a_name(node):
+            problem = _constant_problem(node)
+            if problem is not None:
+                problems.append(problem)
+        else:
+            children = node.args if isinstance(node, ast.Call) else list(ast.iter_child_nodes(node))
+            pending.extend(child for child in children if isinstance(child, ast.expr))
+    return sorted(problems, key=lambda p: p.offset)
+
+
+def _reads_a_name(node: ast.expr) -> bool:
+    callees = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return any(isinstance(n, ast.Name) and id(n) not in callees for n in ast.walk(node))
+
+
+class _ConstantFailure(Exception):
+    def __init__(self, node: ast.expr, cause: Exception):
+        super().__init__(str(cause))
+        self.node, self.cause = node, cause
+
+
+def _constant_problem(node: ast.expr) -> ExpressionProblem | None:
+    try:
+        value = _constant_value(node)
+    except _ConstantFailure as failure:
+        return ExpressionProblem("expr_constant", f"`{ast.unparse(failure.node)}` reads no fact and fails in every case: "
+                                                  f"{describe_failure(failure.cause)}", failure.node.col_offset)
+    problem = out_of_range(value)
+    if problem is not None:
+        return ExpressionProblem("value_out_of_range", f"`{ast.unparse(node)}` {problem}", node.col_offset)
+    return None
+
+
+def _constant_value(node: ast.expr) -> Any:
+    """The value of a part that reads no name, as every evaluator computes it without unknowns;
+    a failure names the innermost part that failed."""
+    if isinstance(node, ast.Constant):
+        return getattr(node, "amount", node.value)
+    if isinstance(node, ast.BoolOp):
+        deciding = isinstance(node.op, ast.Or)
+        value: Any = not deciding
+        for operand in node.values:
+            value = _constant_value(operand)
+            if bool(value) is deciding:
+                return value
+        return value
+    if isinstance(node, ast.IfExp):
+        return _constant_value(node.body) if _constant_value(node.test) else _constant_value(node.orelse)
+    operands = node.args if isinstance(node, ast.Call) else [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    values = [_constant_value(operand) for operand in operands]
+    try:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return values
+        if isinstance(node, ast.BinOp):
+            return OPERATORS[type(node.op)](*values)
+        if isinstance(node, ast.UnaryOp):
+            return OPERATORS[type(node.op)](values[0])
+        if isinstance(node, ast.Compare):
+            return all(OPERATORS[type(o)](a, b) for o, a, b in zip(node.ops, values, values[1:]))
+        if isinstance(node, ast.Call):
+            return FUNCTIONS[node.func.id](*values)  # type: ignore[attr-defined]
+    except FAILURES as failure:
+        raise _ConstantFailure(node, failure) from None
+    raise _ConstantFailure(node, EvaluationFailure(f"cannot evaluate {type(node).__name__}"))
+
+
 def _evaluable() -> frozenset[type]:
     """The expression nodes simpleeval evaluates (plus the list literals our evaluators add)."""
     global _EVALUABLE
@@ -255,6 +388,12 @@ def _evaluable() -> frozenset[type]:
 
 
 _EVALUABLE: frozenset[type] | None = None
+
+
+def _short(number: int | float) -> str:
+    """A number written in an expression, cut for a message when it is very long."""
+    text = repr(number)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} digits)"
 
 
 def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: set[str], functions: set[str]) -> None:
@@ -297,6 +436,10 @@ def _walk(node: ast.AST, depth: int, problems: list[ExpressionProblem], names: s
             problems.append(ExpressionProblem("expr_not_allowed", f"literal `{node.value!r}` is not allowed", offset))
         elif isinstance(node.value, str) and len(node.value) > MAX_STRING_LITERAL:
             problems.append(ExpressionProblem("expr_too_long", f"text literal longer than {MAX_STRING_LITERAL} characters", offset))
+        elif isinstance(node.value, (int, float)) and not isinstance(node.value, bool) and out_of_range(node.value):
+            problems.append(ExpressionProblem(
+                "value_out_of_range", f"the number `{_short(node.value)}` is beyond the limit of ±10^15 (or not finite)",
+                offset))
         return
     for child in ast.iter_child_nodes(node):
         _walk(child, depth + 1, problems, names, functions)

@@ -251,7 +251,11 @@ def utc_date(value: object) -> dt.date:
 @declare("add_days", takes(MOMENT, NUMBER, gives=DATE),
          "the UTC date of `value` plus a whole number of `days`")
 def add_days(value: object, days: object) -> dt.date:
-    return _as_utc_date("add_days", 1, value) + dt.timedelta(days=_as_int("add_days", 2, days))
+    start, count = _as_utc_date("add_days", 1, value), _as_int("add_days", 2, days)
+    try:
+        return start + dt.timedelta(days=count)
+    except OverflowError:  # Python's words ("int too large to convert to C int") would say nothing to a policy owner
+        raise FunctionError("`add_days` went outside the years 1 to 9999") from None
 
 
 @declare("add_months", takes(MOMENT, NUMBER, gives=DATE),
@@ -278,7 +282,7 @@ _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 @declare("date", (takes(TEXT, gives=DATE, names=("text",)),
                   takes(NUMBER, NUMBER, NUMBER, gives=DATE, names=("year", "month", "day"))),
          "a date from `YYYY-MM-DD` text, for date literals: `date('2026-07-31')`; or from its year, month and day: "
-         "`date(year(d) + 1, 1, 31)`; a day that does not exist (`date(2026, 2, 30)`) is an evaluation error")
+         "`date(year(d) + 1, 1, 31)`; a day that does not exist (`date(year(d), 2, 29)` in a common year) is an evaluation error")
 def date(text_or_year: object, month: object = None, day: object = None) -> dt.date:
     """A date from `YYYY-MM-DD` text (for date literals), or from its year, month and day (for
     dates computed from others: the 31 January after an order is `date(year(ordered) + 1, 1, 31)`)."""

@@ -26,7 +26,8 @@ from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
 
 #: Bump when the data's shape changes; an entry of another format is ignored (and rebuilt).
-FORMAT = 2  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts
+FORMAT = 3  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
+# generated code checks computed values against the limits (`expressions.out_of_range`)
 
 _CLASSES = {cls.__name__: cls for cls in (
     SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Output,

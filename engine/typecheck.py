@@ -4,8 +4,8 @@ A type is a set of kinds (`kinds`): bool, number, money, text, date, datetime, l
 when it cannot be known (a derived value defined by a cycle, say). A call is checked against the
 signatures its function declares (`functions.REGISTRY`). Only definite mistakes are reported:
 comparing a date with a number, adding texts and numbers, calling `days_between` on a number. Null
-is left to run time, because conditions guard it (`shipped_at != None and ...`) in ways types do
-not follow.
+is followed apart (`NullGuards`): where it fails, a guard before it must rule it out
+(`shipped_at != None and ...`).
 
 Amounts of money and plain numbers are kept apart where mixing them is a mistake: adding a count of
 days to a price, comparing a price with a rate, multiplying two prices, dividing a number by a
@@ -332,3 +332,155 @@ def literal_type(value: object) -> Type:
     if isinstance(value, (int, float)):
         return NUMBER
     return TEXT if isinstance(value, str) else ANY
+
+
+# -- null: where it fails, and the guards that rule it out -------------------------------------
+
+
+@dataclass(frozen=True)
+class NullUse:
+    """A value that may be null, used where null fails: `name` (None for a part that is not a
+    name, such as `x if c else None`) read at `node`, by `operation` (`>`, argument 1 of
+    `days_between`, the condition); `via` is the derived value through which it is read, if any."""
+
+    node: ast.expr
+    name: str | None
+    operation: str
+    via: str = ""
+
+
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+            ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in",
+            ast.USub: "-", ast.UAdd: "+"}
+
+
+class NullGuards:
+    """Finds the values that may be null where null fails, unless a guard before them rules null out.
+
+    Null fails in arithmetic, in an ordering (`<`), as the list of `in`, as a function's argument
+    and as a part of a condition. A guard is what evaluation has already found true or false
+    before it reaches a part: the operands to the left in `and` (true) and `or` (false), and the
+    test of `x if test else y`. `x != None`, `x is not None`, `x == 5` and `x > 3` found true, and
+    `x == None` found false, rule out null for `x`. A derived value is evaluated where it is read,
+    so the names it needs not null (and does not guard itself) must be guarded where it is read.
+
+    :param name_type: the static type of a name (as `TypeChecker` takes it).
+    :param derived: the expression of a derived value by its name, or None for any other name.
+    """
+
+    def __init__(self, name_type: Callable[[str], Type], derived: Callable[[str], ast.expr | None]):
+        self._name_type = name_type
+        self._derived = derived
+        self._needs: dict[str, tuple[NullUse, ...]] = {}
+        self._guards: dict[tuple[str, bool], frozenset[str]] = {}
+
+    def uses(self, node: ast.expr, guarded: frozenset[str] = frozenset(), condition: bool = False) -> list[NullUse]:
+        """The unguarded uses of null in `node`, given the names already known not to be null.
+        With `condition`, `node` is a condition: its value (and its parts') must not be null."""
+        found: list[NullUse] = []
+        self._walk(node, guarded, found, "the condition" if condition else None)
+        return found
+
+    def needs(self, derived: str) -> tuple[NullUse, ...]:
+        """The uses of null of a derived value's expression that it does not guard itself."""
+        if derived not in self._needs:
+            self._needs[derived] = ()  # a cycle (refused by the compiler) needs nothing more
+            tree = self._derived(derived)
+            self._needs[derived] = tuple(self.uses(tree)) if tree is not None else ()
+        return self._needs[derived]
+
+    def _nullable(self, name: str) -> bool:
+        return "null" in self._name_type(name)
+
+    def _walk(self, node: ast.expr, guarded: frozenset[str], found: list[NullUse], strict: str | None) -> None:
+        if isinstance(node, ast.Name):
+            if self._derived(node.id) is not None:
+                for use in self.needs(node.id):
+                    if use.name is not None and use.name not in guarded:
+                        found.append(NullUse(node, use.name, use.operation, use.via or node.id))
+            if strict and node.id not in guarded and self._nullable(node.id):
+                found.append(NullUse(node, node.id, strict))
+        elif isinstance(node, ast.Constant):
+            if strict and node.value is None:
+                found.append(NullUse(node, None, strict))
+        elif isinstance(node, ast.BoolOp):
+            conjunction = isinstance(node.op, ast.And)
+            known = guarded
+            for value in node.values:
+                self._walk(value, known, found, strict)
+                known = known | self.guards(value, conjunction)
+        elif isinstance(node, ast.UnaryOp):
+            inner = None if isinstance(node.op, ast.Not) else f"`{_SYMBOLS[type(node.op)]}`"
+            self._walk(node.operand, guarded, found, inner)
+        elif isinstance(node, ast.BinOp):
+            symbol = f"`{_SYMBOLS[type(node.op)]}`"
+            self._walk(node.left, guarded, found, symbol)
+            self._walk(node.right, guarded, found, symbol)
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            needs: list[str | None] = [None] * len(operands)
+            for i, operation in enumerate(node.ops):
+                if isinstance(operation, _ORDERING):
+                    needs[i] = needs[i] or f"`{_SYMBOLS[type(operation)]}`"
+                    needs[i + 1] = needs[i + 1] or f"`{_SYMBOLS[type(operation)]}`"
+                elif isinstance(operation, (ast.In, ast.NotIn)):
+                    needs[i + 1] = needs[i + 1] or f"`{_SYMBOLS[type(operation)]}`"
+            for operand, need in zip(operands, needs):
+                self._walk(operand, guarded, found, need)
+        elif isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else ""
+            for position, argument in enumerate(node.args, start=1):
+                self._walk(argument, guarded, found, f"argument {position} of `{name}`")
+        elif isinstance(node, ast.IfExp):
+            self._walk(node.test, guarded, found, None)
+            self._walk(node.body, guarded | self.guards(node.test, True), found, strict)
+            self._walk(node.orelse, guarded | self.guards(node.test, False), found, strict)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self._walk(child, guarded, found, None)
+
+    def guards(self, node: ast.expr, truth: bool) -> frozenset[str]:
+        """The names that cannot be null once `node` is found `truth` (true or false)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return self.guards(node.operand, not truth)
+        if isinstance(node, ast.BoolOp):
+            every = isinstance(node.op, ast.And) == truth  # `and` found true, `or` found false: each operand was
+            sets = [self.guards(value, truth) for value in node.values]
+            return frozenset().union(*sets) if every else frozenset.intersection(*sets)
+        if isinstance(node, ast.Name):
+            tree = self._derived(node.id)
+            if tree is None:
+                return frozenset()
+            key = (node.id, truth)
+            if key not in self._guards:
+                self._guards[key] = frozenset()  # a cycle guards nothing
+                self._guards[key] = self.guards(tree, truth)
+            return self._guards[key]
+        if not isinstance(node, ast.Compare):
+            return frozenset()
+        names: set[str] = set()
+        operands = [node.left, *node.comparators]
+        for operation, left, right in zip(node.ops, operands, operands[1:]):
+            for side, other in ((left, right), (right, left)):
+                if isinstance(side, ast.Name) and _rules_out_null(operation, other, truth, side is left):
+                    names.add(side.id)
+        if not truth and len(node.ops) > 1:
+            return frozenset()  # a chain found false: any one of its comparisons may be the false one
+        return frozenset(names)
+
+
+def _rules_out_null(operation: ast.cmpop, other: ast.expr, truth: bool, left: bool) -> bool:
+    """Whether `name <operation> other` (or `other <operation> name`) found `truth` means name is not null."""
+    is_none = isinstance(other, ast.Constant) and other.value is None
+    if isinstance(operation, (ast.NotEq, ast.IsNot)):
+        return truth and is_none
+    if isinstance(operation, (ast.Eq, ast.Is)):
+        return (not truth and is_none) or (truth and isinstance(other, ast.Constant) and not is_none)
+    if isinstance(operation, _ORDERING):
+        return truth
+    if isinstance(operation, ast.In) and left:
+        return truth and isinstance(other, (ast.List, ast.Tuple)) and not any(
+            isinstance(e, ast.Constant) and e.value is None for e in other.elts)
+    return False

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import simpleeval
 
 from engine.errors import Diagnostic
-from engine.expressions import OPERATORS, EvaluationFailure, Unknown, conjuncts, describe_failure
+from engine.expressions import OPERATORS, EvaluationFailure, Unknown, conjuncts, describe_failure, out_of_range
 from engine.functions import FUNCTIONS, FunctionError, cannot_hold, type_name
 from engine.model import Clause, Decision, OutputResult, Policy, to_json_value
 from engine.trace import Event, Op, Read
@@ -111,6 +111,15 @@ class ExpressionEvaluator:
 
     def __init__(self, scope: Mapping[str, Any]):
         self._eval = _KleeneEval(scope)
+
+    def computed(self, node: ast.expr) -> Any:
+        """The value of a derived value's or a `then` value's expression: within the limits of
+        computed values (every one is checked here; the engine checks only those that may exceed)."""
+        value = self.evaluate(node)
+        problem = out_of_range(value)
+        if problem is not None:
+            raise EvaluationFailure(problem)
+        return value
 
     def evaluate(self, node: ast.expr) -> Any:
         try:
@@ -270,7 +279,7 @@ class _Run:
             definition = self.policy.derived[name]
             self.reads.append([])
             try:
-                outcome: tuple = ("value", self.evaluator.evaluate(definition.expression.tree))
+                outcome: tuple = ("value", self.evaluator.computed(definition.expression.tree))
             except Unknown as unknown:
                 outcome = ("unknown", unknown.missing)
             except EvaluationFailure as failure:
@@ -312,7 +321,7 @@ class _Run:
                     state.values[output_name] = ("value", spec.literal)
                     continue
                 try:
-                    value = self.evaluator.evaluate(spec.expression.tree)
+                    value = self.evaluator.computed(spec.expression.tree)
                     if not _fits(self.policy.outputs[output_name], value):
                         raise EvaluationFailure(cannot_hold(value, output_name))
                     state.values[output_name] = ("value", value)

@@ -44,9 +44,11 @@ What a generated policy holds (each drawn at random, every piece small):
   declares `overrides: all`. Edges go from higher to lower rank, so they never loop. A clause reads
   only outputs ordered before every output it sets; a last pass drops reads that overriding would
   still turn into a loop.
-- Conditions and values may fail at run time on some cases, on purpose: a nullable fact used
-  unguarded, a division by a fact that may be zero, a fractional count of days, `and` over a
-  number. Such a failure must show in `decision.errors`, never as an exception.
+- Conditions and values may fail at run time on some cases, on purpose: a division by a fact that
+  may be zero, a fractional count of days, a day that does not exist, a number past the limit of
+  computed values (`engine.expressions.MAX_NUMBER`, reached from the large numbers written and
+  the large facts drawn). Such a failure must show in `decision.errors`, never as an exception. A
+  nullable name is read only behind a guard (`x != None and ...`): unguarded, validation refuses it.
 
 Every policy is valid by construction (no filtering): `tests/test_strategies.py` checks that a
 sample validates, and that across a sample every kind of piece above occurs.
@@ -82,7 +84,7 @@ FACT_TYPES = ("bool", "int", "number", "money", "enum", "string", "date", "datet
 OUTPUT_TYPES = ("enum", "list", "number", "money", "bool", "date", "string")
 
 # Literals the expressions use. Dates include month ends and a leap day, where add_months clamps.
-NUMBER_LITERALS = (0, 1, 2, 10, 30, -3, 2.5, 0.1, 100)
+NUMBER_LITERALS = (0, 1, 2, 10, 30, -3, 2.5, 0.1, 100, 10**15, -999_999_999_999_999, 1e15)
 # Numbers written beside amounts of money (read as amounts): binary floats would add 1.05, 7.00 and
 # -3.05 to 5.000000000000001, and 0.1 + 0.2 to 0.30000000000000004.
 AMOUNT_LITERALS = (0, 1.05, 7.0, 3.05, 5, 0.1, 0.2, 0.25, 5.01)
@@ -165,9 +167,10 @@ class _Name:
 class _Writer:
     """Writes well-typed expressions over the names in scope, as text.
 
-    Only mistakes the validator cannot see are allowed in: a nullable name read without a guard, a
-    division by a name that may be zero, a fractional day count, `and`/`or` over a number. Those
-    fail at run time on some cases, which is what the error paths need.
+    Only mistakes the validator cannot see are allowed in: a division by a name that may be zero, a
+    fractional day count, a product past the limit of computed numbers. Those fail at run time on
+    some cases, which is what the error paths need. A nullable name is read only behind a guard
+    (`guarded`): the validator refuses it anywhere else.
     """
 
     def __init__(self, draw, names: Iterable[_Name], constants: dict[str, list]):
@@ -185,7 +188,12 @@ class _Writer:
         return self.draw(st.integers(0, 9)) >= 10 - tenths
 
     def of(self, *kinds: str) -> list[_Name]:
-        return [n for n in self.names if n.kind in kinds]
+        """The names of those kinds that are never null (a nullable one is read through `guarded`)."""
+        return [n for n in self.names if n.kind in kinds and not n.nullable]
+
+    def guarded(self, name: _Name) -> str:
+        """A test of a name, behind a null guard when it may be null."""
+        return f"({name.name} != None and {self.about(name)})" if name.nullable else self.about(name)
 
     def subjects(self, *kinds: str) -> list[_Name]:
         """Names that vary from case to case: facts, derived values, outputs (not parameters)."""
@@ -255,6 +263,10 @@ class _Writer:
     def computed_number(self) -> str:
         """A derived number or a computed output: one operator or function from the menu at the top,
         over the policy's names (so that across a sample each is used)."""
+        if not self.subjects("number", "date", "datetime", "money"):
+            # Nothing varies: an operator would be over numbers written alone, which validation
+            # evaluates (`0 / 0` is refused there), so a number written it is.
+            return repr(self.pick(NUMBER_LITERALS))
         forms = [f for f in NUMBER_FORMS if f != "hours_between" or self.of("datetime")]
         form = self.pick(forms)
         if form in ("+", "-", "*", "/", "//", "%"):
@@ -285,6 +297,9 @@ class _Writer:
     def computed_date(self) -> str:
         """A derived date or a computed date output: one function from the menu at the top."""
         form = self.pick(DATE_FORMS)
+        if form == "date" and not self.subjects("date", "datetime"):
+            # `date(y, m, d)` of dates written alone: validation evaluates it (30 February is refused).
+            form = "any"
         if form == "date":
             return self.built_date(1)
         if form in ("add_days", "add_months"):
@@ -460,8 +475,6 @@ class _Writer:
             choices += ["null", "null"]
         if depth > 0:
             choices += ["and", "or", "not", "if"] + (["chained"] if "number" in choices else [])
-            if self.subjects("number"):
-                choices += ["truthy"]
         kind = self.pick(choices)
         if kind == "number":
             operator = self.pick(["<=", "<", ">", ">=", "==", "!="])
@@ -502,10 +515,7 @@ class _Writer:
             return f"({self.boolean(depth - 1)} or {self.boolean(depth - 1)})"
         if kind == "not":
             return f"not ({self.boolean(depth - 1)})"
-        if kind == "if":
-            return f"({self.boolean(depth - 1)} if {self.boolean(depth - 1)} else {self.boolean(depth - 1)})"
-        # `and`/`or` over a number: valid, but the condition is then a number on some cases (an error).
-        return f"({self.pick(self.subjects('number')).name} {self.pick(['and', 'or'])} {self.boolean(0)})"
+        return f"({self.boolean(depth - 1)} if {self.boolean(depth - 1)} else {self.boolean(depth - 1)})"
 
     def about(self, name: _Name) -> str:
         """A test of one name that fits its type (used for null guards: `x != None and <this>`)."""
@@ -656,7 +666,8 @@ def _selectors(facts: list[_Name], derived: dict[str, tuple[str, str]]) -> list[
             found.append(_Selector(fact.name, "enum", fact.values))
         elif fact.kind == "bool" and not fact.nullable:  # a nullable bool is not two-valued
             found.append(_Selector(fact.name, "bool", (True, False)))
-        elif fact.kind in ("number", "money"):  # an amount compared with a number written is an amount
+        elif fact.kind in ("number", "money") and not fact.nullable:  # a null fails `<`; an amount compared
+            # with a number written is an amount
             found.append(_Selector(fact.name, "number", (0, 1, 2), ("10", "30")))
     for name, (kind, text) in derived.items():
         if kind == "bool" and re.fullmatch(r"[a-z_0-9]+ > \d+", text):
@@ -795,11 +806,11 @@ def _value(draw, output: _Name, spec: dict, writer: _Writer, outputs: set, reada
         read = draw(st.sampled_from(tuple(readable)))
         direct = {"number": f"{read.name} * 2", "money": f"{read.name} + 1.05", "bool": f"not {read.name}",
                   "date": f"add_days({read.name}, 1)", "text": f"{read.name} + '!'"}
-        if read.kind == output.kind and draw(st.booleans()):
+        if read.kind == output.kind and not read.nullable and draw(st.booleans()):
             text = direct[output.kind]
         else:
             other = {"number": "10", "money": "0.1", "bool": "True", "date": "date('2026-03-01')", "text": "'ok'"}[output.kind]
-            text = f"{other} if {writer.about(read)} else {_literal_text(kind, literal)}"
+            text = f"{other} if {writer.guarded(read)} else {_literal_text(kind, literal)}"
         return _Value({"expression": text}, text, _names_in(text) & outputs, _literal_value(kind, literal))
     text = {"number": writer.computed_number, "money": writer.computed_money, "bool": lambda: writer.boolean(2),
             "date": writer.computed_date, "string": lambda: writer.text(2)}[kind]()
@@ -835,7 +846,7 @@ def _clause(draw, index: int, rank: int, overrides_all: bool, outputs: list[tupl
         clause.parts.append(_Part(text, _names_in(text) & output_names))
     if readable and draw(st.integers(0, 9)) >= 5:
         # A read of an earlier output, as the procedure clauses of aqara-returns read `eligibility`.
-        text = writer.about(draw(st.sampled_from(readable)))
+        text = writer.guarded(draw(st.sampled_from(readable)))
         clause.parts.append(_Part(text, _names_in(text) & output_names))
     clause.when_as_bool = draw(st.booleans())
     for position in chosen:

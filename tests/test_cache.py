@@ -204,7 +204,7 @@ def test_numbers_read_as_amounts_are_read_so_from_the_cache_too(tmp_path):
     shutil.copytree(REPO / "examples" / "library-fines", folder)
     policy_file = folder / "policy.yaml"
     policy_file.write_text(policy_file.read_text(encoding="utf-8").replace(
-        "when: balance > borrowing_limit", "when: balance > 5.00 and balance - 0.01 >= 5"), encoding="utf-8")
+        "and balance > borrowing_limit", "and balance > 5.00 and balance - 0.01 >= 5"), encoding="utf-8")
     case = tmp_path / "case.yaml"
     case.write_text("facts: {borrowed_on: '2026-03-02', returned_on: '2026-03-20', fines_charged: 1.05, "
                     "fees_charged: 7.00, payments_made: 3.04}\n", encoding="utf-8")

@@ -189,6 +189,9 @@ def _outcomes(policy: engine.Policy, facts: dict, decision: engine.Decision) -> 
         seen.add("a null fact")
     if decision.errors:
         seen.add("a run-time error")
+    if any("beyond the limit of ±10^15" in error.message or "not a finite number" in error.message
+           for error in decision.errors):
+        seen.add("a computed number out of range")
     statuses = {result.status for result in decision.outputs.values()}
     seen |= {f"an output {status}" for status in statuses}
     if any(result.regardless_of for result in decision.outputs.values()):
@@ -225,7 +228,7 @@ def test_generated_cases_reach_every_path_of_the_evaluator():
     wanted = {"a fact left out", "a default used", "a null fact", "a run-time error", "an output decided",
               "an output default", "an output undetermined", "an output error",
               "an output decided regardless of a missing fact", "a clause applied", "a clause not_applicable",
-              "a clause overridden", "a clause undecided", "a clause error"}
+              "a clause overridden", "a clause undecided", "a clause error", "a computed number out of range"}
 
     def observe(drawn):
         generated, facts_of_cases = drawn
@@ -252,7 +255,7 @@ clauses:
 - id: rule-1
   title: The rule
   source: {{section: s, quote: Rule one applies.}}
-  when: count <= 10 and amount >= 59.99 and hours_between(start, end) <= 12 and days_between(start, end) > 30
+  when: count <= 10 and amount >= 59.99 and end != None and hours_between(start, end) <= 12 and days_between(start, end) > 30
     and day < date('2026-03-15') and kind == 'a'
   then: {{ok: true}}
 """

@@ -429,7 +429,7 @@ def test_grouped_conflict_check_reports_what_the_pairwise_one_does(clauses):
 def test_grouped_conflict_check_on_a_policy_with_conflicts_of_every_kind():
     # Ranges touching at 5, enum sets, a nullable boolean, a parameter bound, a derived value and
     # a condition with no usable atom; some pairs apart, some in conflict, one settled by `overrides`.
-    whens = ["x <= 5", "x >= 5", "x > 5 and k == 'a'", "k in ['b', 'c']", "k != 'a'", "nb", "nb == None",
+    whens = ["x <= 5", "x >= 5", "x > 5 and k == 'a'", "k in ['b', 'c']", "k != 'a'", "nb == True", "nb == None",
              "not nb", "x < lo", "big", "(x > 1) or flag", "abs(x) > 3"]
     clauses = [{"id": f"c{i}", "when": when, "then": {"out": f"v{i % 3}"}} for i, when in enumerate(whens)]
     clauses[7]["overrides"] = ["c5"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable
 
-from ..expressions import FAILURES, OPERATORS, WITHOUT_MONEY, Unknown, describe_failure
+from ..expressions import (FAILURES, OPERATORS, WITHOUT_MONEY, EvaluationFailure, Unknown, describe_failure, may_exceed,
+                           out_of_range)
 from ..model import Policy
 from .build import Plan, build, uses_money
 from .resolve import Resolver
@@ -76,13 +77,14 @@ class Program:
     def derived_closure(self, index: int) -> Closure:
         if index not in self._derived:
             tree = self.policy.derived[self.plan.derived[index]].expression.tree
-            self._derived[index] = _kleene().compile_closure(tree, self.plan.nid, self.operators)
+            self._derived[index] = _bounded(tree, _kleene().compile_closure(tree, self.plan.nid, self.operators))
         return self._derived[index]
 
     def then_closure(self, clause: int, slot: int) -> Closure:
         if (clause, slot) not in self._then:
             value = next(v for v in self.plan.then[clause] if v.slot == slot)
-            self._then[(clause, slot)] = _kleene().compile_closure(value.node, self.plan.nid, self.operators)
+            self._then[(clause, slot)] = _bounded(value.node, _kleene().compile_closure(value.node, self.plan.nid,
+                                                                                         self.operators))
         return self._then[(clause, slot)]
 
     def closure(self, node: ast.expr) -> Closure:
@@ -118,6 +120,22 @@ def _kleene():
     from . import kleene  # noqa: PLC0415
 
     return kleene
+
+
+def _bounded(node: ast.expr, closure: Closure) -> Closure:
+    """The closure of a derived value or a `then` value, failing when its value is out of range
+    (`expressions.out_of_range`); as it is, when it cannot be (see `may_exceed`)."""
+    if not may_exceed(node):
+        return closure
+
+    def evaluate(run):
+        value = closure(run)
+        problem = out_of_range(value)
+        if problem is not None:
+            raise EvaluationFailure(problem)
+        return value
+
+    return evaluate
 
 
 def _recorded_part(closure: Closure, clause: int, part: int) -> Closure:

@@ -24,10 +24,10 @@ import ast
 import math
 from typing import Any
 
-from ..expressions import OPERATORS, WITHOUT_MONEY
+from ..expressions import MAX_NUMBER, OPERATORS, WITHOUT_MONEY, may_exceed
 from .build import DERIVED, FACT, OUTPUT, PARAMETER, Plan, uses_money
 from .runtime import BITMASK_CLAUSES, OPERATOR_NAMES
-from ..kinds import BOOL, NUMBER
+from ..kinds import BOOL, MONEY, NUMBER
 from ..values import static_type
 from .total import Totality
 
@@ -169,6 +169,18 @@ class _Generator:
             return [], code, "".join(f", r{i}" for i in range(self.temp))
         return ["L = []"], self.expression(node, True, "list"), ", L"
 
+    def bounds_check(self, node: ast.expr) -> str | None:
+        """The statement that leaves the fast path when a computed value `v` is out of range
+        (`expressions.out_of_range`), or None when it cannot be (it computes nothing larger than
+        what it reads). A number is checked inline, which also refuses NaN; anything else (a text,
+        a value that may be null) by the general check."""
+        if not may_exceed(node):
+            return None
+        kind = self.totality.kind(node)
+        if kind and kind <= NUMBER | MONEY:
+            return f"if not -{MAX_NUMBER} <= v <= {MAX_NUMBER}: raise Abort"
+        return "if oor(v) is not None: raise Abort"
+
     # -- the functions --------------------------------------------------------------------------
 
     def derived_functions(self, traced: bool) -> None:
@@ -180,6 +192,9 @@ class _Generator:
             for line in before:
                 out.add(1, line)
             out.add(1, f"v = {code}")
+            check = self.bounds_check(node)
+            if check:
+                out.add(1, check)
             if traced:
                 out.add(1, f"ap(({-(i + 1)}, v{recorded}))")
             out.add(1, f"D[{i}] = v")
@@ -233,6 +248,9 @@ class _Generator:
             for line in before:
                 out.add(depth + 1, line)
             out.add(depth + 1, f"v = {code}")
+            check = self.bounds_check(value.node)
+            if check:
+                out.add(depth + 1, check)
             if not self.always_fits(value):
                 out.add(depth + 1, f"if not fits{value.output}(v): raise Abort")
             out.add(depth + 1, f"V[{value.slot}] = v" if not self.local_values else f"v{value.slot} = v")

@@ -11,7 +11,7 @@ import bisect
 import functools
 from typing import Any
 
-from ..expressions import OPERATORS
+from ..expressions import OPERATORS, out_of_range
 from ..functions import FUNCTIONS
 from ..values import fits
 
@@ -71,7 +71,7 @@ def namespace(plan, constants: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, Any] = {"__builtins__": {"type": type, "int": int, "float": float, "tuple": tuple, "TypeError": TypeError,
                                               "True": True},
                              "U": UNSET, "Abort": Abort, "chain": _chain, "rd": _record_read,
-                             "region": _region}
+                             "region": _region, "oor": out_of_range}
     names.update({f"fn_{name}": function for name, function in FUNCTIONS.items()})
     names.update({f"op_{word}": OPERATORS[node_type] for node_type, word in OPERATOR_NAMES.items()})
     for i, output_name in enumerate(plan.outputs):

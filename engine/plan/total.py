@@ -27,6 +27,7 @@ class Totality:
         self.types = TypeChecker(self._name_type)
         self._derived: dict[str, bool] = {}
         self._typing: set[str] = set()
+        self._types: dict[str, Type] = {}  # each derived value's type, inferred once
 
     def _name_type(self, name: str) -> Type:
         policy = self.policy
@@ -36,13 +37,16 @@ class Totality:
             return static_type(policy.outputs[name].type, policy.outputs[name].nullable)
         if name in policy.parameters:
             return literal_type(policy.parameters[name].value)
+        if name in self._types:
+            return self._types[name]
         if name in self._typing:  # the compiler refused cycles; a type is still owed here
             return frozenset({"any"})
         self._typing.add(name)
         try:
-            return self.types.infer(policy.derived[name].expression.tree, [])
+            self._types[name] = self.types.infer(policy.derived[name].expression.tree, [])
         finally:
             self._typing.discard(name)
+        return self._types[name]
 
     def kind(self, node: ast.expr) -> Type:
         """The node's static type (a set of kinds; see `kinds`)."""
