@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import sys
@@ -12,7 +13,7 @@ from conftest import BASE_FACTS, REPO
 
 import cli
 import engine
-from engine import jsontext
+from engine import batch, jsontext
 
 sys.path.insert(0, str(REPO / "bench"))
 import aqara as aqara_bench  # noqa: E402 - the benchmark's case generator
@@ -247,3 +248,15 @@ def test_the_log_is_written_here_so_it_goes_without_dask(tmp_path):
     result = run("-", "--dask", "tcp://127.0.0.1:1", "--out", tmp_path / "out", "--log", tmp_path / "l.jsonl", input="")
     assert result.exit_code == 2 and "--log is written by this process, in input order: it goes without --dask" in result.output
     assert not (tmp_path / "l.jsonl").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_refused_csv_cell_is_placed_at_its_row(tmp_path):
+    # Found by tests/test_properties.py: the error record named `--fact NAME`, line 0.
+    policy_set = engine.load("aqara-returns")
+    items = list(batch.read_items(io.BytesIO(b"id,units_of_product,request\nc1,many,return\n"), "csv", "cases.csv",
+                                  facts=policy_set.facts))
+    outcome = batch.decide_item(policy_set, items[0], batch.Options(source="cases.csv"))
+    record = json.loads(outcome.line)
+    assert outcome.status == "refused"
+    assert [(d["file"], d["line"], d["code"], d["subject"], d["message"]) for d in record["refused"]] == [
+        ("cases.csv", 2, "fact_value", "units_of_product", "expected a whole number, got `many`")]
