@@ -63,7 +63,7 @@ def _decide(facts, trace: bool):
 # -- cases: a decision or a CaseError ---------------------------------------------------------------
 
 
-@settings(max_examples=300, **PROPERTY)
+@settings(max_examples=200, **PROPERTY)
 @given(facts=hostile.aqara_facts(python=True), trace=st.booleans())
 def test_every_case_is_decided_or_refused_with_a_case_error(facts, trace):
     outcome, result = _decide(facts, trace)
@@ -120,7 +120,7 @@ def test_every_jsonl_line_gives_one_output_line(lines):
             assert set(record["outputs"]) == set(hostile.AQARA_SET.base.outputs)
 
 
-@settings(max_examples=300, **PROPERTY)
+@settings(max_examples=150, **PROPERTY)
 @given(header=st.lists(st.sampled_from(["id", *hostile.AQARA_FACT_NAMES]), min_size=1, max_size=8, unique=True),
        rows=st.lists(st.lists(st.one_of(st.sampled_from(hostile.ODD_TEXT + hostile.EDGE_DATES + hostile.EDGE_DATETIMES
                                                         + hostile.EDGE_AMOUNTS), st.text(max_size=12)),
@@ -273,7 +273,7 @@ def _tiny_policy(folder: Path, when: str, derived: str) -> Path:
     return folder
 
 
-@settings(max_examples=200, **PROPERTY)
+@settings(max_examples=150, **PROPERTY)
 @given(expression=hostile.expressions(), where=st.sampled_from(("when", "derived")), facts=hostile.json_values)
 def test_any_expression_is_compiled_or_refused_with_a_located_diagnostic(expression, where, facts, tmp_path_factory):
     when, derived = (expression, "a + 1") if where == "when" else ("d == 1 or d", expression)
