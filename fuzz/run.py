@@ -69,7 +69,7 @@ def main() -> int:
             print(f"  {name:<12} {runs:>9,} inputs  {'ok' if ok else 'FAILED'}{'  ' + detail if detail else ''}", flush=True)
             if not ok:
                 failed.append(name)
-    print(f"{total:,} inputs tried in {options.seconds:.0f} s of fuzzing ({time.monotonic() - started:.0f} s with start-up); "
+    print(f"{total:,} inputs tried in {options.seconds:.0f} s of fuzzing ({time.monotonic() - started:.0f} s taken, start-up included); "
           + (f"{len(failed)} target(s) failed: {', '.join(failed)}" if failed else "no failure"), flush=True)
     return 1 if failed else 0
 

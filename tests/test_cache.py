@@ -98,7 +98,7 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path, damage):
 
 @pytest.mark.parametrize("key", ["variants", "countries", "policies", "base"])
 def test_an_entry_whose_hash_matches_but_whose_data_is_no_policy_set_is_ignored(tmp_path, key):
-    # Found by the fuzzer (fuzz/targets.py plan_cache): a mapping written as text raised AttributeError.
+    # Found with the fuzz target (fuzz/targets.py plan_cache): a mapping written as text raised AttributeError.
     folder = tmp_path / "cache"
     expected = run("eval", EXAMPLE, "--format", "json", cache=folder).output
     entry = next(p for p in entries(folder) if p.name.count(".") == 1)

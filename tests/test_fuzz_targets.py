@@ -64,7 +64,7 @@ def test_the_runner_reports_the_inputs_tried_and_replays_an_input(tmp_path):
                           "--engine", "random"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     last = run.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"[0-9,]+ inputs tried in 2 s of fuzzing \([0-9]+ s with start-up\); no failure", last), last
+    assert re.fullmatch(r"[0-9,]+ inputs tried in 2 s of fuzzing \([0-9]+ s taken, start-up included\); no failure", last), last
     assert int(last.split()[0].replace(",", "")) > 0
     assert re.search(r"^  batch_csv +[0-9,]+ inputs  ok$", run.stdout, re.MULTILINE), run.stdout
     replay = tmp_path / "input"
@@ -72,3 +72,10 @@ def test_the_runner_reports_the_inputs_tried_and_replays_an_input(tmp_path):
     shown = subprocess.run([sys.executable, "fuzz/run.py", "--replay", str(replay), "--target", "batch_csv"], cwd=REPO,
                            capture_output=True, text=True, timeout=300)
     assert (shown.returncode, shown.stdout) == (0, "no failure\n")
+
+
+def test_inputs_that_wait_for_the_loader_fix_are_recognised():
+    # A plain `=` as a YAML key makes engine.loader raise ConstructorError (reported; not a row of
+    # issue 8): the YAML targets skip exactly those inputs until it is fixed.
+    assert targets._equals_key(b"{=}") and targets._equals_key(b"facts:\n  =: 1\n") and targets._equals_key(b"- {a: [{=: 2}]}")
+    assert not targets._equals_key(b"a: =\n") and not targets._equals_key(b"'=': 1\n") and not targets._equals_key(b"{=")

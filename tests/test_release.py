@@ -161,7 +161,7 @@ def test_a_damaged_lock(released_copy):
     (("path", "../../../etc/hostname"), "`path` `../../../etc/hostname` is not a path inside the policy's folder"),
 ], ids=["number-folder", "number-sha256", "absolute-folder", "path-outside"])
 def test_a_lock_with_values_verdict_release_never_writes(released_copy, change, detail):
-    # Found by the fuzzer (fuzz/targets.py policy_lock): a number raised TypeError in validate, and a
+    # Found with the fuzz target (fuzz/targets.py policy_lock): a number raised TypeError in validate, and a
     # folder outside the policy's had validate read, and tell about, files elsewhere.
     lock = json.loads((released_copy / "policy.lock").read_text(encoding="utf-8"))
     key, value = change
