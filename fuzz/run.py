@@ -5,7 +5,8 @@
     python fuzz/run.py --seconds 20 --jobs 2 --seed 1   # what `make test` runs: the same seed each time
 
 Each target runs in a process of its own under atheris (libFuzzer, coverage-guided, over the
-engine's code), starting from its seeds and from what earlier runs kept in `.fuzz/corpus/TARGET/`.
+engine's code), starting from its seeds and from what earlier runs kept in `.fuzz/corpus/TARGET/`
+(`$VERDICT_FUZZ_DIR` instead of `.fuzz` when set).
 Without atheris (it has wheels for Linux only), the same targets run on seeds mutated at random:
 not guided by coverage, but every surface is still driven.
 
@@ -27,7 +28,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-WORK = REPO / ".fuzz"
+#: Where runs keep their corpus, failing inputs and logs (`$VERDICT_FUZZ_DIR` to put them elsewhere).
+WORK = Path(os.environ.get("VERDICT_FUZZ_DIR") or REPO / ".fuzz")
 #: An input taking longer than this is reported as a hang (the limits keep every input to seconds).
 INPUT_TIMEOUT_SECONDS = 30
 MEMORY_LIMIT_MB = 2048
@@ -101,7 +103,7 @@ def _run_child(name: str, seconds: float, seed: int, engine_name: str) -> tuple[
     log = WORK / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output, encoding="utf-8")
-    return runs, False, f"input: {where or 'none kept'}; log: {log.relative_to(REPO)}"
+    return runs, False, f"input: {where or 'none kept'}; log: {log}"
 
 
 def _runs(output: str) -> int:
@@ -175,7 +177,7 @@ def _mutate(target, pool: list[bytes], seconds: float, seed: int, crashes: Path)
             kept = crashes / f"crash-{tried}"
             kept.write_bytes(bytes(data))
             traceback.print_exc()
-            print(f"kept in {kept.relative_to(REPO)}\ntried {tried} inputs", flush=True)
+            print(f"kept in {kept}\ntried {tried} inputs", flush=True)
             return 1
     print(f"tried {tried} inputs", flush=True)
     return 0

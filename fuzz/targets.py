@@ -12,6 +12,7 @@ goes once that row is merged.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
@@ -67,6 +68,7 @@ _BASE_FACTS = {"request": "return", "sales_channel": "aqara_online_store", "coun
                "request_at": "2026-03-11T09:30:00+01:00", "shipped_at": "2026-03-02T08:00:00Z", "delivered_at": None,
                "units_of_product": 1, "product_price": "59.99", "shipping_paid": 4.99, "reason_category": "non_quality"}
 _WORK = Path(tempfile.mkdtemp(prefix="verdict-fuzz-"))
+atexit.register(shutil.rmtree, _WORK, True)
 
 # issue 8 row 9: datetimes on the calendar's first or last day raise OverflowError once in UTC;
 # issue 8 row 10: ints of 4,300 digits or more raise ValueError in the case check. Inputs that hold

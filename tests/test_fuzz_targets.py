@@ -4,6 +4,7 @@ and keeps a failing one."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -60,13 +61,15 @@ def test_the_cache_target_restores_the_entry_it_damages():
 
 
 def test_the_runner_reports_the_inputs_tried_and_replays_an_input(tmp_path):
+    environment = {**os.environ, "VERDICT_FUZZ_DIR": str(tmp_path / "fuzz")}
     run = subprocess.run([sys.executable, "fuzz/run.py", "--seconds", "2", "--target", "batch_csv", "--seed", "3",
-                          "--engine", "random"], cwd=REPO, capture_output=True, text=True, timeout=300)
+                          "--engine", "random"], cwd=REPO, capture_output=True, text=True, timeout=300, env=environment)
     assert run.returncode == 0, run.stdout + run.stderr
     last = run.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"[0-9,]+ inputs tried in 2 s of fuzzing \([0-9]+ s taken, start-up included\); no failure", last), last
     assert int(last.split()[0].replace(",", "")) > 0
     assert re.search(r"^  batch_csv +[0-9,]+ inputs  ok$", run.stdout, re.MULTILINE), run.stdout
+    assert sorted(p.name for p in (tmp_path / "fuzz" / "corpus" / "batch_csv").iterdir()) == ["seed-0", "seed-1"]
     replay = tmp_path / "input"
     replay.write_bytes(b"units_of_product\n1\n")
     shown = subprocess.run([sys.executable, "fuzz/run.py", "--replay", str(replay), "--target", "batch_csv"], cwd=REPO,
