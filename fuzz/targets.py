@@ -81,12 +81,12 @@ def _waits_for_other_rows(text: str) -> bool:
     return bool(_EDGE_DAY.search(text) or _LONG_DIGITS.search(text))
 
 
-def _equals_key(data: bytes) -> bool:
-    """Whether the YAML holds a plain `=` as a mapping key. Not a row of issue 8 (found by this fuzzer,
-    reported to the loader's owner): YAML 1.1 resolves `=` to its `value` tag, which no constructor
-    reads, and the ConstructorError escapes `engine.loader` (exit 70). Such inputs are skipped
-    until the loader reads the key as text or refuses it."""
-    if b"=" not in data:
+def _unreadable_key(data: bytes) -> bool:
+    """Whether the YAML has a mapping key the loader cannot construct: a plain `=` (YAML 1.1's `value`
+    tag) or a key with a tag of its own (`!x a: 1`). Not a row of issue 8 (found by this fuzzer,
+    reported to the loader's owner): the ConstructorError escapes `engine.loader` (exit 70). Such
+    inputs are skipped until the loader refuses those keys with a diagnostic."""
+    if b"=" not in data and b"!" not in data:
         return False
     try:
         node = yaml.compose(data.decode("utf-8-sig"), Loader=loader._Yaml12Loader)
@@ -100,7 +100,7 @@ def _equals_key(data: bytes) -> bool:
         seen.add(id(current))
         if isinstance(current, yaml.MappingNode):
             for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag.endswith(":value"):
+                if isinstance(key, yaml.ScalarNode) and key.tag not in loader._Yaml12Loader.yaml_constructors:
                     return True
                 pending += [key, value]
         elif isinstance(current, yaml.SequenceNode):
@@ -142,7 +142,7 @@ def _policy_folder(name: str, source: str) -> Path:
 
 def policy_yaml(data: bytes) -> None:
     """The bytes as `policy.yaml`: accepted (then it decides a case) or refused with diagnostics."""
-    if _equals_key(data):
+    if _unreadable_key(data):
         return
     folder = _policy_folder("policy", TINY_SOURCE)
     (folder / "policy.yaml").write_bytes(data)
@@ -165,7 +165,7 @@ def _policy_seeds() -> list[bytes]:
 def case_file(data: bytes) -> None:
     """The bytes as a case file (YAML or JSON) for the bundled policy: a case that then decides, or a
     `CaseError` with diagnostics."""
-    if _waits_for_other_rows(data.decode("utf-8", "replace")) or _equals_key(data):
+    if _waits_for_other_rows(data.decode("utf-8", "replace")) or _unreadable_key(data):
         return
     for name in ("case.yaml", "case.json"):
         try:
@@ -316,7 +316,7 @@ def policy_lock(data: bytes) -> None:
     """The bytes as the `policy.lock` of the bundled policy (with its released copies): read, or
     reported as damaged, by what `verdict validate` runs; never an exception."""
     global _lock_folder
-    if _equals_key(data):
+    if _unreadable_key(data):
         return
     if _lock_folder is None:
         _lock_folder = _WORK / "locked"
