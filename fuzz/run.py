@@ -33,6 +33,9 @@ WORK = Path(os.environ.get("VERDICT_FUZZ_DIR") or REPO / ".fuzz")
 #: An input taking longer than this is reported as a hang (the limits keep every input to seconds).
 INPUT_TIMEOUT_SECONDS = 30
 MEMORY_LIMIT_MB = 2048
+#: The longest input libFuzzer makes: long enough for a policy of a few clauses or a few dozen
+#: batch lines, short enough that each input takes milliseconds.
+MAX_INPUT_BYTES = 8192
 
 
 def main() -> int:
@@ -129,7 +132,7 @@ def _child(name: str, seconds: float, seed: int, engine_name: str) -> int:
         _write_seeds(corpus, seeds())
         arguments = [sys.argv[0], str(corpus), f"-max_total_time={max(int(seconds), 1)}",
                      f"-timeout={INPUT_TIMEOUT_SECONDS}", f"-rss_limit_mb={MEMORY_LIMIT_MB}",
-                     f"-artifact_prefix={crashes}/", "-print_final_stats=1", "-max_len=65536"]
+                     f"-artifact_prefix={crashes}/", "-print_final_stats=1", f"-max_len={MAX_INPUT_BYTES}"]
         if seed:
             arguments.append(f"-seed={seed}")
         atheris.Setup(arguments, target)
