@@ -37,9 +37,11 @@ def _codes(text: str) -> list[str]:
 
 
 def test_the_limits_are_the_documented_ones():
-    # README, "Limits and safety": expressions over 2,000 characters or 400 parts, files over 5 MiB,
-    # nesting deeper than 64, text facts over 500 characters, numbers beyond 10^12.
+    # README, "Limits and safety": expressions over 2,000 characters, 400 parts or 40 levels of
+    # nesting (text literals over 1,000 characters), files over 5 MiB, nesting deeper than 64, text
+    # facts over 500 characters, numbers beyond 10^12.
     assert expressions.MAX_EXPRESSION_LENGTH == 2000 and expressions.MAX_EXPRESSION_NODES == 400
+    assert expressions.MAX_EXPRESSION_DEPTH == 40 and expressions.MAX_STRING_LITERAL == 1000
     assert loader.MAX_DOCUMENT_BYTES == 5 * 1024 * 1024 and loader.MAX_NESTING_DEPTH == 64
     assert cases.MAX_TEXT_LENGTH == 500 and cases.MAX_NUMBER == 10**12
 
