@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -123,6 +124,10 @@ def _child(name: str, seconds: float, seed: int, engine_name: str) -> int:
     crashes = WORK / "crashes" / name
     corpus.mkdir(parents=True, exist_ok=True)
     crashes.mkdir(parents=True, exist_ok=True)
+    scratch = WORK / "scratch" / name  # the target's files; emptied at each run, as libFuzzer skips `atexit`
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    os.environ["VERDICT_FUZZ_SCRATCH"] = str(scratch)
     if engine_name == "atheris":
         import atheris  # noqa: PLC0415
 

@@ -16,6 +16,7 @@ import atexit
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -67,8 +68,13 @@ _BASE_FACTS = {"request": "return", "sales_channel": "aqara_online_store", "coun
                "product_location_country": "DE", "order_placed_at": "2026-03-01T10:00:00Z",
                "request_at": "2026-03-11T09:30:00+01:00", "shipped_at": "2026-03-02T08:00:00Z", "delivered_at": None,
                "units_of_product": 1, "product_price": "59.99", "shipping_paid": 4.99, "reason_category": "non_quality"}
-_WORK = Path(tempfile.mkdtemp(prefix="verdict-fuzz-"))
-atexit.register(shutil.rmtree, _WORK, True)
+# Scratch files (policy folders, a plan cache): fuzz/run.py gives each target a folder of its own,
+# since libFuzzer ends the process without running `atexit`; otherwise a temporary one.
+if os.environ.get("VERDICT_FUZZ_SCRATCH"):
+    _WORK = Path(os.environ["VERDICT_FUZZ_SCRATCH"])
+else:
+    _WORK = Path(tempfile.mkdtemp(prefix="verdict-fuzz-"))
+    atexit.register(shutil.rmtree, _WORK, True)
 
 # issue 8 row 9: datetimes on the calendar's first or last day raise OverflowError once in UTC;
 # issue 8 row 10: ints of 4,300 digits or more raise ValueError in the case check. Inputs that hold
