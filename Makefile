@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup browser bench bench-batch clean
+.PHONY: demo test setup browser fuzz bench bench-batch clean
 
 setup: $(VENV)/.installed
 
@@ -24,10 +24,22 @@ demo: setup
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The property tests (tests/test_properties.py) run inside pytest; then the fuzzer, for FUZZ_TEST_SECONDS
+# in all (two targets at a time, each also taking a few seconds to start), with a fixed seed.
+FUZZ_TEST_SECONDS ?= 20
+
 test: setup browser
 	$(BIN)/verdict validate
 	$(BIN)/verdict test --coverage --min-coverage 100
 	$(BIN)/pytest
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_TEST_SECONDS) --jobs 2 --seed 1
+
+# The fuzzer for longer (`make fuzz FUZZ_SECONDS=600`), a new seed each run; what it learns is kept
+# in .fuzz/corpus, and a failing input in .fuzz/crashes (see fuzz/run.py).
+FUZZ_SECONDS ?= 300
+
+fuzz: setup
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 # The benchmarks also need zen-engine (the `bench` extra), which `make test` never installs.
 # 4 to 8 minutes on 2 cores, with other load; every figure also goes to bench/results/*.json (not committed).
@@ -51,4 +63,4 @@ bench-batch: setup
 	$(BIN)/python bench/batch.py --cases 100000 --repeat 10 --rounds 3 --json bench/results/batch.json
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache build
+	rm -rf $(VENV) *.egg-info .pytest_cache build .fuzz

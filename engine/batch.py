@@ -15,6 +15,7 @@ import codecs
 import collections
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -235,8 +236,11 @@ def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
         return load_case(Path(item.path), policy_set, raw=item.raw, name=item.shown_as)
     if item.cells is not None:
         texts = [f"{column}={text}" for column, text in item.cells.items() if column != "id" and text != ""]
-        case = apply_fact_texts(Case(item.cells.get("id") or f"line-{item.number}", {}), texts, policy_set)
-        return case
+        try:
+            return apply_fact_texts(Case(item.cells.get("id") or f"line-{item.number}", {}), texts, policy_set)
+        except CaseError as error:
+            # `apply_fact_texts` places each problem at `--fact NAME`; a cell's place is its row's line.
+            raise CaseError([dataclasses.replace(d, location=where) for d in error.diagnostics]) from None
     if not item.text.strip():
         raise CaseError([Diagnostic("case_shape", "the line is empty: each line holds one case", where)])
     try:

@@ -133,14 +133,40 @@ def _lock_from_data(data: Any) -> Lock:
     if data.get("lock") != LOCK_FORMAT:
         raise ValueError(f"`lock` is {data.get('lock')!r}, not {LOCK_FORMAT}")
     releases = []
-    for entry in data["releases"]:
-        if not _VERSION.match(entry["version"]):
+    for entry in _listed(data["releases"], "releases"):
+        if not _VERSION.fullmatch(_text(entry["version"], "version")):
             raise ValueError(f"`{entry['version']}` is not a version")
-        files = tuple(FileRecord(f["path"], f["sha256"], f.get("kind", ""), f.get("id", ""), f.get("version", ""))
-                      for f in entry["files"])
-        policies = tuple((p["chain"], p["content_sha256"]) for p in entry["policies"])
-        releases.append(Release(entry["version"], entry["folder"], entry["content_sha256"], files, policies))
-    return Lock(str(data["policy"]), tuple(releases))
+        files = tuple(FileRecord(_inside(f["path"], "path"), _text(f["sha256"], "sha256"), _text(f.get("kind", ""), "kind"),
+                                 _text(f.get("id", ""), "id"), _text(f.get("version", ""), "version"))
+                      for f in _listed(entry["files"], "files"))
+        policies = tuple((_text(p["chain"], "chain"), _text(p["content_sha256"], "content_sha256"))
+                         for p in _listed(entry["policies"], "policies"))
+        releases.append(Release(entry["version"], _inside(entry["folder"], "folder"), _text(entry["content_sha256"], "content_sha256"),
+                                files, policies))
+    return Lock(_text(data["policy"], "policy"), tuple(releases))
+
+
+# Every value of a lock is checked for the type `verdict release` writes, since validate joins them
+# into paths and slices them into messages (a number there raised TypeError: an internal error).
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"`{key}` is {type(value).__name__}, not text")
+    return value
+
+
+def _listed(value: Any, key: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"`{key}` is {type(value).__name__}, not a list")
+    return value
+
+
+def _inside(value: Any, key: str) -> str:
+    """A path the lock names, relative to the policy's folder and inside it: validate reads the file
+    there, and must not tell whether a file elsewhere (`/etc/...`, `../../x`) exists."""
+    path = PurePosixPath(_text(value, key))
+    if not value or path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"`{key}` `{value}` is not a path inside the policy's folder")
+    return value
 
 
 # -- what the files of a policy set are --------------------------------------------------------------

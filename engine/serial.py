@@ -155,7 +155,7 @@ def policy_set_from_data(data: dict) -> PolicySet:
         return PolicySet(compiled[data["base"]], {name: compiled[i] for name, i in data["variants"].items()},
                          data["select_by"], dict(data["countries"]), data["version_by"], tuple(compiled),
                          from_data(data["files"]))
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: `.items()` of a non-mapping
         raise SerialError(f"not a stored policy set: {type(exc).__name__}: {exc}") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import sys
@@ -12,7 +13,7 @@ from conftest import BASE_FACTS, REPO
 
 import cli
 import engine
-from engine import jsontext
+from engine import batch, jsontext
 
 sys.path.insert(0, str(REPO / "bench"))
 import aqara as aqara_bench  # noqa: E402 - the benchmark's case generator
@@ -268,3 +269,15 @@ def test_lines_with_numbers_and_dates_no_decision_could_use_are_refused(tmp_path
     assert result.exit_code == 3, result.output
     [problem] = json.loads(result.stdout)["refused"]
     assert (problem["code"], problem["message"]) == ("fact_value", "a whole number of 5000 digits is beyond the limit of 1e+12")
+
+
+def test_a_refused_csv_cell_is_placed_at_its_row(tmp_path):
+    # Found by tests/test_properties.py: the error record named `--fact NAME`, line 0.
+    policy_set = engine.load("aqara-returns")
+    items = list(batch.read_items(io.BytesIO(b"id,units_of_product,request\nc1,many,return\n"), "csv", "cases.csv",
+                                  facts=policy_set.facts))
+    outcome = batch.decide_item(policy_set, items[0], batch.Options(source="cases.csv"))
+    record = json.loads(outcome.line)
+    assert outcome.status == "refused"
+    assert [(d["file"], d["line"], d["code"], d["subject"], d["message"]) for d in record["refused"]] == [
+        ("cases.csv", 2, "fact_value", "units_of_product", "expected a whole number, got `many`")]

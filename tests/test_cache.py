@@ -4,6 +4,7 @@ survives damage, refuses unsafe folders, and spares a process the schema checker
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import random
@@ -93,6 +94,22 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path, damage):
     again = run("eval", EXAMPLE, "--format", "json", cache=folder)
     assert again.exit_code == 0 and again.output == expected
     assert entry.read_bytes() == raw  # written anew, whole
+
+
+@pytest.mark.parametrize("key", ["variants", "countries", "policies", "base"])
+def test_an_entry_whose_hash_matches_but_whose_data_is_no_policy_set_is_ignored(tmp_path, key):
+    # Found with the fuzz target (fuzz/targets.py plan_cache): a mapping written as text raised AttributeError.
+    folder = tmp_path / "cache"
+    expected = run("eval", EXAMPLE, "--format", "json", cache=folder).output
+    entry = next(p for p in entries(folder) if p.name.count(".") == 1)
+    header, _, body = entry.read_bytes().partition(b"\n")
+    data = json.loads(body)
+    data["policy_set"][key] = "x"
+    body = json.dumps(data).encode()
+    fields = {**json.loads(header), "body_sha256": hashlib.sha256(body).hexdigest()}
+    entry.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+    again = run("eval", EXAMPLE, "--format", "json", cache=folder)
+    assert again.exit_code == 0 and again.output == expected
 
 
 def test_a_damaged_program_file_is_rebuilt(tmp_path):

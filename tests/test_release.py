@@ -154,6 +154,26 @@ def test_a_damaged_lock(released_copy):
     assert result.exit_code == 4 and f"{released_copy}/policy.lock:2:" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("change, detail", [
+    (("folder", 1), "`folder` is int, not text"),
+    (("sha256", 7), "`sha256` is int, not text"),
+    (("folder", "/etc"), "`folder` `/etc` is not a path inside the policy's folder"),
+    (("path", "../../../etc/hostname"), "`path` `../../../etc/hostname` is not a path inside the policy's folder"),
+], ids=["number-folder", "number-sha256", "absolute-folder", "path-outside"])
+def test_a_lock_with_values_verdict_release_never_writes(released_copy, change, detail):
+    # Found with the fuzz target (fuzz/targets.py policy_lock): a number raised TypeError in validate, and a
+    # folder outside the policy's had validate read, and tell about, files elsewhere.
+    lock = json.loads((released_copy / "policy.lock").read_text(encoding="utf-8"))
+    key, value = change
+    (lock["releases"][0] if key == "folder" else lock["releases"][0]["files"][0])[key] = value
+    (released_copy / "policy.lock").write_text(json.dumps(lock), encoding="utf-8")
+    result = run("validate", str(released_copy / "policy.yaml"))
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[0] == (
+        f"{released_copy}/policy.lock: `policy.lock` cannot be read: it does not have the shape `verdict release` "
+        f"writes ({detail}); policy.lock is written by `verdict release`; restore it from version control")
+
+
 # -- verdict release --------------------------------------------------------------------------------------
 
 
