@@ -469,7 +469,15 @@ class _Builder:
                                self._here(key_node))
                 )
                 continue
-            key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            try:
+                key = self.constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            except yaml.YAMLError:  # a tag of its own (`!x a:`), or YAML 1.1's `=` (the `value` tag)
+                self.diagnostics.append(
+                    Diagnostic("yaml_key_type", f"the key `{key_node.value}` cannot be read as text"
+                               + (f" (it has the tag `{key_node.tag}`)" if key_node.tag.startswith("!") else ""),
+                               self._here(key_node), help="remove the tag" if key_node.tag.startswith("!") else "quote the key")
+                )
+                continue
             if not isinstance(key, (str, int, float)) or isinstance(key, bool):
                 self.diagnostics.append(
                     Diagnostic("yaml_key_type", f"mapping keys must be text, not `{key!r}`", self._here(key_node),

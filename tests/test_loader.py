@@ -212,3 +212,15 @@ def test_a_device_is_not_read_at_all(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 10)
     document, [problem] = loader.load_document(Path("/dev/zero"))
     assert document is None and problem.code == "file_not_regular"
+
+
+@pytest.mark.parametrize("text, message, help_text", [
+    ("facts: {=: 1}\n", "the key `=` cannot be read as text", "quote the key"),
+    ("facts: {!x a: 1}\n", "the key `a` cannot be read as text (it has the tag `!x`)", "remove the tag"),
+])
+def test_a_key_that_cannot_be_read_is_a_diagnostic_at_the_key(tmp_path, text, message, help_text):
+    case = tmp_path / "case.yaml"
+    case.write_text(text, encoding="utf-8")
+    document, problems = loader.load_document(case)
+    assert [(p.code, p.message, p.help, p.location.line, p.location.column) for p in problems] == [
+        ("yaml_key_type", message, help_text, 1, 9)]

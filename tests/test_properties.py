@@ -2,8 +2,7 @@
 another exception; decisions do not depend on the process's hash seed; a mutated policy is accepted
 or refused with diagnostics, never with an exception.
 
-The inputs are drawn by `tests/hostile.py`; its comments name the rows of issue 8 that some
-generators wait for.
+The inputs are drawn by `tests/hostile.py`.
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ def _assert_well_formed(diagnostics: list) -> None:
     for diagnostic in diagnostics:
         assert diagnostic.code in DOCUMENTED_CODES, f"undocumented code `{diagnostic.code}`: {diagnostic.one_line()}"
         assert diagnostic.message and diagnostic.location.file
+        assert not any(ord(c) < 32 for c in diagnostic.one_line()), diagnostic.one_line()  # issue 8 row 15: one line
 
 
 def _decide(facts, trace: bool):
@@ -90,6 +90,11 @@ def test_a_jsonl_line_is_decided_as_the_api_decides_it(facts, trace):
     assert outcome.number == 7
     if any(isinstance(v, float) and not math.isfinite(v) for v in facts.values()):
         return  # `NaN` and `Infinity` are not JSON: what the line reader makes of them is its own affair
+    if re.search(r"[0-9]{4301}", line):
+        # Python reads no integer of over 4,300 digits: the line is refused as a whole, at that number,
+        # whatever else it holds (the API, handed the int itself, may find another fault first).
+        assert outcome.status == "refused" and [d["code"] for d in record["refused"]] == ["fact_value"]
+        return
     expected, result = _decide(facts, trace != "none")
     if expected == "refused":
         assert outcome.status == "refused" and record["line"] == 7
@@ -244,9 +249,8 @@ def test_a_mutated_policy_is_accepted_or_refused_with_diagnostics(drawn, case, t
         except engine.CaseError as error:
             _assert_well_formed(error.diagnostics)
     for problem in problems:
-        # issue 8 row 15: a message may still quote a value with a line break in it; asserting that
-        # each message is one line waits for that row.
         assert problem.location.line >= 0 and problem.location.column >= 0
+        assert not any(ord(c) < 32 for c in problem.one_line()), problem.one_line()  # issue 8 row 15: one line
 
 
 TINY_SOURCE = "Rule one applies.\n"
