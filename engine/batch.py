@@ -34,6 +34,8 @@ from .model import PolicySet
 from .render import decision_to_dict
 from .selection import decide
 
+#: What a JSON line holding an integer Python will not read (over 4,300 digits) is refused with.
+HUGE_NUMBER = "a number of over 4300 digits is beyond the limit of 1e+12"
 #: The longest input line (or CSV row) read; a longer one becomes an error record, read past in pieces.
 MAX_LINE_BYTES = 1 << 20
 #: Items sent to a worker at once, and chunks in flight per worker: enough to keep every core busy,
@@ -248,7 +250,7 @@ def case_of(policy_set: PolicySet, item: Item, options: Options) -> Case:
     except json.JSONDecodeError as exc:
         raise CaseError([Diagnostic("json_syntax", f"invalid JSON: {exc.msg} (column {exc.colno})", where)]) from None
     except ValueError:  # the only other: Python refuses to read an integer of over 4,300 digits
-        raise CaseError([Diagnostic("fact_value", "a number of over 4300 digits is beyond the limit of 1e+12", where)]) from None
+        raise CaseError([Diagnostic("fact_value", HUGE_NUMBER, where)]) from None
     if isinstance(data, dict) and "facts" not in data and not {"id", "description"} & set(data):
         data = {"facts": data}  # a bare facts object
     case, problems = case_from_document(data, _LineMap(options.source, item.number), policy_set, f"line-{item.number}")

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from . import jsontext
 from .api import decide_in_set, load_case
-from .batch import Item, Options, ordered_map, policy_set_bytes, policy_set_from_bytes, read_items
+from .batch import HUGE_NUMBER, Item, Options, ordered_map, policy_set_bytes, policy_set_from_bytes, read_items
 from .batch import case_of as batch_case
 from .cases import Case, case_from_document
 from .decisionlog import is_decision
@@ -104,6 +104,9 @@ def load_corpus(path: Path, policy_set: PolicySet) -> tuple[list[Case], list[Dia
             data = jsontext.loads(line)  # amounts of money read exactly (`59.99`, `10.00`)
         except json.JSONDecodeError as exc:
             problems.append(Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(name, number, exc.colno)))
+            continue
+        except ValueError:  # the only other: Python refuses to read an integer of over 4,300 digits
+            problems.append(Diagnostic("fact_value", HUGE_NUMBER, SourceLocation(name, number, 1)))
             continue
         # Re-read the line as YAML only to know each value's column for messages.
         _, source_map, _ = parse_yaml(line, name)
@@ -237,6 +240,8 @@ def _corpus_case(policy_set: PolicySet, item: Item, source: str) -> Case | None:
             data = jsontext.loads(item.text)
         except json.JSONDecodeError as exc:
             raise CaseError([Diagnostic("json_syntax", f"invalid JSON: {exc.msg}", SourceLocation(source, item.number, exc.colno))]) from None
+        except ValueError:  # the only other: Python refuses to read an integer of over 4,300 digits
+            raise CaseError([Diagnostic("fact_value", HUGE_NUMBER, SourceLocation(source, item.number, 0))]) from None
         if isinstance(data, dict) and "record" in data and "sha256" in data and not is_decision(data):
             return None
         if isinstance(data, dict) and isinstance(data.get("decision"), dict) and "record" in data:

@@ -316,3 +316,14 @@ def test_impact_logs_each_case_under_a_then_under_b(tmp_path):
         (case_id, version) for case_id in ("case-0000", "case-0001", "case-0002") for version in ("1.2.0", "1.3.0")]
     verified = CliRunner().invoke(cli.cli, ["log", "verify", str(log)])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_corpus_line_with_a_number_python_will_not_read_is_reported_and_the_rest_compared(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    lines = (REPO / "examples" / "impact" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    corpus.write_text(lines[0] + "\n" + '{"facts": {"units_of_product": ' + "9" * 5000 + "}}\n" + lines[1] + "\n",
+                      encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(corpus), "--format", "json")
+    assert result.exit_code == 3, result.output
+    assert "c.jsonl:2:0: a number of over 4300 digits is beyond the limit of 1e+12" in result.stderr
+    assert json.loads(result.stdout)["cases"] == 2
