@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import bundled
 from .cases import Case, case_from_document, case_from_mapping
+from .constraints import check as check_constraints
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate as evaluate_policy
 from .loader import CASE, POLICY, VARIANT, display_path, document_from_bytes, inside, load_document, read_bytes
@@ -518,6 +519,7 @@ def decide(policy: Policy, case: Case, trace: bool = True) -> Decision:
             "ignore them", SourceLocation(policy.id), "",
             "decide with engine.evaluate(engine.load(ID_OR_PATH), facts), which selects the variant and the version "
             "as `verdict eval` does")])
+    check_constraints((policy,), case.facts)
     return evaluate_policy(policy, case.facts, case.id, trace, ENGINE_VERSION)
 
 

@@ -24,7 +24,7 @@ from .expressions import (MAX_DERIVED_DEPTH, CompiledExpression, compile_express
                           derived_depth, out_of_range, MAX_COMPUTED_TEXT)
 from .kinds import ANY, BOOL, MONEY, NULL, NUMBER, Type, describe
 from .loader import SourceMap
-from .model import (Clause, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
+from .model import (Clause, Constraint, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
                     Policy, PolicyIdentity, Quote, SourceRef)
 from .sourcetext import Sentence, SourceText
 from .typecheck import NullGuards, TypeChecker, TypeProblem, literal_type
@@ -90,6 +90,7 @@ class _Compiler:
         self._parameters()
         self._output_declarations()
         self._derived()
+        constraints = self._constraints()
         self._clauses()
         problems_before = len(self.sink.items)
         overridden_by = self._override_graph()
@@ -111,6 +112,7 @@ class _Compiler:
             not_modelled=tuple(NotModelled(e["variant"], e["act"], e["article"], e["reason"], e["url"])
                                for e in self.data.get("_not_modelled") or []),
             countries=tuple((self.data.get("_variant") or {}).get("countries", ())),
+            constraints=constraints,
         )
 
     def _identity(self, policy_sha256: str) -> PolicyIdentity | None:
@@ -299,6 +301,19 @@ class _Compiler:
                 if use.name is None:  # null written in the derived value itself: no reader can guard it
                     self._null_use(use, locators[name], name)
 
+    def _constraints(self) -> dict[str, Constraint]:
+        """Each constraint: a condition over facts alone (typed, null-guarded and bounded like a
+        `when`), since it is checked on the case as given, before anything is computed."""
+        constraints = {}
+        for name, spec in (self.data.get("constraints") or {}).items():
+            path = ("constraints", name)
+            expression = self._expression(spec["expression"], path + ("expression",), name, allowed=("fact",),
+                                          expect=(BOOL, "a constraint"), condition=True)
+            source = self._source_ref(spec.get("source"), path + ("source",), name)
+            if expression is not None:
+                constraints[name] = Constraint(name, expression, spec["message"], self.map.locate(path, key=True), source)
+        return constraints
+
     def _shallow_enough(self, tree: ast.expr, at: SourceLocation, subject: str) -> bool:
         """Whether an expression, counting the derived values it reads at their own depth, nests at
         most `MAX_DERIVED_DEPTH` deep (see `expressions`); reports it otherwise."""
@@ -451,7 +466,8 @@ class _Compiler:
                     ok = False
                 elif kind not in allowed:
                     self.sink.add("name_not_allowed", f"{_article(kind)} (`{node.id}`) cannot be read here", at(node.col_offset),
-                                  subject, "derived values read only facts, parameters and other derived values")
+                                  subject, "a constraint reads only facts: it is checked on the case as given"
+                                  if allowed == ("fact",) else "derived values read only facts, parameters and other derived values")
                     ok = False
             elif isinstance(node, ast.Compare):
                 ok &= self._check_literals(node, at, subject)

@@ -247,6 +247,17 @@ class PolicyIdentity:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A rule over facts that every case satisfies; a case whose facts break it is refused."""
+
+    name: str
+    expression: CompiledExpression
+    message: str
+    location: SourceLocation
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     """A validated, compiled policy. Clause order is evaluation order."""
 
@@ -269,6 +280,7 @@ class Policy:
     # Set on a base policy taken out of a set with variants or versions (`api.load_policy`): why
     # `decide` refuses it (it would ignore them); "" everywhere else.
     needs_selection: str = ""
+    constraints: dict[str, Constraint] = field(default_factory=dict)  # checked on every case before it is decided
 
     @property
     def id(self) -> str:

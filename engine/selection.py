@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .cases import Case
+from .constraints import check as check_constraints
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation, did_you_mean
 from .evaluator import evaluate
 from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
@@ -134,6 +135,7 @@ def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace:
     selection = select(policy_set, case.facts, variant, as_of)
     if not selection.pool:
         raise CaseError([_no_version(policy_set, case, variant, as_of)])
+    check_constraints(selection.pool, case.facts)
     if len(selection.pool) == 1:
         decision = evaluate(selection.pool[0], case.facts, case.id, trace, ENGINE_VERSION)
         return dataclasses.replace(decision, selection=selection.why)

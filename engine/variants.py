@@ -191,7 +191,7 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
         problems.append(Diagnostic(code, message, variant_map.locate(path, key=key), subject or meta["id"], help,
                                    severity=severity))
 
-    for section in ("facts", "parameters", "derived"):
+    for section in ("facts", "parameters", "derived", "constraints"):
         combined = dict(base.get(section) or {})
         for name, spec in (variant.get(section) or {}).items():
             if name in combined and section != "parameters":

@@ -49,10 +49,12 @@ ALLOWED = {
     "render": {"jsontext", "model", "trace", "values"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
-    "selection": {"cases", "errors", "evaluator", "model", "version"},
+    # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`).
+    "constraints": {"errors", "expressions", "model", "plan.kleene", "values"},
+    "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},
     "explain": {"cases", "errors", "evaluator", "model", "selection", "trace"},
     "quotenumbers": {"errors"},
-    "api": {"bundled", "quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model",
+    "api": {"bundled", "quotenumbers", "schema", "cases", "compiler", "constraints", "dated", "errors", "evaluator", "loader", "model",
             "selection", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "selection", "values"},
     "impact": {"api", "audit", "batch", "cases", "decisionlog", "errors", "jsontext", "loader", "model", "render", "values"},

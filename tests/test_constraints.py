@@ -1,0 +1,180 @@
+"""Constraints (issue 11, item 2): rules over facts that every case satisfies. A case whose facts
+break one is refused, naming the facts; a constraint the case's facts do not decide is not judged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+import engine
+from engine import batch
+
+SOURCE = "Rule one applies.\nA request comes after its order.\n"
+
+
+def write_policy(folder: Path, constraints: str, variant_constraints: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "source.txt").write_text(SOURCE, encoding="utf-8")
+    sha = hashlib.sha256(SOURCE.encode()).hexdigest()
+    (folder / "policy.yaml").write_text(textwrap.dedent(f"""\
+        policy: {{id: tiny, version: 0.0.1, effective_from: '2026-01-01', title: Tiny, source: {{file: source.txt, sha256: {sha}}}}}
+        facts:
+          ordered_at: {{type: date, description: When the order was placed.}}
+          requested_at: {{type: date, description: When the request was made.}}
+          shipped_at: {{type: date, nullable: true, description: When it was shipped; null before.}}
+          delivered_at: {{type: date, nullable: true, description: When it was delivered; null before.}}
+          country: {{type: string, description: Where it was bought.}}
+          n: {{type: int, description: A count.}}
+        parameters:
+          limit: {{value: 10, description: A limit., source: {{section: s, quote: Rule one applies.}}}}
+        derived:
+          twice: {{expression: "n * 2", description: Twice the count.}}
+        outputs:
+          out: {{type: enum, values: [a, b], default: b, description: The outcome.}}
+        """) + constraints + textwrap.dedent("""\
+        clauses:
+        - id: c1
+          title: Clause c1
+          source: {section: s, quote: Rule one applies.}
+          when: "n > 1"
+          then: {out: a}
+        """) + ("variants:\n  select_by: country\n  files: [variants/xx.yaml]\n" if variant_constraints else ""),
+        encoding="utf-8")
+    if variant_constraints:
+        (folder / "variants").mkdir(exist_ok=True)
+        (folder / "variants" / "xx.yaml").write_text(textwrap.dedent("""\
+            variant:
+              id: xx
+              extends: tiny
+              version: 0.0.1
+              effective_from: "2026-01-01"
+              title: Country XX
+              countries: [XX]
+              legal_sources:
+                law: {act: The XX Act, url: https://example.org/xx}
+            """) + variant_constraints, encoding="utf-8")
+    return folder
+
+
+CONSTRAINTS = """\
+constraints:
+  request_after_order:
+    expression: "requested_at >= ordered_at"
+    message: a request comes after its order
+    source: {section: s, quote: A request comes after its order.}
+  delivered_after_shipping:
+    expression: "shipped_at != None or delivered_at == None"
+    message: nothing is delivered before it is shipped
+"""
+VARIANT = """\
+constraints:
+  few_units:
+    expression: "n <= 10"
+    message: an order in XX holds at most ten units
+"""
+
+
+@pytest.fixture
+def policy_folder(tmp_path):
+    return write_policy(tmp_path / "tiny", CONSTRAINTS, VARIANT)
+
+
+def test_a_case_that_breaks_a_constraint_is_refused_naming_its_facts(policy_folder):
+    policy_set = engine.load(policy_folder)
+    with pytest.raises(engine.CaseError) as caught:
+        engine.evaluate(policy_set, {"ordered_at": "2026-03-02", "requested_at": "2026-03-01", "n": 2, "country": "DE"})
+    [problem] = caught.value.diagnostics
+    assert (problem.code, problem.subject) == ("constraint_broken", "request_after_order")
+    assert problem.message == ("the case breaks constraint `request_after_order`: a request comes after its order "
+                               "(ordered_at = 2026-03-02, requested_at = 2026-03-01)")
+    assert (Path(problem.location.file).name, problem.location.line) == ("policy.yaml", 16)
+    # Null is a value given: shipped_at null with a delivery breaks the second one.
+    with pytest.raises(engine.CaseError) as caught:
+        engine.evaluate(policy_set, {"shipped_at": None, "delivered_at": "2026-03-05", "n": 2, "country": "DE"})
+    assert [p.subject for p in caught.value.diagnostics] == ["delivered_after_shipping"]
+
+
+def test_a_constraint_the_facts_do_not_decide_is_not_judged(policy_folder):
+    policy_set = engine.load(policy_folder)
+    decided = engine.evaluate(policy_set, {"requested_at": "2026-03-01", "n": 2, "country": "DE"})  # no ordered_at
+    assert decided.outputs["out"].value == "a"
+    # `or` decides with one operand known: shipped, so delivery is whatever it is.
+    assert engine.evaluate(policy_set, {"shipped_at": "2026-03-01", "n": 2, "country": "DE"}).outputs["out"].value == "a"
+    kept = engine.evaluate(policy_set, {"ordered_at": "2026-03-01", "requested_at": "2026-03-01", "n": 0, "country": "DE"})
+    assert kept.outputs["out"].value == "b"
+
+
+def test_a_variant_adds_constraints_for_the_cases_it_decides(policy_folder):
+    policy_set = engine.load(policy_folder)
+    assert engine.evaluate(policy_set, {"n": 20, "country": "DE"}).outputs["out"].value == "a"
+    with pytest.raises(engine.CaseError) as caught:
+        engine.evaluate(policy_set, {"n": 20, "country": "XX"})
+    [problem] = caught.value.diagnostics
+    assert problem.subject == "few_units" and Path(problem.location.file).name == "xx.yaml"
+    # The base's constraints hold under the variant too.
+    with pytest.raises(engine.CaseError) as caught:
+        engine.evaluate(policy_set, {"ordered_at": "2026-03-02", "requested_at": "2026-03-01", "country": "XX"})
+    assert [p.subject for p in caught.value.diagnostics] == ["request_after_order"]
+    # Without the country, the case could be decided under either: only what both require is judged.
+    assert engine.evaluate(policy_set, {"n": 20}).outputs["out"].status == "decided"
+
+
+def test_eval_refuses_with_exit_3_and_batch_with_an_error_record(policy_folder, tmp_path):
+    result = CliRunner().invoke(cli.cli, ["eval", "--policy", str(policy_folder), "--fact", "ordered_at=2026-03-02",
+                                          "--fact", "requested_at=2026-03-01", "--fact", "country=DE"])
+    assert result.exit_code == 3
+    assert "the case breaks constraint `request_after_order`: a request comes after its order" in result.stderr
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"n": 2, "country": "DE"}\n{"n": 20, "country": "XX"}\n{"n": 3, "country": "XX"}\n', encoding="utf-8")
+    for jobs in ("1", "2"):  # two jobs: the constraints travel to the workers with the compiled policy
+        result = CliRunner().invoke(cli.cli, ["batch", str(cases), "--policy", str(policy_folder), "--jobs", jobs])
+        assert result.exit_code == 3, result.output
+        first, refused, third = (json.loads(line) for line in result.stdout.splitlines())
+        assert first["outputs"]["out"] == "a" and third["outputs"]["out"] == "a"
+        assert refused["line"] == 2 and [d["code"] for d in refused["refused"]] == ["constraint_broken"]
+
+
+def test_constraints_survive_the_plan_cache_and_the_trip_to_a_worker(policy_folder):
+    policy_set = engine.load(policy_folder)
+    copy = batch.policy_set_from_bytes(batch.policy_set_bytes(policy_set))
+    assert [list(p.constraints) for p in copy.compiled] == [list(p.constraints) for p in policy_set.compiled]
+    with pytest.raises(engine.CaseError):
+        engine.evaluate(copy, {"n": 20, "country": "XX"})
+
+
+@pytest.mark.parametrize("expression, code, words", [
+    ("twice > 0", "name_not_allowed", "a constraint reads only facts"),
+    ("n < limit", "name_not_allowed", "a constraint reads only facts"),
+    ("n + 1", "type_error", "a constraint must be true/false, not a number"),
+    ("count > 0", "unknown_name", "`count` is not a declared fact"),
+    ("delivered_at > ordered_at", "null_unguarded", "`delivered_at` may be null"),
+])
+def test_a_constraint_is_a_condition_over_facts_alone(tmp_path, expression, code, words):
+    folder = write_policy(tmp_path / "bad", f'constraints:\n  c:\n    expression: "{expression}"\n    message: a message\n')
+    policy_set, problems = engine.load_policy_set(folder)
+    assert policy_set is None
+    [problem] = [p for p in problems if p.severity == "error"]
+    assert problem.code == code and problem.subject == "c"
+    assert words in problem.message or words in problem.help, problem
+    assert problem.location.line == 17  # the line of its expression
+
+
+def test_a_constraints_quote_is_checked_against_the_source(tmp_path):
+    folder = write_policy(tmp_path / "q", 'constraints:\n  c:\n    expression: "n >= 0"\n    message: a message\n'
+                                          "    source: {section: s, quote: A request comes before its order.}\n")
+    _, problems = engine.load_policy_set(folder)
+    assert any(p.code.startswith("quote") and p.subject == "c" for p in problems), problems
+
+
+def test_a_variant_cannot_redefine_a_base_constraint(tmp_path):
+    folder = write_policy(tmp_path / "r", CONSTRAINTS, 'constraints:\n  request_after_order:\n    expression: "n >= 0"\n'
+                                                       "    message: another\n")
+    policy_set, problems = engine.load_policy_set(folder)
+    assert policy_set is None
+    assert [p.code for p in problems if p.severity == "error"] == ["variant_redefines"]
