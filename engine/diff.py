@@ -149,6 +149,16 @@ def diff_policies(before: Policy, after: Policy, before_text: str | None = None,
             changes.append(Change("derived_changed", name, old.expression.text, new.expression.text))
         if old is not None and new is not None:
             changes += _quote_change("derived value", name, old, new)
+    for name in sorted(set(before.constraints) | set(after.constraints)):
+        old, new = before.constraints.get(name), after.constraints.get(name)
+        if old is None:
+            changes.append(Change("constraint_added", name, None, new.expression.text))
+        elif new is None:
+            changes.append(Change("constraint_removed", name, old.expression.text, None))
+        elif _normal(old.expression.text) != _normal(new.expression.text):
+            changes.append(Change("constraint_changed", name, old.expression.text, new.expression.text))
+        elif old.message != new.message:
+            changes.append(Change("constraint_changed", name, old.message, new.message, "message"))
     old_ids = {c.id for c in before.clauses}
     new_ids = {c.id for c in after.clauses}
     for clause in after.clauses:
@@ -256,6 +266,8 @@ _WORDS = {
     "parameter_added": "parameter added", "parameter_removed": "parameter removed", "parameter_changed": "parameter changed",
     "fact_added": "fact added", "fact_removed": "fact removed", "derived_added": "derived value added",
     "derived_removed": "derived value removed", "derived_changed": "derived value changed", "clause_added": "clause added",
+    "constraint_added": "constraint added", "constraint_removed": "constraint removed",
+    "constraint_changed": "constraint changed",
     "clause_removed": "clause removed", "clause_disabled": "clause disabled", "condition_changed": "condition changed",
     "outcome_changed": "outcome changed", "override_gained": "override gained", "override_lost": "override lost",
     "fact_changed": "fact changed", "output_added": "output added", "output_removed": "output removed",
@@ -275,14 +287,14 @@ def diff_to_text(result: PolicyDiff) -> str:
     for change in result.changes:
         head = f"{_WORDS[change.kind]}: {change.subject}"
         if change.kind in ("parameter_changed", "derived_changed", "condition_changed", "outcome_changed",
-                           "fact_changed", "output_changed", "citation_changed", "clause_moved"):
+                           "fact_changed", "output_changed", "citation_changed", "clause_moved", "constraint_changed"):
             inline = change.detail.startswith(("output", "`"))
             head += f"{' ' + change.detail if inline else ''}: {_show(change, change.before)} → {_show(change, change.after)}"
             if change.detail and not inline:
                 head += f"  ({change.detail})"
-        elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added"):
+        elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added", "constraint_added"):
             head += f" = {_show(change, change.after)}"
-        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed"):
+        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed", "constraint_removed"):
             head += f" (was {_show(change, change.before)})"
         elif change.kind == "clause_added":
             head += f", {change.detail}: when {change.after}"

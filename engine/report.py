@@ -330,6 +330,12 @@ def policy_blocks(policy: Policy) -> list[Block]:
         blocks.append(Block("table", headers=("derived value", "computed as", "from the text", "interpretation"), items=tuple(
             (d.name, in_words(d.expression.tree), provenance(policy, "derived", d.name) or "-", d.interpretation or "-")
             for d in policy.derived.values())))
+    if policy.constraints:
+        blocks.append(_h(2, "Constraints every case satisfies"))
+        blocks.append(Block("table", headers=("constraint", "holds when", "else the case is refused as", "from the text"),
+                            items=tuple((c.name, in_words(c.expression.tree), c.message, "; ".join(
+                                f"§ {c.source.section} (line {q.line}): \u201c{q.text}\u201d" for q in c.source.quotes)
+                                if c.source else "-") for c in policy.constraints.values())))
     blocks.append(_h(2, "Clauses"))
     for clause in policy.clauses:
         origin = "" if clause.origin in ("", identity.id) else f" [{clause.origin}]"

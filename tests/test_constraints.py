@@ -178,3 +178,25 @@ def test_a_variant_cannot_redefine_a_base_constraint(tmp_path):
     policy_set, problems = engine.load_policy_set(folder)
     assert policy_set is None
     assert [p.code for p in problems if p.severity == "error"] == ["variant_redefines"]
+
+
+def test_render_lists_the_constraints_and_diff_reports_their_changes(policy_folder, tmp_path):
+    rendered = CliRunner().invoke(cli.cli, ["render", str(policy_folder), "--format", "markdown"])
+    assert rendered.exit_code == 0, rendered.output
+    assert "## Constraints every case satisfies" in rendered.stdout
+    row = next(line for line in rendered.stdout.splitlines() if line.startswith("| request\\_after\\_order")
+               or line.startswith("| request_after_order"))
+    assert "a request comes after its order" in row and "A request comes after its order." in row
+    changed = write_policy(tmp_path / "changed", CONSTRAINTS.replace('"requested_at >= ordered_at"', '"requested_at > ordered_at"')
+                           .replace("message: nothing is delivered before it is shipped", "message: shipped first"), VARIANT)
+    (changed / "policy.yaml").write_text((changed / "policy.yaml").read_text(encoding="utf-8").replace(
+        "constraints:\n", 'constraints:\n  some_units:\n    expression: "n >= 0"\n    message: a count is never negative\n', 1),
+        encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["diff", str(policy_folder), str(changed), "--format", "json"])
+    changes = {(c["kind"], c["subject"]): c for c in json.loads(result.stdout)["changes"]}
+    assert changes[("constraint_changed", "request_after_order")]["before"] == "requested_at >= ordered_at"
+    assert changes[("constraint_changed", "request_after_order")]["after"] == "requested_at > ordered_at"
+    assert changes[("constraint_changed", "delivered_after_shipping")]["detail"] == "message"
+    assert changes[("constraint_added", "some_units")]["after"] == "n >= 0"
+    text = CliRunner().invoke(cli.cli, ["diff", str(policy_folder), str(changed)]).stdout
+    assert "constraint added: some_units = " in text and "constraint changed: request_after_order" in text
