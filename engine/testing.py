@@ -41,6 +41,7 @@ class TestCase:
     variant: str | None = None  # decide under this variant instead of the one the facts select
     article: str = ""  # the provision that decides the case, for variant tests
     excludes: dict[str, list] = field(default_factory=dict)  # list output -> items it must not contain
+    expect_refused: tuple[str, ...] | None = None  # the constraints the case must break, exactly
 
     __test__ = False  # not a pytest class
 
@@ -224,13 +225,20 @@ def _cases(data: dict, source_map: SourceMap, policy_set: PolicySet) -> tuple[li
                 problems.append(Diagnostic("unknown_fact", f"`{fact}` is not a fact of policy `{policy.id}`",
                                            source_map.locate(path + ("expect_missing_facts", position)), name,
                                            did_you_mean(fact, every_fact)))
+        constraint_names = {name for p in (policy_set.compiled or (policy_set.base,)) for name in p.constraints}
+        for position, constraint in enumerate(spec.get("expect_refused") or []):
+            if constraint not in constraint_names:
+                problems.append(Diagnostic("unknown_constraint", f"`{constraint}` is not a constraint of policy `{policy.id}`",
+                                           source_map.locate(path + ("expect_refused", position)), name,
+                                           did_you_mean(constraint, constraint_names)))
         variant = spec.get("variant", data.get("variant"))
         wrong = unknown_variant(policy_set, variant, source_map.locate(path + ("variant",) if "variant" in spec else ("variant",)))
         if wrong is not None:
             problems.append(Diagnostic(wrong.code, wrong.message, wrong.location, name, wrong.help))
         cases.append(TestCase(name, source_map.locate(path), facts, expect,
                               spec.get("expect_decided_by") or {}, spec.get("expect_missing_facts"),
-                              variant, spec.get("article", ""), spec.get("excludes") or {}))
+                              variant, spec.get("article", ""), spec.get("excludes") or {},
+                              tuple(spec["expect_refused"]) if "expect_refused" in spec else None))
     return cases, problems
 
 
@@ -281,7 +289,18 @@ def run_test(policy_set: PolicySet, case: TestCase, trace: bool = False) -> Test
     try:
         decision, policy = decide_in_set(policy_set, Case(case.name, case.facts), case.variant, trace=trace)
     except CaseError as error:
+        if case.expect_refused is not None:
+            broken = sorted(d.subject for d in error.diagnostics if d.code == "constraint_broken")
+            others = [d for d in error.diagnostics if d.code != "constraint_broken"]
+            if not others and broken == sorted(case.expect_refused):
+                return TestResult(case, ())
+            return TestResult(case, (Mismatch("refused", f"refused: expected the constraint(s) "
+                                              f"{', '.join(sorted(case.expect_refused))} to be broken, got: "
+                                              + "; ".join(d.message for d in error.diagnostics)),))
         return TestResult(case, tuple(Mismatch("refused", f"refused: {d.message}") for d in error.diagnostics))
+    if case.expect_refused is not None:
+        return TestResult(case, (Mismatch("refused", f"decided: expected the case to be refused for breaking "
+                                          f"{', '.join(sorted(case.expect_refused))}"),))
     # A decision with run-time errors never passes, whatever the outputs happen to be.
     found = [Mismatch("error", f"evaluation error: {error.message}") for error in decision.errors]
     for output, expected in case.expect.items():

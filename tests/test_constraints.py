@@ -200,3 +200,37 @@ def test_render_lists_the_constraints_and_diff_reports_their_changes(policy_fold
     assert changes[("constraint_added", "some_units")]["after"] == "n >= 0"
     text = CliRunner().invoke(cli.cli, ["diff", str(policy_folder), str(changed)]).stdout
     assert "constraint added: some_units = " in text and "constraint changed: request_after_order" in text
+
+
+def test_a_yaml_test_can_expect_a_case_to_be_refused_by_its_constraints(policy_folder):
+    tests = policy_folder / "tests"
+    tests.mkdir()
+    (tests / "constraints.yaml").write_text(textwrap.dedent("""\
+        tests:
+          - name: A request before its order is refused
+            facts: {ordered_at: "2026-03-02", requested_at: "2026-03-01", n: 2, country: DE}
+            expect_refused: [request_after_order]
+          - name: Eleven units in XX are refused there
+            facts: {n: 11, country: XX}
+            expect_refused: [few_units]
+          - name: A request on the day of the order is decided, so this expectation fails
+            facts: {ordered_at: "2026-03-01", requested_at: "2026-03-01", n: 2, country: DE}
+            expect_refused: [request_after_order]
+          - name: The wrong constraint named fails too
+            facts: {n: 11, country: XX}
+            expect_refused: [request_after_order]
+        """), encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["test", str(policy_folder), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    outcomes = {t["name"]: t for t in json.loads(result.stdout)["tests"]}
+    assert [outcomes[name]["status"] for name in outcomes] == ["passed", "passed", "failed", "failed"]
+    failures = [m for t in outcomes.values() for m in t["differences"]]
+    assert any("decided: expected the case to be refused for breaking request_after_order" in m["message"] for m in failures)
+    assert any("expected the constraint(s) request_after_order to be broken, got: the case breaks constraint `few_units`"
+               in m["message"] for m in failures)
+    (tests / "constraints.yaml").write_text("tests:\n  - name: A typo in a name\n    facts: {n: 1}\n"
+                                            "    expect_refused: [request_afer_order]\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["test", str(policy_folder)])
+    assert result.exit_code == 4, result.output
+    assert "`request_afer_order` is not a constraint of policy `tiny`" in result.output
+    assert "did you mean `request_after_order`?" in result.output
