@@ -655,7 +655,8 @@ def list_command(output_format: str) -> None:
         return
     for row in rows:
         state = f"{row['clauses']} clauses, effective {row['effective_from']}" if row["valid"] else f"INVALID ({row['problems']} problems)"
-        click.echo(f"{row['id']}  {row['version']}  {state}  {row['path']}")
+        # The id and version are read before the schema checks them: a line break in one must not split the row.
+        click.echo(engine.one_line(f"{row['id']}  {row['version']}  {state}  {row['path']}"))
 
 
 @cli.command("schema")

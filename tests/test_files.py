@@ -15,7 +15,9 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+import cli
 import engine
 from engine import loader
 from conftest import REPO
@@ -317,3 +319,16 @@ def test_a_document_with_a_mistake_is_still_explained(tmp_path):
 def test_a_bad_scalar_is_told_once_with_its_place():
     _, _, [problem] = loader.parse_yaml("a: !!int x\n", "d.yaml")
     assert problem.one_line() == "d.yaml:1:4: `x` is not an integer"
+
+
+def test_list_keeps_one_policy_per_line_whatever_its_id_holds(tmp_path, monkeypatch):
+    # The id is read before the schema refuses it: a line break in it must not split the listing.
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "policy.yaml").write_text('policy: {id: "odd\\nINJECTED  9.9.9  30 clauses", version: 1.0.0}\n', encoding="utf-8")
+    monkeypatch.setenv("VERDICT_POLICY_PATH", str(tmp_path))
+    result = CliRunner().invoke(cli.cli, ["list"])
+    assert result.exit_code == 0, result.output
+    [row] = [line for line in result.stdout.splitlines() if "odd" in line]
+    assert row.startswith("odd\\nINJECTED  9.9.9  30 clauses  1.0.0  INVALID")
+    assert not any(line.startswith("INJECTED") for line in result.stdout.splitlines())
