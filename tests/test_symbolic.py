@@ -122,6 +122,33 @@ def test_the_base_policy_agrees_with_the_engine(facts):
             assert _same(form.value_of(s.model(), name), result.value), name
 
 
+def test_a_fact_the_case_lacks_is_free_within_its_domain():
+    # The README's example: a return on day 10 without `reason_category` is eligible whatever the
+    # reason, but who pays the return shipping depends on it. The engine enumerates the enum to say so;
+    # the symbolic form gets both answers from the solver, which the next increments build on.
+    facts = {"request": "return", "sales_channel": "aqara_online_store", "country_of_purchase": "US",
+             "product_location_country": "US", "order_placed_at": "2026-03-01T10:00:00Z",
+             "request_at": "2026-03-11T10:00:00Z", "shipped_at": "2026-03-02T10:00:00Z",
+             "delivered_at": "2026-03-05T10:00:00Z", "tracking_number_issued": True, "units_of_product": 1,
+             "corporate_purchase": False, "product_damaged": False, "all_accessories_included": True,
+             "promotional_gifts_included": True, "original_packaging_included": True, "product_price": 59.99,
+             "shipping_paid": 0, "replaceable": True, "previously_fully_refunded": False,
+             "is_replacement_unit": False, "courier_refusal": "not_attempted"}
+    decision = engine.evaluate(_policy_set(), facts, trace=False)
+    assert decision.outputs["eligibility"].value == "eligible" and decision.missing_facts == ("reason_category",)
+    form = _form(decision.made_by)
+    s = symbolic.solver()
+    s.add(form.domain + form.fix(decision.facts))
+    eligibility, shipping = form.output("eligibility"), form.output("return_shipping_paid_by")
+    assert s.check(z3.Not(form.facts["reason_category"].given)) == z3.sat
+    eligible = eligibility.values.index("eligible")
+    assert s.check(z3.Or(z3.Not(eligibility.ok), eligibility.value != eligible)) == z3.unsat
+    assert s.check(shipping.ok) == z3.sat
+    first = form.value_of(s.model(), "return_shipping_paid_by")
+    assert s.check(shipping.ok, z3.Or(shipping.null, shipping.value != shipping.values.index(first))) == z3.sat
+    assert {first, form.value_of(s.model(), "return_shipping_paid_by")} == {"customer", "aqara"}
+
+
 # -- each function's encoding at its edges, against engine/functions.py ------------------------------------
 
 def _value(term):
