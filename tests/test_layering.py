@@ -47,6 +47,9 @@ ALLOWED = {
     "plan.__init__": {"expressions", "model", "plan.build", "plan.codegen", "plan.kleene", "plan.resolve", "plan.runtime",
                       "serial"},
     "render": {"jsontext", "model", "trace", "values"},
+    # The symbolic form (issue 11): terms of values and functions, then of a whole compiled policy.
+    "symbolic_ops": set(),
+    "symbolic": {"model", "symbolic_ops"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`).
@@ -145,3 +148,16 @@ def test_the_evaluator_does_no_io_and_reads_no_clock():
         source = (ENGINE / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("open(", "datetime.now", "date.today", "time.time", "import os", "print("):
             assert forbidden not in source, f"engine/{name}.py uses {forbidden}"
+
+
+def test_only_the_symbolic_form_imports_the_solver():
+    # z3 is imported by engine/symbolic*.py only, and there only inside functions, so that deciding a
+    # case never loads it (tests/test_symbolic.py checks the same in a process).
+    for module in engine_modules():
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[0] == "z3" for name in names):
+                assert module_name(module) in ("symbolic", "symbolic_ops"), f"engine/{module.name} imports z3"
+                assert node.col_offset > 0, f"engine/{module.name}:{node.lineno} imports z3 at module level"

@@ -1,0 +1,459 @@
+"""Values, operators and functions of policy expressions as z3 terms: the vocabulary `symbolic` builds policies from.
+
+Each encoder mirrors the engine's semantics (engine/expressions.py `OPERATORS`, engine/functions.py),
+including where the engine fails: the `ok` flag of the result is false exactly there. Anything without
+an exact encoding raises `Refused`, which `symbolic.encode` turns into a `NotEncodable` result.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+EPOCH = dt.date(1970, 1, 1)
+#: The dates a free date or datetime fact ranges over (keeps models readable and calendars simple).
+DATE_LO, DATE_HI = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+#: Python's dates run from year 1 to 9999: `add_days` and `add_months` fail outside.
+PY_LO, PY_HI = (dt.date(1, 1, 1) - EPOCH).days, (dt.date(9999, 12, 31) - EPOCH).days
+MAX_NUMBER = 10**15  # engine.expressions.MAX_NUMBER: a computed number past it is an evaluation error
+
+
+class CaseNotEncodable(ValueError):
+    """A case's value that the terms cannot hold exactly (a datetime with fractions of a second)."""
+
+
+class Refused(Exception):
+    """A construct with no exact encoding: `symbolic.encode` collects each one as an `Unsupported`."""
+
+    def __init__(self, construct: str, reason: str):
+        super().__init__(construct, reason)
+        self.construct, self.reason = construct, reason
+
+
+def load_z3():
+    import z3  # lazily: deciding a case must never load the solver
+    return z3
+
+
+@dataclass
+class Term:
+    """A value as terms: `value` (for a list, a dict item → Bool), `ok`, `null`, and for an enum
+    its values, for a datetime its `offset`, for a text literal the `literal`."""
+
+    kind: str  # bool int real money date datetime enum string list null
+    value: Any
+    ok: Any
+    null: Any
+    values: tuple = ()
+    offset: Any = None
+    literal: Any = None
+
+
+# -- calendar terms (Hinnant's algorithms: constant divisions only, so linear integer arithmetic) ----------
+
+def _days_from_civil(y, m, d):
+    z3 = load_z3()
+    y2 = y - z3.If(m <= 2, 1, 0)
+    era = y2 / 400  # z3 Int `/` with a positive divisor is floor division
+    yoe = y2 - era * 400
+    doy = (153 * z3.If(m > 2, m - 3, m + 9) + 2) / 5 + d - 1
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _civil_from_days(n):
+    z3 = load_z3()
+    z = n + 719468
+    era = z / 146097
+    doe = z - era * 146097
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    mp = (5 * doy + 2) / 153
+    d = doy - (153 * mp + 2) / 5 + 1
+    m = z3.If(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + z3.If(m <= 2, 1, 0), m, d
+
+
+def _civil(n, definitions: list | None):
+    """The (year, month, day) of day number `n`. For a constant, or without a list to hold definitions,
+    Hinnant's arithmetic; for a term over free facts, three variables that `definitions` ties to `n`
+    (valid month and day, `days_from_civil` equal to `n`, which has one solution): the solver reasons far
+    better from parts to a day number than back (a proof over every date: 0.1 s against 20 s)."""
+    z3 = load_z3()
+    n = z3.simplify(n)
+    if definitions is None or z3.is_int_value(n):
+        return _civil_from_days(n)
+    key = n.sexpr()
+    name = f"civil[{key if len(key) <= 60 else hashlib.sha256(key.encode()).hexdigest()[:16]}]"
+    y, m, d = z3.Int(name + ".y"), z3.Int(name + ".m"), z3.Int(name + ".d")
+    definition = z3.And(m >= 1, m <= 12, d >= 1, d <= _days_in_month(y, m), n == _days_from_civil(y, m, d))
+    if not any(definition.eq(known) for known in definitions):
+        definitions.append(definition)
+        if isinstance(definitions, Definitions):
+            definitions.civil.append((n, y, m, d))
+    return y, m, d
+
+
+class Definitions(list):
+    """Constraints defining auxiliary variables, and for each date split into parts, `(n, y, m, d)`:
+    once a case fixes `n`, the parts are computed here rather than searched for (`SymbolicPolicy.fix`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.civil: list[tuple] = []
+
+
+def _leap(y):
+    z3 = load_z3()
+    return z3.And(y % 4 == 0, z3.Or(y % 100 != 0, y % 400 == 0))
+
+
+def _days_in_month(y, m):
+    z3 = load_z3()
+    return z3.If(m == 2, z3.If(_leap(y), 29, 28), z3.If(z3.Or(m == 4, m == 6, m == 9, m == 11), 30, 31))
+
+
+def day_number(value: dt.date) -> int:
+    return (value - EPOCH).days
+
+
+def to_seconds(value: dt.datetime) -> tuple[int, int]:
+    if value.microsecond:
+        raise CaseNotEncodable(f"`{value.isoformat()}` has fractions of a second, which the terms do not hold")
+    offset = value.utcoffset()
+    return int((value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()), int(offset.total_seconds())
+
+
+def to_cents(amount: Decimal) -> int:
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise Refused(f"`{amount}`", "an amount with fractions of a cent")
+    return int(cents)
+
+
+def literal(value) -> Term:
+    """A constant (a parameter, a literal of an expression, an engine value) as terms."""
+    z3 = load_z3()
+    true, false = z3.BoolVal(True), z3.BoolVal(False)
+    if value is None:
+        return Term("null", None, true, true)
+    if isinstance(value, bool):
+        return Term("bool", z3.BoolVal(value), true, false)
+    if type(value) is Decimal:
+        return Term("money", z3.IntVal(to_cents(value)), true, false)
+    if isinstance(value, int):
+        return Term("int", z3.IntVal(value), true, false)
+    if isinstance(value, float):
+        return Term("real", z3.RealVal(Fraction(value)), true, false)
+    if isinstance(value, str):
+        return Term("string", z3.StringVal(value), true, false, literal=value)
+    if isinstance(value, dt.datetime):
+        seconds, off = to_seconds(value)
+        return Term("datetime", z3.IntVal(seconds), true, false, offset=z3.IntVal(off))
+    if isinstance(value, dt.date):
+        return Term("date", z3.IntVal(day_number(value)), true, false)
+    if isinstance(value, (list, tuple)):
+        return Term("items", [literal(v) for v in value], true, false)
+    raise Refused(f"`{value!r}`", "a value of a type with no encoding")
+
+
+
+
+_FLOAT = "binary floating point, which exact rationals would only approximate"
+
+
+def encode(form, node: ast.expr) -> Term:
+    z3 = load_z3()
+    if isinstance(node, ast.Constant):
+        amount = getattr(node, "amount", None)
+        return form._literal(amount if amount is not None else node.value)
+    if isinstance(node, ast.Name):
+        return form.name(node.id)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [encode(form, n) for n in node.elts]
+        return Term("items", items, z3.And([t.ok for t in items] + [True]), z3.BoolVal(False))
+    if isinstance(node, ast.BoolOp):
+        return _boolop(form, node)
+    if isinstance(node, ast.UnaryOp):
+        amount = getattr(node, "amount", None)
+        if amount is not None:
+            return form._literal(amount)
+        return _unary(encode(form, node.operand), node.op)
+    if isinstance(node, ast.BinOp):
+        return _binop(encode(form, node.left), encode(form, node.right), node.op)
+    if isinstance(node, ast.Compare):
+        return _compare(form, node)
+    if isinstance(node, ast.IfExp):
+        return _ifexp(encode(form, node.test), encode(form, node.body), encode(form, node.orelse))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return call(node.func.id, [encode(form, a) for a in node.args], form.definitions)
+    raise Refused(f"`{type(node).__name__}`", "an expression form with no encoding")
+
+
+def truth(t: Term) -> Term:
+    if t.kind != "bool":
+        raise Refused(f"a {t.kind} read as a condition", "only booleans are encoded as conditions")
+    z3 = load_z3()
+    if z3.is_false(t.null):
+        return t
+    # A null read as a condition is false, as Python reads `None` (`not None` is true).
+    return Term("bool", z3.And(z3.Not(t.null), t.value), t.ok, z3.BoolVal(False))
+
+
+def _boolop(form, node: ast.BoolOp) -> Term:
+    z3 = load_z3()
+    terms = [truth(encode(form, v)) for v in node.values]
+    # Python's order: a later operand is evaluated (and may fail) only when the ones before did not decide.
+    ok, value = terms[-1].ok, terms[-1].value
+    for t in reversed(terms[:-1]):
+        decides = z3.Not(t.value) if isinstance(node.op, ast.And) else t.value
+        ok = z3.And(t.ok, z3.Or(decides, ok))
+        value = z3.And(t.value, value) if isinstance(node.op, ast.And) else z3.Or(t.value, value)
+    return Term("bool", value, ok, z3.BoolVal(False))
+
+
+def _not_null(*terms: Term):
+    z3 = load_z3()
+    return z3.And([t.ok for t in terms] + [z3.Not(t.null) for t in terms])
+
+
+def _bounded(value, ok):
+    z3 = load_z3()
+    return z3.And(ok, value >= -MAX_NUMBER, value <= MAX_NUMBER)
+
+
+def _unary(t: Term, op) -> Term:
+    z3 = load_z3()
+    if isinstance(op, ast.Not):
+        t = truth(t)
+        return Term("bool", z3.Not(t.value), t.ok, z3.BoolVal(False))
+    if t.kind not in ("int", "real", "money"):
+        raise Refused(f"`{type(op).__name__}` of a {t.kind}", "not a number")
+    value = -t.value if isinstance(op, ast.USub) else t.value
+    return Term(t.kind, value, _not_null(t), z3.BoolVal(False))
+
+
+def _binop(a: Term, b: Term, op) -> Term:
+    z3 = load_z3()
+    ok = _not_null(a, b)
+    kinds = {a.kind, b.kind}
+    symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}.get(type(op), "?")
+    if kinds == {"string"} and symbol == "+":
+        return Term("string", z3.Concat(a.value, b.value), ok, z3.BoolVal(False))
+    if kinds == {"int"}:
+        if symbol in ("+", "-", "*"):
+            value = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[symbol]
+            return Term("int", value, _bounded(value, ok), z3.BoolVal(False))
+        if symbol in ("//", "%"):
+            x, y = a.value, b.value
+            # z3's Int `/` is Euclidean; Python's `//` floors: they differ for a negative divisor.
+            floor = z3.If(y > 0, x / y, (-x) / (-y))
+            value = floor if symbol == "//" else x - y * floor
+            return Term("int", value, z3.And(ok, y != 0), z3.BoolVal(False))
+        raise Refused("`/` of numbers", "its quotient is " + _FLOAT)
+    if "money" in kinds and symbol in ("+", "-") and kinds == {"money"}:
+        value = a.value + b.value if symbol == "+" else a.value - b.value
+        return Term("money", value, _bounded(value, ok), z3.BoolVal(False))
+    if kinds == {"money", "int"} and symbol == "*":
+        value = a.value * b.value
+        return Term("money", value, _bounded(value, ok), z3.BoolVal(False))
+    if "money" in kinds:
+        raise Refused(f"`{symbol}` of {a.kind} and {b.kind}",
+                       "amounts divided or scaled by fractions are computed to 40 digits, not encoded yet")
+    raise Refused(f"`{symbol}` of {a.kind} and {b.kind}", "arithmetic on numbers with fractions is " + _FLOAT)
+
+
+def _comparable(a: Term, b: Term):
+    """The two sides as terms of one sort, or a refusal."""
+    z3 = load_z3()
+    if a.kind == "enum" and b.kind == "string" and b.literal is not None:
+        return a.value, z3.IntVal(a.values.index(b.literal)) if b.literal in a.values else z3.IntVal(-1)
+    if b.kind == "enum" and a.kind == "string" and a.literal is not None:
+        return _comparable(b, a)[::-1]
+    if a.kind == b.kind and a.kind != "enum" or a.kind == b.kind == "enum" and a.values == b.values:
+        return a.value, b.value
+    if {a.kind, b.kind} <= {"int", "real"}:
+        return a.value, b.value
+    if {a.kind, b.kind} == {"money", "int"}:  # an amount meets a whole number: as amounts (money.compare)
+        return (a.value, b.value * 100) if a.kind == "money" else (a.value * 100, b.value)
+    raise Refused(f"a comparison of {a.kind} with {b.kind}", "no encoding for these operands")
+
+
+def _equal(a: Term, b: Term):
+    z3 = load_z3()
+    if a.kind == "null" or b.kind == "null":
+        return (b if a.kind == "null" else a).null
+    x, y = _comparable(a, b)
+    # None == None holds; None equals nothing else (Python's `==`, which never fails here).
+    return z3.If(z3.Or(a.null, b.null), z3.And(a.null, b.null), x == y)
+
+
+def _among(a: Term, b: Term):
+    z3 = load_z3()
+    if b.kind == "items":
+        return z3.And([t.ok for t in b.value] + [True]), z3.Or([_equal(a, t) for t in b.value] + [False])
+    if b.kind == "list" and a.kind == "string" and a.literal is not None:
+        return z3.BoolVal(True), b.value.get(a.literal, z3.BoolVal(False))
+    raise Refused(f"`in` of a {b.kind}", "only lists written in the expression and list outputs")
+
+
+def _compare(form, node: ast.Compare) -> Term:
+    z3 = load_z3()
+    left = encode(form, node.left)
+    first_ok = left.ok
+    steps = []
+    for op, right_node in zip(node.ops, node.comparators):
+        right = encode(form, right_node)
+        step_ok = right.ok
+        if isinstance(op, (ast.Eq, ast.Is)):
+            v = _equal(left, right)
+        elif isinstance(op, (ast.NotEq, ast.IsNot)):
+            v = z3.Not(_equal(left, right))
+        elif isinstance(op, (ast.In, ast.NotIn)):
+            items_ok, v = _among(left, right)
+            step_ok = z3.And(step_ok, items_ok)
+            v = v if isinstance(op, ast.In) else z3.Not(v)
+        else:
+            if left.kind in ("string", "bool") or right.kind in ("string", "bool"):
+                raise Refused(f"an order comparison of {left.kind} and {right.kind}", "not encoded")
+            x, y = _comparable(left, right)
+            v = {ast.Lt: x < y, ast.LtE: x <= y, ast.Gt: x > y, ast.GtE: x >= y}[type(op)]
+            step_ok = z3.And(step_ok, z3.Not(left.null), z3.Not(right.null))  # `None < x` fails in Python
+        steps.append((step_ok, v))
+        left = right
+    # A chain stops at the first comparison that does not hold: the later ones are not evaluated.
+    ok, value = steps[-1]
+    for step_ok, v in reversed(steps[:-1]):
+        ok = z3.And(step_ok, z3.Implies(v, ok))
+        value = z3.And(v, value)
+    return Term("bool", value, z3.And(first_ok, ok), z3.BoolVal(False))
+
+
+def _ifexp(test: Term, body: Term, orelse: Term) -> Term:
+    z3 = load_z3()
+    test = truth(test)
+    ok = z3.And(test.ok, z3.If(test.value, body.ok, orelse.ok))
+    null = z3.If(test.value, body.null, orelse.null)
+    if body.kind == "null" or orelse.kind == "null":
+        other = orelse if body.kind == "null" else body
+        if other.kind == "null":
+            return Term("null", None, ok, z3.BoolVal(True))
+        return Term(other.kind, other.value, ok, null, other.values, other.offset, other.literal)
+    x, y = (body.value, orelse.value) if body.kind == orelse.kind else _comparable(body, orelse)
+    kind = body.kind if body.kind == orelse.kind else ("real" if {body.kind, orelse.kind} == {"int", "real"} else None)
+    if kind is None:
+        raise Refused(f"`if` giving {body.kind} or {orelse.kind}", "branches of different types")
+    offset = None
+    if body.offset is not None and orelse.offset is not None:
+        offset = z3.If(test.value, body.offset, orelse.offset)
+    return Term(kind, z3.If(test.value, x, y), ok, null, body.values, offset)
+
+
+# -- functions --------------------------------------------------------------------------------------
+
+def _utc_day(t: Term):
+    if t.kind == "datetime":
+        return t.value / 86400  # floor: correct before 1970 too
+    if t.kind == "date":
+        return t.value
+    raise Refused(f"a {t.kind} given as a date", "not a date or datetime")
+
+
+def _local_day(t: Term):
+    if t.kind == "datetime":
+        return (t.value + t.offset) / 86400  # the wall-clock day where it was written
+    return _utc_day(t)
+
+
+def _date(value, ok) -> Term:
+    z3 = load_z3()
+    return Term("date", value, z3.And(ok, value >= PY_LO, value <= PY_HI), z3.BoolVal(False))
+
+
+def _whole(t: Term, function: str):
+    if t.kind != "int":
+        raise Refused(f"`{function}` of a {t.kind}", "a whole number is needed, and fractions are " + _FLOAT)
+    return t.value
+
+
+def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
+    """The terms of `name(*args)`, a function of engine/functions.py. `definitions` collects the
+    constraints that define auxiliary variables (a date's year, month and day); they hold in every
+    case, and a query asserts them with the facts' domains."""
+    z3 = load_z3()
+    ok = _not_null(*args)  # a null argument is an error, never zero
+    false = z3.BoolVal(False)
+    if name == "days_between":
+        return Term("int", _utc_day(args[1]) - _utc_day(args[0]), ok, false)
+    if name == "local_days_between":
+        return Term("int", _local_day(args[1]) - _local_day(args[0]), ok, false)
+    if name == "utc_date":
+        return Term("date", _utc_day(args[0]), ok, false)
+    if name == "local_date":
+        return Term("date", _local_day(args[0]), ok, false)
+    if name == "hours_between":
+        if args[0].kind != "datetime" or args[1].kind != "datetime":
+            raise Refused("`hours_between` of dates", "not datetimes")
+        # Exact: the engine's float is this quotient correctly rounded (see the module docstring of `symbolic`).
+        return Term("real", z3.ToReal(args[1].value - args[0].value) / 3600, ok, false)
+    if name == "add_days":
+        return _date(_utc_day(args[0]) + _whole(args[1], name), ok)
+    if name == "add_months":
+        y, m, d = _civil(_utc_day(args[0]), definitions)
+        total = y * 12 + m - 1 + _whole(args[1], name)
+        y2, m2 = total / 12, total % 12 + 1
+        clamped = z3.If(d <= _days_in_month(y2, m2), d, _days_in_month(y2, m2))
+        return _date(_days_from_civil(y2, m2, clamped), z3.And(ok, y2 >= 1, y2 <= 9999))
+    if name == "date":
+        if len(args) == 1:
+            if args[0].literal is None:
+                raise Refused("`date` of text that is not written in the expression", "not encoded")
+            return Term("date", z3.IntVal(day_number(dt.date.fromisoformat(args[0].literal))), ok, false)
+        y, m, d = (_whole(a, name) for a in args)
+        valid = z3.And(y >= 1, y <= 9999, m >= 1, m <= 12, d >= 1, d <= _days_in_month(y, m))
+        return Term("date", _days_from_civil(y, m, d), z3.And(ok, valid), false)
+    if name in ("year", "month", "day", "weekday"):
+        if args[0].kind != "date":
+            raise Refused(f"`{name}` of a {args[0].kind}", "takes a date")
+        n = args[0].value
+        if name == "weekday":
+            return Term("int", (n + 3) % 7 + 1, ok, false)  # 1970-01-01 was a Thursday (ISO 4)
+        return Term("int", _civil(n, definitions)[("year", "month", "day").index(name)], ok, false)
+    if name == "round_money":
+        if args[0].kind != "money":
+            raise Refused("`round_money` of a number", "its argument is " + _FLOAT)
+        return Term("money", args[0].value, ok, false)  # every encodable amount is whole cents already
+    if name == "prorate":
+        if args[0].kind != "money":
+            raise Refused("`prorate` of a number", "its result is " + _FLOAT)
+        part, whole = (_whole(a, name) for a in args[1:])
+        exact = z3.ToReal(args[0].value * part) / z3.ToReal(whole)  # in cents
+        cents = z3.ToInt(z3.If(exact < 0, -exact, exact) + z3.RealVal(Fraction(1, 2)))  # half-up, away from zero
+        value = z3.If(exact < 0, -cents, cents)
+        return Term("money", value, _bounded(value, z3.And(ok, whole != 0)), false)
+    if name in ("max", "min"):
+        kinds = {a.kind for a in args}
+        if len(kinds) != 1 or kinds & {"bool", "string", "enum"}:
+            raise Refused(f"`{name}` of {', '.join(sorted(kinds))}", "arguments of one numeric or date kind only")
+        best = args[0]
+        value, offset = best.value, best.offset
+        for a in args[1:]:
+            # Python's max/min keep the first of equal values.
+            better = a.value > value if name == "max" else a.value < value
+            value = z3.If(better, a.value, value)
+            if offset is not None:
+                offset = z3.If(better, a.offset, offset)
+        return Term(best.kind, value, ok, false, offset=offset)
+    if name == "abs":
+        a = args[0]
+        if a.kind not in ("int", "real", "money"):
+            raise Refused(f"`abs` of a {a.kind}", "not a number")
+        return Term(a.kind, z3.If(a.value < 0, -a.value, a.value), ok, false)
+    if name == "round":
+        raise Refused("`round`", "it rounds " + _FLOAT + " (ties to even on the binary value)")
+    raise Refused(f"`{name}`", "a function with no encoding yet")
