@@ -166,11 +166,7 @@ def eval_command(case_file: str | None, policy_ref: str, facts: tuple[str, ...],
     """Decide the case in CASE_FILE (YAML or JSON: `{id: ..., facts: {...}}`; `-` reads standard input)."""
     if case_file is None and not facts:
         raise click.UsageError("give a CASE_FILE, or facts with --fact NAME=VALUE")
-    if log_file is None and (log_trace or label_texts):
-        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log FILE")
-    labels = _labels(label_texts) if label_texts else None
-    if log_file is not None:
-        _check_log_path(log_file)
+    labels = _log_options(log_file, log_trace, label_texts, "FILE")
     if brief and (output_format != "text" or explain):
         raise click.UsageError("--brief is a short text: it goes with neither --format " + output_format
                                if output_format != "text" else "--brief is a short text: it goes without --explain")
@@ -238,6 +234,18 @@ def _log_decision(log_file: Path, decision: engine.Decision, variant: str | None
         raise DiagnosticsError([], EXIT_USAGE, str(exc)) from None
     except OSError as exc:
         raise _log_failure(log_file, exc) from None
+
+
+def _log_options(log_file: Path | None, log_trace: str | None, label_texts: tuple[str, ...],
+                 metavar: str) -> dict[str, str] | None:
+    """The labels of `--label`, once the `--log` options are checked: `--log-trace` and `--label` need
+    `--log`, and the log's path must be usable (`_check_log_path`)."""
+    if log_file is None and (log_trace or label_texts):
+        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log {metavar}")
+    labels = _labels(label_texts) if label_texts else None
+    if log_file is not None:
+        _check_log_path(log_file)
+    return labels
 
 
 def _check_log_path(log_file: Path) -> None:
@@ -350,11 +358,7 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
         raise click.UsageError("--partition-size applies with --dask only")
     if scheduler is not None and log_file is not None:
         raise click.UsageError("--log is written by this process, in input order: it goes without --dask (the partitions are the record)")
-    if log_file is None and (log_trace or label_texts):
-        raise click.UsageError(f"{'--log-trace' if log_trace else '--label'} goes with --log LOG")
-    labels = _labels(label_texts) if label_texts else None
-    if log_file is not None:
-        _check_log_path(log_file)
+    labels = _log_options(log_file, log_trace, label_texts, "LOG")
     policy_set = _load_policy_set(policy_ref)
     _check_variant(policy_set, variant, "--variant")
     kind = engine.batch.input_format(input_path, input_kind)
