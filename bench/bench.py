@@ -173,14 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     results["engine_over_handwritten"] = off["us_per_case_median"] / hand["us_per_case_median"]
 
     print_report(results)
-    if args.json:
-        try:
-            args.json.write_text(json.dumps(results, indent=2) + "\n")
-        except OSError as error:
-            print(f"cannot write {args.json}: {error.strerror}", file=sys.stderr)
-            return 1
-        print(f"\nwrote {args.json}")
-    return 0
+    return timing.write_json(args.json, results, blank_line=True) if args.json else 0
 
 
 def print_report(r: dict) -> None:

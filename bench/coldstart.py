@@ -13,7 +13,6 @@ cache. The eval runs once before timing, so that any cache it keeps is warm.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -84,14 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  verdict eval return-day-10 --format json {results['verdict_eval']['ms_median']:8.1f} ms (median)")
     print(f"  eval / python, median of round ratios    {ratio:8.1f}x   target <= {TARGET:g}x  "
           f"{'met' if ratio <= TARGET else 'not met'}")
-    if args.json:
-        try:
-            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            print(f"cannot write {args.json}: {error.strerror}", file=sys.stderr)
-            return 1
-        print(f"wrote {args.json}")
-    return 0
+    return timing.write_json(args.json, results) if args.json else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import random
@@ -122,14 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  one by one (append)              {results['one_by_one']['records_per_s_median']:10,.0f} records/s")
     print(f"  writer, groups of {args.group:<5}          {results['writer']['records_per_s_median']:10,.0f} records/s")
     print(f"  one by one / writer, time        {ratio:10.1f}x (median of round ratios)")
-    if args.json:
-        try:
-            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            print(f"cannot write {args.json}: {error.strerror}", file=sys.stderr)
-            return 1
-        print(f"wrote {args.json}")
-    return 0
+    return timing.write_json(args.json, results) if args.json else 0
 
 
 if __name__ == "__main__":

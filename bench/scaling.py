@@ -97,14 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             results["families"][family] = family_result
             print_family(family, family_result)
-    if args.json:
-        try:
-            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            print(f"cannot write {args.json}: {error.strerror}", file=sys.stderr)
-            return 1
-        print(f"\nwrote {args.json}")
-    return 0
+    return timing.write_json(args.json, results, blank_line=True) if args.json else 0
 
 
 def measure_family(family: str, args: argparse.Namespace, folder: Path) -> dict[str, Any] | None:

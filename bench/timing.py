@@ -7,7 +7,9 @@ measured in the same round says more, and the median of those per-round ratios i
 from __future__ import annotations
 
 import gc
+import json
 import statistics
+import sys
 import time
 from typing import Callable, Sequence
 
@@ -39,3 +41,15 @@ def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
 def per_second(count: int, seconds: Sequence[float]) -> float:
     """Items per second of the median round."""
     return count / statistics.median(seconds)
+
+
+def write_json(path, results: dict, blank_line: bool = False) -> int:
+    """Write a script's figures to `path` (its `--json OUT`); the script's exit status: 1, with one line
+    on standard error, when the file cannot be written."""
+    try:
+        path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        print(f"cannot write {path}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"{chr(10) if blank_line else ''}wrote {path}")
+    return 0

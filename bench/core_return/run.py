@@ -127,14 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = _results(args, policy, rule_counts, seconds)
     print_report(results)
-    if args.json:
-        try:
-            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            print(f"cannot write {args.json}: {error.strerror}", file=sys.stderr)
-            return 1
-        print(f"\nwrote {args.json}")
-    return 0
+    return timing.write_json(args.json, results, blank_line=True) if args.json else 0
 
 
 def _results(args: argparse.Namespace, policy: engine.Policy, rule_counts: Counter,
