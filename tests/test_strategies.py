@@ -235,7 +235,7 @@ def test_generated_cases_reach_every_path_of_the_evaluator():
         policy = load(generated)
         return set().union(*(_outcomes(policy, facts, _decide_without_raising(policy, facts)) for facts in facts_of_cases))
 
-    assert wanted - covering(policies_with_cases(), observe, wanted, 1500) == set()
+    assert wanted - covering(policies_with_cases(), observe, wanted, 600) == set()
 
 
 BOUNDARY_SOURCE = "Rule one applies.\n"
@@ -303,7 +303,7 @@ def test_aqara_cases_cover_its_requests_countries_variants_and_boundaries():
         return seen | _aqara_boundaries(facts)
 
     wanted = ({f"country {c}" for c in AQARA_COUNTRIES} | {f"request {r}" for r in AQARA_REQUESTS}
-              | {"terms aqara-returns 1.2.1", "terms eu 2.0.1", "terms eu 2.1.1", "terms uk 2.0.1", "terms au 1.1.0"}
+              | {"terms aqara-returns 1.2.0", "terms eu 2.0.1", "terms eu 2.1.1", "terms uk 2.0.1", "terms au 1.1.0"}
               | {f"{name} given" for name in policy_set.facts} | {f"{name} left out" for name in policy_set.facts}
               | {f"{name} null" for name in ("shipped_at", "delivered_at", "preferred_remedy", "cheapest_standard_shipping",
                                              "withdrawal_information_given_late_on", "return_received_or_evidenced_on")}
@@ -367,13 +367,7 @@ def test_generic_cases_fit_the_shipped_policy_set():
     policy_set = engine.require_policy_set(AQARA)
 
     def observe(facts):
-        try:
-            decision, policy = engine.decide_in_set(policy_set, engine.case_from_facts(policy_set, facts))
-        except engine.CaseError as error:
-            # Generic values know nothing of the policy's constraints (a delivery before its shipping):
-            # such a case is refused for that, and for nothing else.
-            assert {d.code for d in error.diagnostics} == {"constraint_broken"}, error.diagnostics
-            return set()
+        decision, policy = engine.decide_in_set(policy_set, engine.case_from_facts(policy_set, facts))
         engine.decision_to_json(decision)
         return {"undetermined" if decision.missing_facts else "decided"}
 
