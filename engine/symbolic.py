@@ -99,6 +99,7 @@ class SymbolicPolicy:
         self.applies: dict[str, Any] = {}
         self.outputs: dict[str, Term] = {}
         self.effective: dict[str, Any] = {}  # clause id → it applies and nothing sets it aside
+        self._constraints: list | None = None
         self._values: dict[tuple[str, str], Term] = {}
         self._busy: set[str] = set()
         self.definitions = symbolic_ops.Definitions()  # constraints defining auxiliary variables (symbolic_ops.call)
@@ -110,6 +111,24 @@ class SymbolicPolicy:
         """What every case satisfies: each fact within its declared domain, and the definitions of the
         auxiliary variables (a date's year, month and day), which hold whatever the facts are."""
         return [c for f in self.facts.values() for c in f.domain] + self.definitions
+
+    @property
+    def constraints(self) -> list:
+        """What the policy's `constraints:` say of every case, one Bool per constraint in declaration
+        order. As the engine reads them (engine/constraints.py), a case breaks a constraint only when
+        it evaluates to false: one that fails to evaluate is not held against the case."""
+        if self._constraints is None:
+            z3 = load_z3()
+            terms = []
+            for name, constraint in self.policy.constraints.items():
+                term = symbolic_ops.truth(self._guard("constraint " + name, lambda c=constraint: self.expression(c.expression.tree)))
+                terms.append(z3.Or(z3.Not(term.ok), term.value))
+            self._constraints = terms
+        return self._constraints
+
+    def constraint(self, name: str):
+        """The Bool of one constraint (see `constraints`)."""
+        return self.constraints[list(self.policy.constraints).index(name)]
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -447,7 +466,8 @@ def encode(policy: Policy) -> SymbolicPolicy | NotEncodable:
     problems: list[Unsupported] = []
     pieces = ([(f"derived `{n}`", lambda n=n: form.name(n)) for n in policy.derived]
               + [(f"clause `{c.id}`", lambda c=c: form.clause_applies(c.id)) for c in policy.clauses]
-              + [(f"output `{n}`", lambda n=n: form.output(n)) for n in policy.outputs])
+              + [(f"output `{n}`", lambda n=n: form.output(n)) for n in policy.outputs]
+              + [("constraints", lambda: form.constraints)])
     for where, build in pieces:
         try:
             build()

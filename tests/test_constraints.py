@@ -234,3 +234,25 @@ def test_a_yaml_test_can_expect_a_case_to_be_refused_by_its_constraints(policy_f
     assert result.exit_code == 4, result.output
     assert "`request_afer_order` is not a constraint of policy `tiny`" in result.output
     assert "did you mean `request_after_order`?" in result.output
+
+
+@pytest.mark.parametrize("facts", [
+    {"ordered_at": "2026-03-02", "requested_at": "2026-03-01"},
+    {"ordered_at": "2026-03-01", "requested_at": "2026-03-01"},
+    {"shipped_at": None, "delivered_at": "2026-03-05"},
+    {"shipped_at": None, "delivered_at": None},
+    {"shipped_at": "2026-03-01", "delivered_at": "2026-02-05"},
+], ids=["request-first", "same-day", "delivered-unshipped", "neither", "shipped"])
+def test_the_solver_reads_each_constraint_as_the_engine_does(policy_folder, facts):
+    from engine import constraints, symbolic
+
+    policy = engine.load(policy_folder).base
+    form = symbolic.encode(policy)
+    assert isinstance(form, symbolic.SymbolicPolicy)
+    case = engine.case_from_facts(policy, {"n": 1, "country": "DE", "ordered_at": "2026-01-01",
+                                           "requested_at": "2026-01-02", **facts})
+    fixed = form.fix(case.facts)
+    for name, constraint in policy.constraints.items():
+        s = symbolic.solver()
+        s.add(form.domain + fixed)
+        assert str(s.check(form.constraint(name))) == ("unsat" if constraints.holds(constraint, case.facts) is False else "sat"), name
