@@ -154,8 +154,13 @@ class SymbolicPolicy:
             domain += [value >= day_number(DATE_LO), value <= day_number(DATE_HI)]
         elif fact.type == "datetime":
             offset = z3.Int(name + ".offset")
+            # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
             domain += [value >= day_number(DATE_LO) * 86400, value < (day_number(DATE_HI) + 1) * 86400,
-                       offset > -86400, offset < 86400]  # Python's offsets are less than a day either way
+                       offset > -86400, offset < 86400, offset % 60 == 0]
+        elif fact.type == "string" and fact.pattern:
+            regex = symbolic_ops.pattern_regex(fact.pattern)
+            if regex is not None:  # otherwise a witness whose text breaks the pattern fails its replay
+                domain.append(z3.InRe(value, regex))
         for bound, keep in ((fact.minimum, lambda v, b: v >= b), (fact.maximum, lambda v, b: v <= b)):
             if bound is not None and fact.type in ("int", "number", "money"):
                 domain.append(keep(value, self._number_constant(bound, fact.type)))

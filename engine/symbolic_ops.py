@@ -457,3 +457,107 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
     if name == "round":
         raise Refused("`round`", "it rounds " + _FLOAT + " (ties to even on the binary value)")
     raise Refused(f"`{name}`", "a function with no encoding yet")
+
+
+# -- text patterns ----------------------------------------------------------------------------------------
+
+def pattern_regex(pattern: str):
+    """A fact's `pattern` (matched whole, as engine.cases does with `re.fullmatch`) as a z3 regular
+    expression, or None for a pattern outside the subset translated: literal characters, escapes of
+    punctuation, `.`, classes `[A-Z0-9_-]` (not negated), groups with `|`, and `? * + {n} {n,} {n,m}`."""
+    z3 = load_z3()
+    text = pattern[1:] if pattern.startswith("^") else pattern
+    text = text[:-1] if text.endswith("$") and not text.endswith("\\$") else text
+    try:
+        regex, end = _alternatives(z3, text, 0)
+    except (ValueError, IndexError):
+        return None
+    return regex if end == len(text) else None
+
+
+def _alternatives(z3, text: str, i: int):
+    branches = []
+    sequence, i = _sequence(z3, text, i)
+    branches.append(sequence)
+    while i < len(text) and text[i] == "|":
+        sequence, i = _sequence(z3, text, i + 1)
+        branches.append(sequence)
+    return (branches[0] if len(branches) == 1 else z3.Union(*branches)), i
+
+
+def _sequence(z3, text: str, i: int):
+    items = []
+    while i < len(text) and text[i] not in "|)":
+        atom, i = _atom(z3, text, i)
+        atom, i = _quantified(z3, atom, text, i)
+        items.append(atom)
+    if not items:
+        return z3.Re(z3.StringVal("")), i
+    return (items[0] if len(items) == 1 else z3.Concat(*items)), i
+
+
+def _atom(z3, text: str, i: int):
+    char = text[i]
+    if char == "(":
+        if text.startswith("(?", i):
+            raise ValueError("a group with flags")
+        inner, i = _alternatives(z3, text, i + 1)
+        if text[i] != ")":
+            raise ValueError("an unclosed group")
+        return inner, i + 1
+    if char == "[":
+        return _class(z3, text, i + 1)
+    if char == ".":
+        return z3.Diff(z3.AllChar(z3.ReSort(z3.StringSort())), z3.Re(z3.StringVal("\n"))), i + 1
+    if char == "\\":
+        escaped = text[i + 1]
+        if escaped.isalnum():
+            raise ValueError("a class escape such as \\d")
+        return z3.Re(z3.StringVal(escaped)), i + 2
+    if char in "*+?{^$":
+        raise ValueError("a quantifier or anchor out of place")
+    return z3.Re(z3.StringVal(char)), i + 1
+
+
+def _class(z3, text: str, i: int):
+    if text[i] == "^":
+        raise ValueError("a negated class")
+    ranges = []
+    first = True
+    while first or text[i] != "]":
+        first = False
+        low = text[i]
+        if low == "\\":
+            low, i = text[i + 1], i + 1
+            if low.isalnum():
+                raise ValueError("a class escape such as \\d")
+        if text[i + 1] == "-" and text[i + 2] != "]":
+            high = text[i + 2]
+            ranges.append(z3.Range(low, high))
+            i += 3
+        else:
+            ranges.append(z3.Re(z3.StringVal(low)))
+            i += 1
+    return (ranges[0] if len(ranges) == 1 else z3.Union(*ranges)), i + 1
+
+
+def _quantified(z3, atom, text: str, i: int):
+    if i >= len(text):
+        return atom, i
+    char = text[i]
+    if char == "*":
+        return z3.Star(atom), i + 1
+    if char == "+":
+        return z3.Plus(atom), i + 1
+    if char == "?":
+        return z3.Option(atom), i + 1
+    if char == "{":
+        close = text.index("}", i)
+        low, comma, high = text[i + 1:close].partition(",")
+        low_n = int(low)
+        if not comma:
+            return z3.Loop(atom, low_n, low_n), close + 1
+        if not high:
+            return z3.Concat(z3.Loop(atom, low_n, low_n), z3.Star(atom)) if low_n else z3.Star(atom), close + 1
+        return z3.Loop(atom, low_n, int(high)), close + 1
+    return atom, i
