@@ -87,3 +87,16 @@ def check(policies: list[Policy] | tuple[Policy, ...], facts: dict[str, Any]) ->
     problems = broken(policies[0], facts, shared)
     if problems:
         raise CaseError(problems)
+
+
+def contradiction(policy: Policy, facts: dict[str, Any], names: list[str]) -> None:
+    """Refuse a case whose facts, though no constraint alone is broken by what they give, leave no
+    completion that keeps `names` all at once (the solver found them: engine/settle.py)."""
+    read = sorted({fact for name in names for fact in policy.constraints[name].expression.names if fact in facts})
+    given = ", ".join(f"{fact} = {show_value(facts[fact])}" for fact in read)
+    listed = ", ".join(f"`{name}`" for name in names)
+    first = policy.constraints[names[0]] if names else None
+    raise CaseError([Diagnostic(
+        "constraints_contradicted", f"no value of the missing facts lets the case keep constraints {listed} together "
+        f"({given})", first.location if first else None, names[0] if names else "",
+        "check the case's facts: " + "; ".join(f"{policy.constraints[n].message}" for n in names))])

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .cases import Case
 from .constraints import check as check_constraints
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation, did_you_mean
-from .evaluator import evaluate
+from .evaluator import evaluate, in_declaration_order
 from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
 from .version import ENGINE_VERSION
 
@@ -149,12 +149,21 @@ def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace:
         if len(values) == 1 and statuses <= {"decided", "default"}:
             outputs[name] = result
         else:
-            missing = sorted({*selection.missing, *(m for d in decisions for m in d.outputs[name].missing)})
-            outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), tuple(missing))
-    missing_facts = tuple(sorted({m for r in outputs.values() if r.status == "undetermined" for m in r.missing}))
+            missing = in_declaration_order(policy_set.base, {*selection.missing, *(m for d in decisions for m in d.outputs[name].missing)})
+            outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), missing)
+    missing_facts = in_declaration_order(policy_set.base, {m for r in outputs.values() if r.status == "undetermined" for m in r.missing})
     why = (f"{selection.why}; the outputs shown are those all {len(selection.pool)} candidate policies agree on "
            "(the trace is the first's)")
-    return dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why)
+    combined = dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why)
+    runs = [d.solver for d in decisions if d.solver is not None]
+    if runs:  # each candidate was settled on its own: what can change an output under any of them
+        relevant = {f for d in decisions for f in d.relevant_facts} | set(missing_facts)
+        absent = {f for d in decisions for f in (*d.relevant_facts, *d.regardless_of)} - relevant
+        status = next((r.status for r in runs if r.status != "complete"), "complete")
+        combined.__dict__.update(relevant_facts=in_declaration_order(policy_set.base, relevant),
+                                 regardless_of=in_declaration_order(policy_set.base, absent),
+                                 solver=dataclasses.replace(runs[0], status=status, queries=sum(r.queries for r in runs)))
+    return combined
 
 
 def in_force(policy_set: PolicySet, variant: str | None = None, as_of: dt.date | None = None) -> Policy:
