@@ -128,6 +128,21 @@ def cone(policy: Policy, output: str) -> frozenset[str]:
     return cache[key]
 
 
+def coupled(policy: Policy, facts: frozenset[str]) -> frozenset[str]:
+    """`facts` and every fact a chain of constraints ties to them (a constraint reading one of them
+    ties all it reads): the facts that can matter jointly."""
+    result = set(facts)
+    changed = True
+    while changed:
+        changed = False
+        for constraint in policy.constraints.values():
+            names = {n for n in constraint.expression.names if n in policy.facts}
+            if names & result and not names <= result:
+                result |= names
+                changed = True
+    return frozenset(result)
+
+
 def settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResult],
            rlimit: int = SETTLE_RLIMIT) -> Settled:
     """Settle the undetermined outputs of a decision of `policy` for `facts` (checked engine values).
@@ -230,16 +245,21 @@ class _Query:
             self.differs[name] = flag
         return self.differs[name]
 
-    def minimal(self, flag) -> tuple[str, ...]:
-        """A minimal set of missing facts whose agreement rules out `flag`'s difference (declaration order)."""
+    def minimal(self, flag, last: str | None = None) -> tuple[str, ...]:
+        """A minimal set of missing facts whose agreement rules out `flag`'s difference, in declaration
+        order; facts are left out in that order (`last`, if given, is tried last: a minimal set that
+        keeps it, when there is one that the greedy order finds)."""
         if self.check([flag, *self.same.values()]):
             return tuple(self.free)  # cannot happen for a deterministic policy; kept safe: ask for everything
-        core = {str(c) for c in self.solver.unsat_core()}
-        chosen = [name for name in self.free if f"same.{name}" in core]
-        for name in list(chosen):
+        if last is None:
+            core = {str(c) for c in self.solver.unsat_core()}
+            chosen = [name for name in self.free if f"same.{name}" in core]
+        else:
+            chosen = list(self.free)
+        for name in [n for n in chosen if n != last] + ([last] if last in chosen else []):
             if not self.check([flag, *(self.same[g] for g in chosen if g != name)]):
                 chosen.remove(name)
-        return tuple(chosen)
+        return tuple(n for n in self.free if n in chosen)
 
     def run(self, outputs: dict[str, OutputResult], open_names: list[str]) -> Settled:
         from .symbolic import z3_version  # noqa: PLC0415
@@ -291,9 +311,13 @@ class _Query:
                 return dataclasses.replace(before, settled_by="solver"), set(before.missing)
             return self._decided(name), set()
         missing = self.minimal(flag)
-        alone = {f for f in self.free if f in cone(self.policy, name)
-                 and self.check([flag, *(self.same[g] for g in self.free if g != f)])}
-        return dataclasses.replace(before, missing=missing, settled_by="solver"), alone | set(missing)
+        candidates = [f for f in self.free if f in coupled(self.policy, cone(self.policy, name))]
+        relevant = {f for f in candidates if self.check([flag, *(self.same[g] for g in self.free if g != f)])}
+        relevant |= set(missing)
+        for f in candidates:  # jointly: f belongs to a minimal set that settles the output
+            if f not in relevant and f in self.minimal(flag, last=f):
+                relevant.add(f)
+        return dataclasses.replace(before, missing=missing, settled_by="solver"), relevant
 
     def _decided(self, name: str) -> OutputResult:
         """The output's one value, and the clauses that set it in some completion."""
