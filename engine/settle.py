@@ -26,7 +26,7 @@ from typing import Any
 from .model import OutputResult, Policy
 
 #: The budget of one query, in z3 resource units (deterministic, never wall-clock time).
-SETTLE_RLIMIT = 5_000_000
+SETTLE_RLIMIT = 1_000_000
 #: The budget of all the queries of one decision: once spent, the outputs not yet settled keep the
 #: evaluator's answer (a decision's latency stays bounded whatever the case lacks).
 SETTLE_TOTAL = 4 * SETTLE_RLIMIT
