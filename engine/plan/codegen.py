@@ -16,6 +16,13 @@ booleans, None): every other constant and every function is bound by name in the
 
 The traced form records one entry per condition part reached, per derived value computed and per
 then-value computed, on a list `T` (see `record.py` for the layout); it builds no event objects.
+
+Both forms open with the policy's constraints (`constraints:`), each a plain two-valued test that
+must give True: a constraint that is false, reads a fact the case does not give (`KeyError`: a
+constraint judges the facts as given, never a default) or fails leaves the fast path, and the
+evaluator's general path judges the case three-valued (`engine/constraints.py`), refusing it only
+when the facts make a constraint false. So a case decided here satisfies every constraint, and one
+that breaks one is never decided here: the check costs a few comparisons, not a closure per constraint.
 """
 
 from __future__ import annotations
@@ -100,7 +107,8 @@ class _Generator:
 
     def expression(self, node: ast.expr, traced: bool, reads: str | None) -> str:
         """Code for an expression. `reads` is how a traced read is recorded: None (untraced),
-        "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`)."""
+        "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`); or
+        "given" for a constraint, which reads only facts, as the case gives them (no default)."""
         self.temp = 0
         return self._expr(node, traced, reads)
 
@@ -121,6 +129,8 @@ class _Generator:
         if isinstance(node, ast.Constant):
             return self.constant(getattr(node, "amount", node.value))  # a number read as an amount: its decimal
         if isinstance(node, ast.Name):
+            if reads == "given":
+                return f"F[{node.id!r}]"
             code = self.read(self.plan.nid[node.id], traced)
             if reads == "temps":
                 self.temp += 1
@@ -355,9 +365,17 @@ class _Generator:
             return "V"
         return "(" + "".join(f"v{slot}, " for slot in range(self.plan.slots)) + ")"
 
+    def constraint_checks(self, depth: int) -> None:
+        """Each constraint of the policy as a test that leaves the fast path unless it gives True
+        (see the module's docstring); the same in both forms, recording nothing."""
+        for name, constraint in self.plan.policy.constraints.items():
+            code = self.expression(constraint.expression.tree, False, "given")
+            self.source.add(depth, f"if {code} is not True: raise Abort  # constraint {name}")
+
     def main(self, traced: bool) -> None:
         plan, out = self.plan, self.source
         out.add(0, f"def {'traced' if traced else 'fast'}(F):")
+        self.constraint_checks(1)
         out.add(1, f"D = [U] * {len(plan.derived)}" if plan.derived else "D = None")
         out.add(1, "m = 0" if self.bitmask else "m = []")
         if self.local_values:
