@@ -146,12 +146,27 @@ def test_eval_refuses_with_exit_3_and_batch_with_an_error_record(policy_folder, 
         assert refused["line"] == 2 and [d["code"] for d in refused["refused"]] == ["constraint_broken"]
 
 
-def test_constraints_survive_the_plan_cache_and_the_trip_to_a_worker(policy_folder):
+def test_constraints_survive_the_plan_cache_and_the_trip_to_a_worker(policy_folder, tmp_path):
+    from engine import cache as plan_cache
+
     policy_set = engine.load(policy_folder)
+    cache, problem = plan_cache.open_cache(tmp_path / "cache")
+    assert problem == ""
+    engine.load(policy_folder, cache=cache)  # stores the set, its plans and their generated code
+    cached = engine.load(policy_folder, cache=cache)
     copy = batch.policy_set_from_bytes(batch.policy_set_bytes(policy_set))
-    assert [list(p.constraints) for p in copy.compiled] == [list(p.constraints) for p in policy_set.compiled]
-    with pytest.raises(engine.CaseError):
-        engine.evaluate(copy, {"n": 20, "country": "XX"})
+    # Every fact given: the generated code read back with the plan judges the constraints itself.
+    complete = {"ordered_at": "2026-03-01", "requested_at": "2026-03-02", "shipped_at": "2026-03-01",
+                "delivered_at": "2026-03-02", "n": 2, "country": "XX"}
+    for stored in (cached, copy):
+        assert all("_stored_program" in p.__dict__ for p in stored.compiled)
+        assert [list(p.constraints) for p in stored.compiled] == [list(p.constraints) for p in policy_set.compiled]
+        for trace in (False, True):
+            assert engine.evaluate(stored, complete, trace=trace).outputs["out"].value == "a"
+            for broken, name in (({"n": 20}, "few_units"), ({"requested_at": "2026-02-27"}, "request_after_order")):
+                with pytest.raises(engine.CaseError) as caught:
+                    engine.evaluate(stored, {**complete, **broken}, trace=trace)
+                assert [p.subject for p in caught.value.diagnostics] == [name]
 
 
 @pytest.mark.parametrize("expression, code, words", [
