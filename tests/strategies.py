@@ -1489,7 +1489,8 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
     of money back, 14 days of withdrawal from delivery, 12 months of warranty, 3 months after a
     replacement), in several time zones around midnight, nulls where the policy allows them, the
     variants' withdrawal information given late and goods back around their 14 days, and about one
-    fact in five left out.
+    fact in five left out. The dates are consistent, as the policy's constraints require: shipped
+    (if at all) after the order, delivered (if at all) after shipping, the request after the order.
 
     The facts are for the policy set (`engine.require_policy_set`), variants included; with
     `variant_facts=False`, only the base policy's facts (for `engine.require_policy`).
