@@ -169,6 +169,12 @@ def test_impact_refuses_an_empty_corpus_and_a_corpus_nobody_can_decide(tmp_path)
     old.write_text('{"id": "x", "facts": {"request": "return", "order_placed_at": "2023-01-01T10:00:00Z"}}\n', encoding="utf-8")
     result = run("impact", "aqara-returns", DRAFT, "--cases", str(old))
     assert result.exit_code == 3 and "1 case(s) could not be decided under either policy" in result.stderr
+    contradictory = tmp_path / "contradictory.jsonl"  # a request 28 days before its order: refused by both
+    contradictory.write_text('{"id": "y", "facts": {"request": "return", "order_placed_at": "2026-03-01T10:00:00Z", '
+                             '"request_at": "2026-02-01T10:00:00Z"}}\n', encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(contradictory))
+    assert result.exit_code == 3 and ("1 case(s) could not be decided under either policy (no version in force on their "
+                                      "date, or facts that break a constraint): y") in " ".join(result.stderr.split())
     dated = run("impact", "aqara-returns@2023-01-01", "aqara-returns", "--cases", CORPUS)
     assert dated.exit_code == 2 and "no version of `aqara-returns` is in force on 2023-01-01" in dated.stderr
 
