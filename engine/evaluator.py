@@ -61,8 +61,8 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
              engine_version: str = "", constraints: Collection[str] = ()) -> Decision:
     """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
 
-    The decision always has every output. It is never an exception: an output that needs absent
-    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
+    The decision always has every output. Short of a refusal (`constraints`, below), it is never an
+    exception: an output that needs absent facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
     it could change undetermined rather than silently skipped. With `trace=False` nothing of the
     trace is recorded.
 
