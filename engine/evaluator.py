@@ -20,10 +20,14 @@ executable specification, and the tests check this module against it):
    those facts (up to `MAX_FACT_WORLDS` combinations); if every value gives the same result, the
    output is decided, and `regardless_of` names the facts it did not depend on.
 
-How: a case whose every read fact is known and where nothing fails is decided by the plan's
-generated fast path (`plan/codegen.py`); any other case starts again on the general path here,
-which evaluates lazily, as the specification reads, through three-valued closures
-(`plan/kleene.py`). Both record the trace compactly, and only when asked (`plan/record.py`).
+Before all of that, a case that breaks one of the policy's constraints the caller names is refused
+(`CaseError`, `constraint_broken`; see `engine/constraints.py`), not decided.
+
+How: a case whose every read fact is known, where nothing fails and every constraint holds is
+decided by the plan's generated fast path (`plan/codegen.py`); any other case starts again on the
+general path here, which judges the constraints three-valued (`constraints.refuse`) and evaluates
+lazily, as the specification reads, through three-valued closures (`plan/kleene.py`). Both record
+the trace compactly, and only when asked (`plan/record.py`).
 
 The evaluator does no I/O, formats no text and never reads the clock.
 """
@@ -32,8 +36,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
+from .constraints import refuse
 from .errors import Diagnostic
 from .expressions import FAILURES, EvaluationFailure, Unknown, conjuncts, describe_failure
 from .functions import cannot_hold
@@ -53,14 +58,18 @@ MAX_FACT_WORLDS = 64
 
 
 def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace: bool = True,
-             engine_version: str = "", settle: bool = True) -> Decision:
+             engine_version: str = "", constraints: Collection[str] = (), settle: bool = True) -> Decision:
     """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
 
-    The decision always has every output. It is never an exception: an output that needs absent
-    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
+    The decision always has every output. Short of a refusal (`constraints`, below), it is never an
+    exception: an output that needs absent facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
     it could change undetermined rather than silently skipped. With `trace=False` nothing of the
-    trace is recorded. With `settle=False` the solver is never asked: an output the evaluator leaves
-    undetermined stays so (the semantics of tests/reference.py, which the plan is tested against).
+    trace is recorded.
+
+    :param constraints: the names of the policy's constraints a case is refused for breaking: then,
+        and only then, `CaseError` is raised (`policy.constraints` for all of them; the default, none).
+    :param settle: with False the solver is never asked: an output the evaluator leaves undetermined
+        stays so (the semantics of tests/reference.py, which the plan is tested against).
     """
     program = policy.__dict__.get("_program") or program_for(policy)
     if type(facts) is not dict:
@@ -71,6 +80,9 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
         else:
             outputs = program.fast(facts)
     except Exception:  # noqa: BLE001 - anything the fast path cannot decide exactly starts again below
+        # The fast path clears a case only when every constraint holds; any other is judged here.
+        if constraints:
+            refuse(policy, facts, constraints)
         return _general(program, facts, case_id, trace, engine_version, settle)
     # Decision.trusted, inlined: on the fast path the decision object is a third of the cost. The
     # fields left out keep their class defaults (no missing facts, no errors, no selection, no trace).

@@ -26,8 +26,9 @@ from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
 
 #: Bump when the data's shape changes; an entry of another format is ignored (and rebuilt).
-FORMAT = 4  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
-# generated code checks computed values against the limits (`expressions.out_of_range`); 4: constraints
+FORMAT = 5  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
+# generated code checks computed values against the limits (`expressions.out_of_range`); 4: constraints;
+# 5: the generated code checks the constraints (a format 4 entry's would decide a case that breaks one)
 
 _CLASSES = {cls.__name__: cls for cls in (
     SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Constraint, Output,
