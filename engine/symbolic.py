@@ -35,7 +35,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
-from . import symbolic_ops
+from . import symbolic_calendar, symbolic_ops
 from .model import Policy
 from .symbolic_ops import CaseNotEncodable as CaseNotEncodable  # raised by `fix`; its home is `symbolic_ops`
 from .symbolic_ops import (DATE_HI, DATE_LO, EPOCH, PY_HI, PY_LO, Refused, Term, day_number, literal, load_z3,
@@ -64,13 +64,17 @@ class NotEncodable:
 
 @dataclass
 class FactTerm:
-    """A fact's terms: the variable, its `given` flag, and the value expressions read (`term`)."""
+    """A fact's terms: the variable, its `given` flag, and the value expressions read (`term`).
+
+    `variables` are the solver's variables that hold its value (one, or for a datetime its UTC day, its
+    second of the day and its offset in minutes: `raw.value` and `raw.offset` are sums of them)."""
 
     fact: Any
     term: Term
     given: Any
     raw: Term
     domain: list = field(default_factory=list)
+    variables: tuple = ()
 
 
 def solver(rlimit: int = DEFAULT_RLIMIT):
@@ -138,9 +142,14 @@ class SymbolicPolicy:
         null = z3.Bool(name + ".null") if fact.nullable else z3.BoolVal(False)
         given = z3.Bool(name + ".given")
         kind, offset, domain = fact.type, None, []
+        day = second = minutes = None
         if fact.type == "bool":
             value = z3.Bool(name)
-        elif fact.type in ("int", "money", "enum", "date", "datetime"):
+        elif fact.type == "datetime":
+            # The UTC day and the second of that day, so that the day is read without dividing by 86400.
+            day, second, minutes = z3.Int(name + ".day"), z3.Int(name + ".second"), z3.Int(name + ".offset_minutes")
+            value, offset = 86400 * day + second, 60 * minutes
+        elif fact.type in ("int", "money", "enum", "date"):
             value = z3.Int(name)
         elif fact.type == "number":
             kind, value = "real", z3.Real(name)
@@ -153,10 +162,9 @@ class SymbolicPolicy:
         elif fact.type == "date":
             domain += [value >= day_number(DATE_LO), value <= day_number(DATE_HI)]
         elif fact.type == "datetime":
-            offset = z3.Int(name + ".offset")
             # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
-            domain += [value >= day_number(DATE_LO) * 86400, value < (day_number(DATE_HI) + 1) * 86400,
-                       offset > -86400, offset < 86400, offset % 60 == 0]
+            domain += [day >= day_number(DATE_LO), day <= day_number(DATE_HI), second >= 0, second < 86400,
+                       minutes > -1440, minutes < 1440]
         elif fact.type == "string" and fact.pattern:
             regex = symbolic_ops.pattern_regex(fact.pattern)
             if regex is not None:  # otherwise a witness whose text breaks the pattern fails its replay
@@ -164,15 +172,16 @@ class SymbolicPolicy:
         for bound, keep in ((fact.minimum, lambda v, b: v >= b), (fact.maximum, lambda v, b: v <= b)):
             if bound is not None and fact.type in ("int", "number", "money"):
                 domain.append(keep(value, self._number_constant(bound, fact.type)))
-        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset)
+        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset, day=day, second=second)
         term = raw
         if fact.has_default:
             # A case that lacks the fact reads its default (engine.cases): the value is the default unless given.
             default = self._constant(fact, fact.default)
-            term = Term(kind, value if default.kind == "null" else z3.If(given, value, default.value), raw.ok,
-                        z3.If(given, null, default.null), fact.values,
-                        None if offset is None else (offset if default.offset is None else z3.If(given, offset, default.offset)))
-        return FactTerm(fact, term, given, raw, domain)
+            pick = lambda mine, theirs: mine if mine is None or theirs is None else z3.If(given, mine, theirs)  # noqa: E731
+            term = Term(kind, pick(value, default.value), raw.ok, z3.If(given, null, default.null), fact.values,
+                        pick(offset, default.offset), day=pick(day, default.day), second=pick(second, default.second))
+        variables = (value,) if day is None else (day, second, minutes)
+        return FactTerm(fact, term, given, raw, domain, variables)
 
     def _number_constant(self, value, kind: str):
         z3 = load_z3()
@@ -204,8 +213,7 @@ class SymbolicPolicy:
         elif fact.type == "date":
             v = z3.IntVal(day_number(value))
         else:
-            seconds, off = to_seconds(value)
-            v, offset = z3.IntVal(seconds), z3.IntVal(off)
+            return literal(value)
         return Term(kind, v, true, false, fact.values, offset)
 
     def fix(self, facts: Mapping[str, Any]) -> list:
@@ -224,14 +232,18 @@ class SymbolicPolicy:
             if const.kind == "null":
                 # A null's value is never read (every read of it fails or is guarded): it is pinned to a
                 # canonical zero, so that nothing computed from it is left for the solver to search.
-                constraints += [ft.raw.null, ft.raw.value == _zero(ft.raw.value)]
-                if ft.raw.offset is not None:
-                    constraints.append(ft.raw.offset == 0)
+                constraints.append(ft.raw.null)
+                constraints += [v == _zero(v) for v in ft.variables]
                 continue
             constraints.append(z3.Not(ft.raw.null))
-            constraints.append(ft.raw.value == const.value)
-            if const.offset is not None:
-                constraints.append(ft.raw.offset == const.offset)
+            if const.kind == "datetime":  # each variable, not their sums: `assignment` reads them
+                day, second, minutes = ft.variables
+                off = const.offset.as_long()
+                constraints += [day == const.day, second == const.second, minutes == off // 60]
+                if off % 60:
+                    raise CaseNotEncodable(f"`{facts[name].isoformat()}` has an offset in seconds, which the terms do not hold")
+            else:
+                constraints.append(ft.raw.value == const.value)
         return constraints + self._parts(constraints)
 
     @staticmethod
@@ -249,16 +261,18 @@ class SymbolicPolicy:
         return pairs
 
     def _parts(self, constraints: list) -> list:
-        """The year, month and day of every date the case fixes, computed rather than left to the
-        solver, which finds them slowly from the day number (they are implied: no answer changes)."""
+        """The calendar parts (year, month, day) of every date the case fixes, computed rather than
+        left to the solver, which finds them slowly from the day number (they are implied: no answer
+        changes). Parts defined from other parts (a year months later) follow, in order."""
         z3 = load_z3()
         pairs = self.assignment(constraints)
-        parts = []
-        for n, y, m, d in self.definitions.civil:
-            known = z3.simplify(z3.substitute(n, *pairs)) if pairs else n
-            if z3.is_int_value(known) and PY_LO <= known.as_long() <= PY_HI:
-                day = EPOCH + dt.timedelta(days=known.as_long())
-                parts += [y == day.year, m == day.month, d == day.day]
+        parts: list = []
+        for term, split in self.definitions.civil:
+            known = z3.simplify(z3.substitute(term, *pairs)) if pairs else term
+            if z3.is_int_value(known):
+                pinned = symbolic_calendar.pin(split, known.as_long())
+                parts += pinned
+                pairs += self.assignment(pinned)
         return parts
 
     # -- names ------------------------------------------------------------------------------------

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-EPOCH = dt.date(1970, 1, 1)
-#: The dates a free date or datetime fact ranges over (keeps models readable and calendars simple).
-DATE_LO, DATE_HI = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
-#: Python's dates run from year 1 to 9999: `add_days` and `add_months` fail outside.
-PY_LO, PY_HI = (dt.date(1, 1, 1) - EPOCH).days, (dt.date(9999, 12, 31) - EPOCH).days
+from . import symbolic_calendar as calendar
+from .symbolic_calendar import DATE_HI as DATE_HI, DATE_LO as DATE_LO, EPOCH as EPOCH, PY_HI as PY_HI, PY_LO as PY_LO
+from .symbolic_calendar import Definitions as Definitions, day_number as day_number, load_z3 as load_z3
+
 MAX_NUMBER = 10**15  # engine.expressions.MAX_NUMBER: a computed number past it is an evaluation error
 
 
@@ -35,15 +33,12 @@ class Refused(Exception):
         self.construct, self.reason = construct, reason
 
 
-def load_z3():
-    import z3  # lazily: deciding a case must never load the solver
-    return z3
-
-
 @dataclass
 class Term:
     """A value as terms: `value` (for a list, a dict item → Bool), `ok`, `null`, and for an enum
-    its values, for a datetime its `offset`, for a text literal the `literal`."""
+    its values, for a datetime its `offset`, for a text literal the `literal`. A datetime may also
+    carry its UTC `day` and `second` of that day (`value` is `86400·day + second`): a fact's do, and
+    its dates are then read without a division."""
 
     kind: str  # bool int real money date datetime enum string list null
     value: Any
@@ -52,74 +47,8 @@ class Term:
     values: tuple = ()
     offset: Any = None
     literal: Any = None
-
-
-# -- calendar terms (Hinnant's algorithms: constant divisions only, so linear integer arithmetic) ----------
-
-def _days_from_civil(y, m, d):
-    z3 = load_z3()
-    y2 = y - z3.If(m <= 2, 1, 0)
-    era = y2 / 400  # z3 Int `/` with a positive divisor is floor division
-    yoe = y2 - era * 400
-    doy = (153 * z3.If(m > 2, m - 3, m + 9) + 2) / 5 + d - 1
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _civil_from_days(n):
-    z3 = load_z3()
-    z = n + 719468
-    era = z / 146097
-    doe = z - era * 146097
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    mp = (5 * doy + 2) / 153
-    d = doy - (153 * mp + 2) / 5 + 1
-    m = z3.If(mp < 10, mp + 3, mp - 9)
-    return yoe + era * 400 + z3.If(m <= 2, 1, 0), m, d
-
-
-def _civil(n, definitions: list | None):
-    """The (year, month, day) of day number `n`. For a constant, or without a list to hold definitions,
-    Hinnant's arithmetic; for a term over free facts, three variables that `definitions` ties to `n`
-    (valid month and day, `days_from_civil` equal to `n`, which has one solution): the solver reasons far
-    better from parts to a day number than back (a proof over every date: 0.1 s against 20 s)."""
-    z3 = load_z3()
-    n = z3.simplify(n)
-    if definitions is None or z3.is_int_value(n):
-        return _civil_from_days(n)
-    key = n.sexpr()
-    name = f"civil[{key if len(key) <= 60 else hashlib.sha256(key.encode()).hexdigest()[:16]}]"
-    y, m, d = z3.Int(name + ".y"), z3.Int(name + ".m"), z3.Int(name + ".d")
-    definition = z3.And(m >= 1, m <= 12, d >= 1, d <= _days_in_month(y, m), n == _days_from_civil(y, m, d))
-    if not any(definition.eq(known) for known in definitions):
-        definitions.append(definition)
-        if isinstance(definitions, Definitions):
-            definitions.civil.append((n, y, m, d))
-    return y, m, d
-
-
-class Definitions(list):
-    """Constraints defining auxiliary variables, and for each date split into parts, `(n, y, m, d)`:
-    once a case fixes `n`, the parts are computed here rather than searched for (`SymbolicPolicy.fix`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.civil: list[tuple] = []
-
-
-def _leap(y):
-    z3 = load_z3()
-    return z3.And(y % 4 == 0, z3.Or(y % 100 != 0, y % 400 == 0))
-
-
-def _days_in_month(y, m):
-    z3 = load_z3()
-    return z3.If(m == 2, z3.If(_leap(y), 29, 28), z3.If(z3.Or(m == 4, m == 6, m == 9, m == 11), 30, 31))
-
-
-def day_number(value: dt.date) -> int:
-    return (value - EPOCH).days
+    day: Any = None
+    second: Any = None
 
 
 def to_seconds(value: dt.datetime) -> tuple[int, int]:
@@ -154,7 +83,8 @@ def literal(value) -> Term:
         return Term("string", z3.StringVal(value), true, false, literal=value)
     if isinstance(value, dt.datetime):
         seconds, off = to_seconds(value)
-        return Term("datetime", z3.IntVal(seconds), true, false, offset=z3.IntVal(off))
+        return Term("datetime", z3.IntVal(seconds), true, false, offset=z3.IntVal(off),
+                    day=z3.IntVal(seconds // 86400), second=z3.IntVal(seconds % 86400))
     if isinstance(value, dt.date):
         return Term("date", z3.IntVal(day_number(value)), true, false)
     if isinstance(value, (list, tuple)):
@@ -348,26 +278,34 @@ def _ifexp(test: Term, body: Term, orelse: Term) -> Term:
     kind = body.kind if body.kind == orelse.kind else ("real" if {body.kind, orelse.kind} == {"int", "real"} else None)
     if kind is None:
         raise Refused(f"`if` giving {body.kind} or {orelse.kind}", "branches of different types")
-    offset = None
+    offset = day = second = None
     if body.offset is not None and orelse.offset is not None:
         offset = z3.If(test.value, body.offset, orelse.offset)
-    return Term(kind, z3.If(test.value, x, y), ok, null, body.values, offset)
+    if body.day is not None and orelse.day is not None:
+        day, second = z3.If(test.value, body.day, orelse.day), z3.If(test.value, body.second, orelse.second)
+    return Term(kind, z3.If(test.value, x, y), ok, null, body.values, offset, day=day, second=second)
 
 
 # -- functions --------------------------------------------------------------------------------------
 
 def _utc_day(t: Term):
     if t.kind == "datetime":
-        return t.value / 86400  # floor: correct before 1970 too
+        return t.value / 86400 if t.day is None else t.day  # floor: correct before 1970 too
     if t.kind == "date":
         return t.value
     raise Refused(f"a {t.kind} given as a date", "not a date or datetime")
 
 
 def _local_day(t: Term):
-    if t.kind == "datetime":
-        return (t.value + t.offset) / 86400  # the wall-clock day where it was written
-    return _utc_day(t)
+    """The wall-clock day where a datetime was written: its UTC day, or the day before or after when
+    its offset (less than a day either way) carries its time of day past midnight."""
+    z3 = load_z3()
+    if t.kind != "datetime":
+        return _utc_day(t)
+    if t.day is None:
+        return (t.value + t.offset) / 86400
+    local = t.second + t.offset
+    return t.day + z3.If(local < 0, -1, z3.If(local >= 86400, 1, 0))
 
 
 def _date(value, ok) -> Term:
@@ -404,26 +342,25 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
     if name == "add_days":
         return _date(_utc_day(args[0]) + _whole(args[1], name), ok)
     if name == "add_months":
-        y, m, d = _civil(_utc_day(args[0]), definitions)
-        total = y * 12 + m - 1 + _whole(args[1], name)
-        y2, m2 = total / 12, total % 12 + 1
-        clamped = z3.If(d <= _days_in_month(y2, m2), d, _days_in_month(y2, m2))
-        return _date(_days_from_civil(y2, m2, clamped), z3.And(ok, y2 >= 1, y2 <= 9999))
+        day, year = calendar.add_months(_utc_day(args[0]), _whole(args[1], name), definitions)
+        return _date(day, z3.And(ok, year >= 1, year <= 9999))
     if name == "date":
         if len(args) == 1:
             if args[0].literal is None:
                 raise Refused("`date` of text that is not written in the expression", "not encoded")
             return Term("date", z3.IntVal(day_number(dt.date.fromisoformat(args[0].literal))), ok, false)
         y, m, d = (_whole(a, name) for a in args)
-        valid = z3.And(y >= 1, y <= 9999, m >= 1, m <= 12, d >= 1, d <= _days_in_month(y, m))
-        return Term("date", _days_from_civil(y, m, d), z3.And(ok, valid), false)
+        year = calendar.split_year(y, definitions)
+        valid = z3.And(y >= 1, y <= 9999, m >= 1, m <= 12, d >= 1, d <= calendar.days_in_month(m, year.leap()))
+        return Term("date", calendar.day_of(year, m, d), z3.And(ok, valid), false)
     if name in ("year", "month", "day", "weekday"):
         if args[0].kind != "date":
             raise Refused(f"`{name}` of a {args[0].kind}", "takes a date")
         n = args[0].value
         if name == "weekday":
             return Term("int", (n + 3) % 7 + 1, ok, false)  # 1970-01-01 was a Thursday (ISO 4)
-        return Term("int", _civil(n, definitions)[("year", "month", "day").index(name)], ok, false)
+        civil = calendar.split(n, definitions)
+        return Term("int", {"year": civil.year.value, "month": civil.month, "day": civil.day}[name], ok, false)
     if name == "round_money":
         if args[0].kind != "money":
             raise Refused("`round_money` of a number", "its argument is " + _FLOAT)
@@ -442,13 +379,16 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
             raise Refused(f"`{name}` of {', '.join(sorted(kinds))}", "arguments of one numeric or date kind only")
         best = args[0]
         value, offset = best.value, best.offset
+        day, second = (best.day, best.second) if all(a.day is not None for a in args) else (None, None)
         for a in args[1:]:
             # Python's max/min keep the first of equal values.
             better = a.value > value if name == "max" else a.value < value
             value = z3.If(better, a.value, value)
             if offset is not None:
                 offset = z3.If(better, a.offset, offset)
-        return Term(best.kind, value, ok, false, offset=offset)
+            if day is not None:
+                day, second = z3.If(better, a.day, day), z3.If(better, a.second, second)
+        return Term(best.kind, value, ok, false, offset=offset, day=day, second=second)
     if name == "abs":
         a = args[0]
         if a.kind not in ("int", "real", "money"):

@@ -55,7 +55,7 @@ def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> li
     version_by = policy_set.version_by
     if version_by and version_by in form.facts:
         fact = form.facts[version_by]
-        day = fact.raw.value / 86400 if fact.fact.type == "datetime" else fact.raw.value
+        day = _day(fact.raw)
         identity = policy.identity
         terms += [z3.Not(fact.raw.null), day >= day_number(identity.effective_from)]
         if identity.effective_until is not None:
@@ -98,18 +98,18 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
                 _pin(solver, kept, value)
             texts.append(value)
         elif fact.type in ("date", "datetime"):
-            day = value / 86400 if fact.type == "datetime" else value
+            day = _day(raw)
             _closest(solver, kept, day, dates[-1] if dates else z3.IntVal(anchor_day), _DAY_STEPS)
             if fact.type == "datetime":
                 keep(raw.offset == 0)
                 # Ten in the morning, UTC, or the time of day of the datetime before it.
-                time_of_day = value % 86400
+                time_of_day = raw.second if raw.second is not None else value % 86400
                 keep(time_of_day == (times[-1] if times else 36000)) or _closest(
                     solver, kept, time_of_day, z3.IntVal(36000), _SECOND_STEPS)
                 times.append(time_of_day)
-                _pin(solver, kept, raw.offset)
             dates.append(day)
-            _pin(solver, kept, value)
+            for variable in ft.variables or (value,):
+                _pin(solver, kept, variable)
         elif fact.type in ("int", "money", "number"):
             start = _number_anchor(fact)
             _closest(solver, kept, value, start, _NUMBER_STEPS)
@@ -117,6 +117,13 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
         else:
             _pin(solver, kept, value)
     return kept if solver.check(kept) == z3.sat else None
+
+
+def _day(raw):
+    """The day of a date or datetime fact's variables (a datetime's UTC day)."""
+    if raw.kind == "datetime":
+        return raw.day if raw.day is not None else raw.value / 86400
+    return raw.value
 
 
 def _selected_countries(form: SymbolicPolicy) -> list[str]:
