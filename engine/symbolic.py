@@ -161,7 +161,9 @@ class SymbolicPolicy:
             domain += [value >= 0, value < len(fact.values)]
         elif fact.type == "date":
             domain += [value >= day_number(DATE_LO), value <= day_number(DATE_HI)]
+            self.definitions.ranges[name] = (day_number(DATE_LO), day_number(DATE_HI))
         elif fact.type == "datetime":
+            self.definitions.ranges[name + ".day"] = (day_number(DATE_LO), day_number(DATE_HI))
             # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
             domain += [day >= day_number(DATE_LO), day <= day_number(DATE_HI), second >= 0, second < 86400,
                        minutes > -1440, minutes < 1440]
@@ -236,6 +238,11 @@ class SymbolicPolicy:
                 constraints += [v == _zero(v) for v in ft.variables]
                 continue
             constraints.append(z3.Not(ft.raw.null))
+            if const.kind in ("date", "datetime"):
+                day = const.value.as_long() if const.kind == "date" else const.day.as_long()
+                if not day_number(DATE_LO) <= day <= day_number(DATE_HI):
+                    raise CaseNotEncodable(f"`{facts[name].isoformat()}` is outside the dates the terms hold "
+                                           f"({DATE_LO.isoformat()} to {DATE_HI.isoformat()})")
             if const.kind == "datetime":  # each variable, not their sums: `assignment` reads them
                 day, second, minutes = ft.variables
                 off = const.offset.as_long()

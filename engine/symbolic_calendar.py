@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 EPOCH = dt.date(1970, 1, 1)
-#: The dates a free date or datetime fact ranges over: the bounds of the cases a query speaks of.
-DATE_LO, DATE_HI = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+#: The dates a date or datetime fact holds for the solver: the cases a query speaks of, and so what a
+#: proof covers, lie within (the engine's own calendar is wider, to 8999). From 1901 to 2099 every fourth
+#: year is a leap year, which keeps a date's parts cheap to find (`_split_in_cycles`).
+DATE_LO, DATE_HI = dt.date(1901, 1, 1), dt.date(2099, 12, 31)
 #: Python's dates run from year 1 to 9999: `add_days` and `add_months` fail outside.
 PY_LO, PY_HI = (dt.date(1, 1, 1) - EPOCH).days, (dt.date(9999, 12, 31) - EPOCH).days
 
@@ -109,6 +111,7 @@ class Definitions(list):
     def __init__(self) -> None:
         super().__init__()
         self.civil: list[tuple] = []  # (day number, Civil) or (year, Year), in the order they were made
+        self.ranges: dict[str, tuple[int, int]] = {}  # a variable's name → the least and greatest day it holds
         self._made: dict[str, Any] = {}
 
 
@@ -181,9 +184,50 @@ def split(n, definitions: Definitions | list | None) -> Civil:
         if isinstance(definitions, Definitions):
             definitions._made[name] = civil
         return civil
+    known = getattr(definitions, "ranges", {}).get(n.decl().name()) if z3.is_const(n) else None
+    if known is not None and _CYCLES_FROM <= known[0] and known[1] <= _CYCLES_TO:
+        return _split_in_cycles(n, name, definitions)
     civil = Civil(_year_variables(name), z3.Int(name + ".m"), z3.Int(name + ".d"))
     _define(definitions, name, n, civil, z3.And(*civil.year.bounds(), civil.month >= 1, civil.month <= 12, civil.day >= 1,
                                                 civil.day <= civil.days_in_month(), civil.number() == n))
+    return civil
+
+
+#: From 1901 to 2099 every fourth year is a leap year: four-year cycles of three common years and a leap year.
+_CYCLES_FROM, _CYCLES_TO = day_number(dt.date(1901, 1, 1)), day_number(dt.date(2099, 12, 31))
+
+
+@dataclass(frozen=True)
+class Cycles:
+    """A day from 1901 to 2099 as whole four-year cycles since 1901 and the day within its cycle."""
+
+    cycles: Any
+    day: Any
+
+
+def _split_in_cycles(n, name: str, definitions) -> Civil:
+    """The parts of a variable that holds days from 1901 to 2099 only: `n` is the first day of 1901,
+    plus 1461 days per cycle, plus a day of the cycle (0-1460) whose year, month and day are read off
+    by comparisons with constants. One unknown quotient (the cycles) instead of six parts to search."""
+    z3 = load_z3()
+    parts = Cycles(z3.Int(name + ".cycles"), z3.Int(name + ".day_of_cycle"))
+    _define(definitions, name, n, parts, z3.And(parts.day >= 0, parts.day <= 1460, n == _CYCLES_FROM + 1461 * parts.cycles + parts.day))
+    u = parts.day
+    rest = z3.If(u < 365, 0, z3.If(u < 730, 1, z3.If(u < 1095, 2, 3)))  # the fourth year is the leap year
+    leap = rest == 3
+    of_year = u - 365 * rest
+    month, day = z3.IntVal(1), of_year + 1
+    for m in range(2, 13):  # the last month whose first day is on or before the day of the year
+        first = _MONTH_START[m - 1] + (z3.If(leap, 1, 0) if m >= 3 else 0)
+        month, day = z3.If(of_year >= first, m, month), z3.If(of_year >= first, of_year - first + 1, day)
+    # The year 1901 + 4·cycles + rest as 400·era + 100·century + 4·cycle + rest (2000 is the first of era 5).
+    y = 1901 + 4 * parts.cycles + rest
+    modern = y >= 2000
+    year = Year(z3.If(modern, 5, 4), z3.If(modern, 0, 3), parts.cycles + z3.If(leap, 1, 0) - z3.If(modern, 25, 0),
+                z3.If(leap, 0, rest + 1))
+    civil = Civil(Year(*(z3.simplify(p) for p in (year.era, year.century, year.cycle, year.rest))),
+                  z3.simplify(month), z3.simplify(day))
+    definitions._made[name] = civil
     return civil
 
 
@@ -285,6 +329,9 @@ def _shift_days(start: Civil, offset, low: int, high: int) -> Civil:
 def pin(parts, value: int) -> list:
     """Constraints giving the parts of a split term (a `Civil`, a `Year`, `Months`) their values once
     the term is known to be `value`; none where it has no parts (a day outside Python's calendar)."""
+    if isinstance(parts, Cycles):
+        cycles, day = divmod(value - _CYCLES_FROM, 1461)
+        return [parts.cycles == cycles, parts.day == day]
     if isinstance(parts, Months):
         year, month = divmod(value, 12)
         return pin(parts.year, year) + [parts.month == month + 1]
