@@ -15,6 +15,8 @@ on a fresh solver over the form encoded once (its encoding is timed apart, as `e
   exceed `product_price` (per-output "can this output be X" questions);
 - `missing_1_date`, `missing_2_dates`: a fixed case with `delivered_at` (then `request_at` too) left
   out: can eligibility be anything but `eligible`? (the question behind exact missing facts);
+- `outputs_never_fail`: for each output in turn, a complete case where it fails (an error or two
+  clauses that disagree); `unsat` proves it never does: the proofs a `properties:` check runs;
 - with `--witness`, `eligible_return_witness`: `engine.witness.canonical` on the first query (tens
   of checks: the cost of a readable witness).
 
@@ -108,6 +110,10 @@ def _queries(policy_set, policy, form, rlimit: int, with_witness: bool) -> dict:
             return s.check(eligibility.ok, eligibility.value != code("eligible"))
         return run
 
+    def never_fail():
+        answers = [str(fresh().check(z3.Not(form.output(name).ok))) for name in policy.outputs]
+        return ", ".join(f"{answers.count(a)} {a}" for a in ("unsat", "sat", "unknown") if a in answers)
+
     queries = {
         "eligible_return": lambda: fresh().check(eligible_return),
         "damaged_non_quality_eligible": lambda: fresh().check(damaged),
@@ -115,6 +121,7 @@ def _queries(policy_set, policy, form, rlimit: int, with_witness: bool) -> dict:
         "refund_above_price": lambda: fresh().check(refund.ok, z3.Not(refund.null), refund.value > facts["product_price"].term.value),
         "missing_1_date": partial("delivered_at"),
         "missing_2_dates": partial("delivered_at", "request_at"),
+        "outputs_never_fail": never_fail,
     }
     if with_witness:
         def canonical():
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             total += median
             row[name] = {"answer": "/".join(sorted(answers[name])), "median_s": round(median, 4),
                          "units": sorted(units[name])[len(units[name]) // 2]}
-            print(f"  {name:30} {row[name]['answer']:8} {median:8.3f} s  {row[name]['units']:>12,} units")
+            print(f"  {name:26} {row[name]['answer']:17} {median:8.3f} s  {row[name]['units']:>12,} units")
         results["policies"][label] = row
     results["total_median_s"] = round(total, 3)
     print(f"total of the medians: {total:.2f} s")

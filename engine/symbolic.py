@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
 from . import symbolic_calendar, symbolic_ops
+from .cases import MAX_NUMBER as CASE_MAX_NUMBER, MAX_TEXT_LENGTH
+from .expressions import may_exceed
 from .model import Policy
+from .money import MAX_AMOUNT
 from .symbolic_ops import CaseNotEncodable as CaseNotEncodable  # raised by `fix`; its home is `symbolic_ops`
 from .symbolic_ops import (DATE_HI, DATE_LO, EPOCH, PY_HI, PY_LO, Refused, Term, day_number, literal, load_z3,
                            to_cents, to_seconds)
@@ -163,17 +167,25 @@ class SymbolicPolicy:
             domain += [value >= day_number(DATE_LO), value <= day_number(DATE_HI)]
             self.definitions.ranges[name] = (day_number(DATE_LO), day_number(DATE_HI))
         elif fact.type == "datetime":
-            self.definitions.ranges[name + ".day"] = (day_number(DATE_LO), day_number(DATE_HI))
+            self.definitions.ranges.update({name + ".day": (day_number(DATE_LO), day_number(DATE_HI)),
+                                            name + ".second": (0, 86399), name + ".offset_minutes": (-1439, 1439)})
             # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
             domain += [day >= day_number(DATE_LO), day <= day_number(DATE_HI), second >= 0, second < 86400,
                        minutes > -1440, minutes < 1440]
-        elif fact.type == "string" and fact.pattern:
-            regex = symbolic_ops.pattern_regex(fact.pattern)
+        elif fact.type == "string":
+            domain.append(z3.Length(value) <= MAX_TEXT_LENGTH)
+            regex = symbolic_ops.pattern_regex(fact.pattern) if fact.pattern else None
             if regex is not None:  # otherwise a witness whose text breaks the pattern fails its replay
                 domain.append(z3.InRe(value, regex))
-        for bound, keep in ((fact.minimum, lambda v, b: v >= b), (fact.maximum, lambda v, b: v <= b)):
-            if bound is not None and fact.type in ("int", "number", "money"):
-                domain.append(keep(value, self._number_constant(bound, fact.type)))
+        if fact.type in ("int", "number", "money"):
+            # What a case may hold (engine.cases): the declared bounds, within the engine's limits.
+            low, high = self._limits(fact)
+            if fact.type == "number":
+                domain += [value >= z3.RealVal(low), value <= z3.RealVal(high)]
+            else:
+                domain += [value >= low, value <= high]
+            if fact.type != "number":
+                self.definitions.ranges[name] = (low, high)
         raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset, day=day, second=second)
         term = raw
         if fact.has_default:
@@ -185,13 +197,23 @@ class SymbolicPolicy:
         variables = (value,) if day is None else (day, second, minutes)
         return FactTerm(fact, term, given, raw, domain, variables)
 
-    def _number_constant(self, value, kind: str):
-        z3 = load_z3()
-        if kind == "money":
-            return z3.IntVal(to_cents(Decimal(value)))
-        if isinstance(value, float):
-            return z3.RealVal(Fraction(value))
-        return value
+    @staticmethod
+    def _limits(fact) -> tuple:
+        """The least and greatest values a case may give a number fact: its `minimum` and `maximum`,
+        within the engine's limits (±1e12, in cents for an amount), as whole numbers or fractions."""
+        if fact.type == "money":
+            low, high = -to_cents(MAX_AMOUNT), to_cents(MAX_AMOUNT)
+            cents = lambda bound: Fraction(to_cents(Decimal(bound)))  # noqa: E731
+        else:
+            low, high = -int(CASE_MAX_NUMBER), int(CASE_MAX_NUMBER)
+            cents = Fraction
+        if fact.minimum is not None:
+            low = max(low, cents(fact.minimum))
+        if fact.maximum is not None:
+            high = min(high, cents(fact.maximum))
+        if fact.type == "number":
+            return Fraction(low), Fraction(high)
+        return math.ceil(low), math.floor(high)
 
     def _constant(self, fact, value) -> Term:
         """A case's value of `fact` as terms (the engine's value, as `engine.cases.check_facts` gives it)."""
@@ -292,7 +314,7 @@ class SymbolicPolicy:
             return self._literal(policy.parameters[name].value)
         if name in policy.derived:
             if name not in self.derived:
-                self.derived[name] = self._guard(name, lambda: self.expression(policy.derived[name].expression.tree))
+                self.derived[name] = self._guard(name, lambda: self._computed(policy.derived[name].expression.tree))
             return self.derived[name]
         if name in policy.outputs:
             return self.output(name)
@@ -315,6 +337,12 @@ class SymbolicPolicy:
     def expression(self, node: ast.expr) -> Term:
         """The terms of one parsed expression (`CompiledExpression.tree`)."""
         return symbolic_ops.encode(self, node)
+
+    def _computed(self, node: ast.expr) -> Term:
+        """A derived value or a `then` value: failing, as in the engine, when what it computes is out of
+        range (`expressions.may_exceed`; the steps inside an expression are not checked)."""
+        term = self.expression(node)
+        return symbolic_ops.within_limits(term, self.definitions) if may_exceed(node) else term
 
     # -- clauses and outputs ----------------------------------------------------------------------
 
@@ -348,7 +376,7 @@ class SymbolicPolicy:
         key = (clause.id, output.name)
         if key not in self._values:
             value = clause.value_for(output.name)
-            term = self.expression(value.expression.tree) if value.expression is not None else self._literal(value.literal)
+            term = self._computed(value.expression.tree) if value.expression is not None else self._literal(value.literal)
             self._values[key] = _as_output(term, output)
         return self._values[key]
 

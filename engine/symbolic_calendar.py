@@ -111,8 +111,9 @@ class Definitions(list):
     def __init__(self) -> None:
         super().__init__()
         self.civil: list[tuple] = []  # (day number, Civil) or (year, Year), in the order they were made
-        self.ranges: dict[str, tuple[int, int]] = {}  # a variable's name → the least and greatest day it holds
+        self.ranges: dict[str, tuple[int, int]] = {}  # a variable's name → the least and greatest value it holds
         self._made: dict[str, Any] = {}
+        self._bounds: dict[int, Any] = {}  # `bounds` of terms already seen, by their id
 
 
 def _name(kind: str, term) -> str:
@@ -131,6 +132,14 @@ def _constant_year(y: int) -> Year:
 def _year_variables(name: str) -> Year:
     z3 = load_z3()
     return Year(*(z3.Int(f"{name}.{part}") for part in ("era", "century", "cycle", "rest")))
+
+
+_PART_RANGES = {".century": (0, 3), ".cycle": (0, 24), ".rest": (0, 3), ".m": (1, 12), ".d": (1, 31)}
+
+
+def _part_ranges(definitions, name: str, parts: tuple) -> None:
+    if isinstance(definitions, Definitions):
+        definitions.ranges.update({name + part: _PART_RANGES[part] for part in parts})
 
 
 def _made(definitions, name: str):
@@ -157,6 +166,7 @@ def split_year(y, definitions: Definitions | list | None) -> Year:
     year = _made(definitions, name)
     if year is None:
         year = _year_variables(name)
+        _part_ranges(definitions, name, (".century", ".cycle", ".rest"))
         _define(definitions, name, y, year, z3.And(*year.bounds(), year.value == y))
     return year
 
@@ -188,6 +198,7 @@ def split(n, definitions: Definitions | list | None) -> Civil:
     if known is not None and _CYCLES_FROM <= known[0] and known[1] <= _CYCLES_TO:
         return _split_in_cycles(n, name, definitions)
     civil = Civil(_year_variables(name), z3.Int(name + ".m"), z3.Int(name + ".d"))
+    _part_ranges(definitions, name, (".century", ".cycle", ".rest", ".m", ".d"))
     _define(definitions, name, n, civil, z3.And(*civil.year.bounds(), civil.month >= 1, civil.month <= 12, civil.day >= 1,
                                                 civil.day <= civil.days_in_month(), civil.number() == n))
     return civil
@@ -211,6 +222,9 @@ def _split_in_cycles(n, name: str, definitions) -> Civil:
     by comparisons with constants. One unknown quotient (the cycles) instead of six parts to search."""
     z3 = load_z3()
     parts = Cycles(z3.Int(name + ".cycles"), z3.Int(name + ".day_of_cycle"))
+    low, high = definitions.ranges[n.decl().name()]
+    definitions.ranges[name + ".cycles"] = ((low - _CYCLES_FROM) // 1461, (high - _CYCLES_FROM) // 1461)
+    definitions.ranges[name + ".day_of_cycle"] = (0, 1460)
     _define(definitions, name, n, parts, z3.And(parts.day >= 0, parts.day <= 1460, n == _CYCLES_FROM + 1461 * parts.cycles + parts.day))
     u = parts.day
     rest = z3.If(u < 365, 0, z3.If(u < 730, 1, z3.If(u < 1095, 2, 3)))  # the fourth year is the leap year
@@ -231,24 +245,60 @@ def _split_in_cycles(n, name: str, definitions) -> Civil:
     return civil
 
 
-def _range(term) -> tuple[int, int] | None:
-    """The least and greatest values of an Int term built from constants, sums and `If`s of them (its
-    conditions may read anything), or None."""
+def bounds(term, definitions=None) -> tuple[int, int] | None:
+    """The least and greatest values an Int term can take, or None when unknown: from constants, the
+    ranges of the variables in `definitions.ranges` (a fact's days, a datetime's seconds, a date's
+    parts), sums, products by constants, floor divisions by positive constants and `If`s (whose
+    conditions may read anything). A check that the bounds already imply can be left out of a term."""
     z3 = load_z3()
-    if z3.is_int_value(term):
-        return term.as_long(), term.as_long()
-    if z3.is_app_of(term, z3.Z3_OP_ITE):
-        a, b = _range(term.arg(1)), _range(term.arg(2))
-        return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
-    if z3.is_add(term):
-        total = (0, 0)
-        for i in range(term.num_args()):
-            part = _range(term.arg(i))
-            if part is None:
-                return None
-            total = (total[0] + part[0], total[1] + part[1])
-        return total
-    return None
+    ranges = getattr(definitions, "ranges", {})
+    memo = getattr(definitions, "_bounds", {})
+
+    def walk(t):
+        key = t.get_id()
+        if key in memo:
+            return memo[key][1]
+        found = None
+        if z3.is_int_value(t):
+            found = (t.as_long(), t.as_long())
+        elif z3.is_const(t):
+            found = ranges.get(t.decl().name())
+        elif z3.is_app_of(t, z3.Z3_OP_ITE):
+            a, b = walk(t.arg(1)), walk(t.arg(2))
+            found = None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+        elif z3.is_add(t) or z3.is_sub(t):
+            parts = [walk(t.arg(i)) for i in range(t.num_args())]
+            if all(p is not None for p in parts):
+                first, *rest = parts
+                if z3.is_add(t):
+                    found = (first[0] + sum(p[0] for p in rest), first[1] + sum(p[1] for p in rest))
+                else:
+                    found = (first[0] - sum(p[1] for p in rest), first[1] - sum(p[0] for p in rest))
+        elif z3.is_app_of(t, z3.Z3_OP_UMINUS):
+            a = walk(t.arg(0))
+            found = None if a is None else (-a[1], -a[0])
+        elif z3.is_mul(t):
+            found = (1, 1)
+            for i in range(t.num_args()):
+                a = walk(t.arg(i))
+                if a is None:
+                    found = None
+                    break
+                corners = [x * y for x in found for y in a]
+                found = (min(corners), max(corners))
+        elif z3.is_idiv(t):
+            a, b = walk(t.arg(0)), walk(t.arg(1))
+            if a is not None and b is not None and b[0] == b[1] and b[0] > 0:
+                found = (a[0] // b[0], a[1] // b[0])
+        memo[key] = (t, found)  # the term is kept, so that its id is not reused by another
+        return found
+
+    return walk(term)
+
+
+def _range(term) -> tuple[int, int] | None:
+    """The bounds of a term of constants, sums and `If`s alone (no variable's range counts)."""
+    return bounds(term)
 
 
 def _near(n):

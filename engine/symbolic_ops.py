@@ -18,7 +18,7 @@ from . import symbolic_calendar as calendar
 from .symbolic_calendar import DATE_HI as DATE_HI, DATE_LO as DATE_LO, EPOCH as EPOCH, PY_HI as PY_HI, PY_LO as PY_LO
 from .symbolic_calendar import Definitions as Definitions, day_number as day_number, load_z3 as load_z3
 
-MAX_NUMBER = 10**15  # engine.expressions.MAX_NUMBER: a computed number past it is an evaluation error
+MAX_NUMBER = 10**15  # engine.expressions.MAX_NUMBER: a derived or `then` value past it is an evaluation error
 
 
 class CaseNotEncodable(ValueError):
@@ -152,11 +152,6 @@ def _not_null(*terms: Term):
     return z3.And([t.ok for t in terms] + [z3.Not(t.null) for t in terms])
 
 
-def _bounded(value, ok):
-    z3 = load_z3()
-    return z3.And(ok, value >= -MAX_NUMBER, value <= MAX_NUMBER)
-
-
 def _unary(t: Term, op) -> Term:
     z3 = load_z3()
     if isinstance(op, ast.Not):
@@ -178,7 +173,7 @@ def _binop(a: Term, b: Term, op) -> Term:
     if kinds == {"int"}:
         if symbol in ("+", "-", "*"):
             value = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[symbol]
-            return Term("int", value, _bounded(value, ok), z3.BoolVal(False))
+            return Term("int", value, ok, z3.BoolVal(False))
         if symbol in ("//", "%"):
             x, y = a.value, b.value
             # z3's Int `/` is Euclidean; Python's `//` floors: they differ for a negative divisor.
@@ -188,10 +183,9 @@ def _binop(a: Term, b: Term, op) -> Term:
         raise Refused("`/` of numbers", "its quotient is " + _FLOAT)
     if "money" in kinds and symbol in ("+", "-") and kinds == {"money"}:
         value = a.value + b.value if symbol == "+" else a.value - b.value
-        return Term("money", value, _bounded(value, ok), z3.BoolVal(False))
+        return Term("money", value, ok, z3.BoolVal(False))
     if kinds == {"money", "int"} and symbol == "*":
-        value = a.value * b.value
-        return Term("money", value, _bounded(value, ok), z3.BoolVal(False))
+        return Term("money", a.value * b.value, ok, z3.BoolVal(False))
     if "money" in kinds:
         raise Refused(f"`{symbol}` of {a.kind} and {b.kind}",
                        "amounts divided or scaled by fractions are computed to 40 digits, not encoded yet")
@@ -308,9 +302,31 @@ def _local_day(t: Term):
     return t.day + z3.If(local < 0, -1, z3.If(local >= 86400, 1, 0))
 
 
-def _date(value, ok) -> Term:
+def _within(value, low: int, high: int, definitions):
+    """`low <= value <= high`, or true where the bounds of the terms already say so: a check the
+    domain implies costs the solver a proof every time it meets it (5x on the EU variant's proofs)."""
     z3 = load_z3()
-    return Term("date", value, z3.And(ok, value >= PY_LO, value <= PY_HI), z3.BoolVal(False))
+    known = calendar.bounds(value, definitions)
+    if known is not None and low <= known[0] and known[1] <= high:
+        return z3.BoolVal(True)
+    return z3.And(value >= low, value <= high)
+
+
+def within_limits(t: Term, definitions=None) -> Term:
+    """`t` failing where the engine refuses a computed value (`expressions.out_of_range`): a number or
+    an amount beyond ±10^15 (an amount in cents: ±10^17). The engine checks the value of a derived
+    value or a `then` value that computes (`expressions.may_exceed`), never the steps inside it."""
+    z3 = load_z3()
+    if t.kind not in ("int", "real", "money") or t.value is None:
+        return t
+    limit = MAX_NUMBER * 100 if t.kind == "money" else MAX_NUMBER
+    inside = _within(t.value, -limit, limit, definitions) if t.kind != "real" else z3.And(t.value >= -limit, t.value <= limit)
+    return Term(t.kind, t.value, z3.And(t.ok, z3.Or(t.null, inside)), t.null, t.values, t.offset, t.literal, t.day, t.second)
+
+
+def _date(value, ok, definitions=None) -> Term:
+    z3 = load_z3()
+    return Term("date", value, z3.And(ok, _within(value, PY_LO, PY_HI, definitions)), z3.BoolVal(False))
 
 
 def _whole(t: Term, function: str):
@@ -340,10 +356,10 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
         # Exact: the engine's float is this quotient correctly rounded (see the module docstring of `symbolic`).
         return Term("real", z3.ToReal(args[1].value - args[0].value) / 3600, ok, false)
     if name == "add_days":
-        return _date(_utc_day(args[0]) + _whole(args[1], name), ok)
+        return _date(_utc_day(args[0]) + _whole(args[1], name), ok, definitions)
     if name == "add_months":
         day, year = calendar.add_months(_utc_day(args[0]), _whole(args[1], name), definitions)
-        return _date(day, z3.And(ok, year >= 1, year <= 9999))
+        return _date(day, z3.And(ok, _within(year, 1, 9999, definitions)), definitions)
     if name == "date":
         if len(args) == 1:
             if args[0].literal is None:
@@ -369,10 +385,14 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
         if args[0].kind != "money":
             raise Refused("`prorate` of a number", "its result is " + _FLOAT)
         part, whole = (_whole(a, name) for a in args[1:])
-        exact = z3.ToReal(args[0].value * part) / z3.ToReal(whole)  # in cents
-        cents = z3.ToInt(z3.If(exact < 0, -exact, exact) + z3.RealVal(Fraction(1, 2)))  # half-up, away from zero
-        value = z3.If(exact < 0, -cents, cents)
-        return Term("money", value, _bounded(value, z3.And(ok, whole != 0)), false)
+        # In whole numbers: |value| = floor((2·|amount·part| + |whole|) / (2·|whole|)), half-up; negative
+        # when the product and `whole` differ in sign. No reals: over rationals (ToInt of a quotient) the
+        # solver's nonlinear search gave `unknown` after 15 s where this answers in a fraction of a second.
+        product = args[0].value * part
+        top, bottom = z3.If(product < 0, -product, product), z3.If(whole < 0, -whole, whole)
+        cents = (2 * top + bottom) / (2 * bottom)  # both positive where `whole` is not 0: floor division
+        value = z3.If(z3.Xor(product < 0, whole < 0), -cents, cents)
+        return Term("money", value, z3.And(ok, whole != 0), false)
     if name in ("max", "min"):
         kinds = {a.kind for a in args}
         if len(kinds) != 1 or kinds & {"bool", "string", "enum"}:

@@ -51,7 +51,7 @@ ALLOWED = {
     # Calendar terms (a date's parts, adding months) below the terms of values and functions.
     "symbolic_calendar": set(),
     "symbolic_ops": {"symbolic_calendar"},
-    "symbolic": {"model", "symbolic_calendar", "symbolic_ops"},
+    "symbolic": {"cases", "expressions", "model", "money", "symbolic_calendar", "symbolic_ops"},
     # Witnesses: a model made into a case file, replayed by the engine (which it reaches lazily, through `api`).
     "witness": {"api", "errors", "model", "symbolic", "symbolic_ops"},
     "diff": {"loader", "model", "sourcetext", "values"},
