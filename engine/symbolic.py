@@ -36,7 +36,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
-from . import symbolic_calendar, symbolic_ops
+from . import symbolic_calendar, symbolic_ops, symbolic_text
 from .cases import MAX_NUMBER as CASE_MAX_NUMBER, MAX_TEXT_LENGTH
 from .expressions import may_exceed
 from .model import Policy
@@ -111,6 +111,7 @@ class SymbolicPolicy:
         self._values: dict[tuple[str, str], Term] = {}
         self._busy: set[str] = set()
         self.definitions = symbolic_ops.Definitions()  # constraints defining auxiliary variables (symbolic_ops.call)
+        self._coded = symbolic_text.coded_facts(policy)  # text facts compared only for equality, and the texts they meet
         for fact in policy.facts.values():
             self.facts[fact.name] = self._fact(fact)
 
@@ -146,7 +147,7 @@ class SymbolicPolicy:
         null = z3.Bool(name + ".null") if fact.nullable else z3.BoolVal(False)
         given = z3.Bool(name + ".given")
         kind, offset, domain = fact.type, None, []
-        day = second = minutes = None
+        day = second = minutes = codes = None
         if fact.type == "bool":
             value = z3.Bool(name)
         elif fact.type == "datetime":
@@ -157,6 +158,12 @@ class SymbolicPolicy:
             value = z3.Int(name)
         elif fact.type == "number":
             kind, value = "real", z3.Real(name)
+        elif fact.type == "string" and fact.name in self._coded:
+            # A code (symbolic_text): every text the policy compares it with has one, any other code is another text.
+            codes, value = symbolic_text.registry(fact.pattern), z3.Int(name)
+            for text in self._coded[fact.name] + ([fact.default] if isinstance(fact.default, str) else []):
+                codes.code(text)
+            codes.variables[name] = value
         elif fact.type == "string":
             value = z3.String(name)
         else:
@@ -172,6 +179,8 @@ class SymbolicPolicy:
             # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
             domain += [day >= day_number(DATE_LO), day <= day_number(DATE_HI), second >= 0, second < 86400,
                        minutes > -1440, minutes < 1440]
+        elif codes is not None:
+            domain.append(value >= 0)
         elif fact.type == "string":
             domain.append(z3.Length(value) <= MAX_TEXT_LENGTH)
             regex = symbolic_ops.pattern_regex(fact.pattern) if fact.pattern else None
@@ -186,14 +195,15 @@ class SymbolicPolicy:
                 domain += [value >= low, value <= high]
             if fact.type != "number":
                 self.definitions.ranges[name] = (low, high)
-        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset, day=day, second=second)
+        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset, day=day, second=second, codes=codes)
         term = raw
         if fact.has_default:
             # A case that lacks the fact reads its default (engine.cases): the value is the default unless given.
             default = self._constant(fact, fact.default)
             pick = lambda mine, theirs: mine if mine is None or theirs is None else z3.If(given, mine, theirs)  # noqa: E731
             term = Term(kind, pick(value, default.value), raw.ok, z3.If(given, null, default.null), fact.values,
-                        pick(offset, default.offset), day=pick(day, default.day), second=pick(second, default.second))
+                        pick(offset, default.offset), day=pick(day, default.day), second=pick(second, default.second),
+                        codes=codes)
         variables = (value,) if day is None else (day, second, minutes)
         return FactTerm(fact, term, given, raw, domain, variables)
 
@@ -232,6 +242,11 @@ class SymbolicPolicy:
             v = z3.IntVal(to_cents(Decimal(value)))
         elif fact.type == "enum":
             v = z3.IntVal(fact.values.index(value))
+        elif fact.type == "string" and fact.name in self._coded:
+            code = symbolic_text.registry(fact.pattern).code(value)
+            if code is None:
+                raise CaseNotEncodable(f"`{value}` is not a text `{fact.name}` may hold")
+            return Term(kind, z3.IntVal(code), true, false, codes=symbolic_text.registry(fact.pattern))
         elif fact.type == "string":
             v = z3.StringVal(value)
         elif fact.type == "date":
@@ -303,6 +318,22 @@ class SymbolicPolicy:
                 parts += pinned
                 pairs += self.assignment(pinned)
         return parts
+
+    # -- texts ------------------------------------------------------------------------------------
+
+    def text_is(self, name: str, text: str):
+        """The Bool "text fact `name` is `text`", as the case writes it (not null), whether the fact
+        is a code (`symbolic_text`) or a z3 string; false for a text the fact cannot hold."""
+        return symbolic_ops.text_is(self.facts[name].raw, text)
+
+    def text_of(self, name: str, model) -> str:
+        """The text a model gives text fact `name` (a code becomes its text, or one that matches the
+        pattern, the same for every fact and copy that shares the code)."""
+        raw = self.facts[name].raw
+        value = model.eval(raw.value, model_completion=True)
+        if raw.codes is None:
+            return value.as_string()
+        return raw.codes.decode(model, value.as_long())[value.as_long()]
 
     # -- names ------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import symbolic_calendar as calendar
+from .symbolic_text import pattern_regex as pattern_regex
 from .symbolic_calendar import DATE_HI as DATE_HI, DATE_LO as DATE_LO, EPOCH as EPOCH, PY_HI as PY_HI, PY_LO as PY_LO
 from .symbolic_calendar import Definitions as Definitions, day_number as day_number, load_z3 as load_z3
 
@@ -54,6 +55,7 @@ class Term:
     day: Any = None
     second: Any = None
     quotient: Any = None
+    codes: Any = None  # for a text fact compared only for equality: its code registry (symbolic_text.Texts)
 
 
 def to_seconds(value: dt.datetime) -> tuple[int, int]:
@@ -204,6 +206,8 @@ def _comparable(a: Term, b: Term):
         return a.value, z3.IntVal(a.values.index(b.literal)) if b.literal in a.values else z3.IntVal(-1)
     if b.kind == "enum" and a.kind == "string" and a.literal is not None:
         return _comparable(b, a)[::-1]
+    if a.kind == b.kind == "string" and (a.codes is not None or b.codes is not None):
+        return _codes(a, b)
     if a.kind == b.kind and a.kind != "enum" or a.kind == b.kind == "enum" and a.values == b.values:
         return a.value, b.value
     if {a.kind, b.kind} <= {"int", "real"}:
@@ -211,6 +215,29 @@ def _comparable(a: Term, b: Term):
     if {a.kind, b.kind} == {"money", "int"}:  # an amount meets a whole number: as amounts (money.compare)
         return (a.value, b.value * 100) if a.kind == "money" else (a.value * 100, b.value)
     raise Refused(f"a comparison of {a.kind} with {b.kind}", "no encoding for these operands")
+
+
+def _codes(a: Term, b: Term):
+    """Two texts as codes: a coded fact and a written text (its code, or -1, which no fact holds,
+    for a text the fact cannot hold), or two facts with the same codes."""
+    z3 = load_z3()
+    if a.codes is None:
+        return _codes(b, a)[::-1]
+    if b.codes is a.codes:
+        return a.value, b.value
+    if b.literal is not None:
+        code = a.codes.code(b.literal)
+        return a.value, z3.IntVal(-1 if code is None else code)
+    raise Refused("a comparison of a coded text with a computed text", "not encoded")
+
+
+def text_is(t: Term, text: str):
+    """The Bool `t == text` for a text term (a coded fact's or a z3 string), `t` not null."""
+    z3 = load_z3()
+    if t.codes is not None:
+        code = t.codes.code(text)
+        return z3.BoolVal(False) if code is None else t.value == code
+    return t.value == z3.StringVal(text)
 
 
 def _fraction(value):
@@ -469,107 +496,3 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
     if name == "round":
         raise Refused("`round`", "it rounds " + _FLOAT + " (ties to even on the binary value)")
     raise Refused(f"`{name}`", "a function with no encoding yet")
-
-
-# -- text patterns ----------------------------------------------------------------------------------------
-
-def pattern_regex(pattern: str):
-    """A fact's `pattern` (matched whole, as engine.cases does with `re.fullmatch`) as a z3 regular
-    expression, or None for a pattern outside the subset translated: literal characters, escapes of
-    punctuation, `.`, classes `[A-Z0-9_-]` (not negated), groups with `|`, and `? * + {n} {n,} {n,m}`."""
-    z3 = load_z3()
-    text = pattern[1:] if pattern.startswith("^") else pattern
-    text = text[:-1] if text.endswith("$") and not text.endswith("\\$") else text
-    try:
-        regex, end = _alternatives(z3, text, 0)
-    except (ValueError, IndexError):
-        return None
-    return regex if end == len(text) else None
-
-
-def _alternatives(z3, text: str, i: int):
-    branches = []
-    sequence, i = _sequence(z3, text, i)
-    branches.append(sequence)
-    while i < len(text) and text[i] == "|":
-        sequence, i = _sequence(z3, text, i + 1)
-        branches.append(sequence)
-    return (branches[0] if len(branches) == 1 else z3.Union(*branches)), i
-
-
-def _sequence(z3, text: str, i: int):
-    items = []
-    while i < len(text) and text[i] not in "|)":
-        atom, i = _atom(z3, text, i)
-        atom, i = _quantified(z3, atom, text, i)
-        items.append(atom)
-    if not items:
-        return z3.Re(z3.StringVal("")), i
-    return (items[0] if len(items) == 1 else z3.Concat(*items)), i
-
-
-def _atom(z3, text: str, i: int):
-    char = text[i]
-    if char == "(":
-        if text.startswith("(?", i):
-            raise ValueError("a group with flags")
-        inner, i = _alternatives(z3, text, i + 1)
-        if text[i] != ")":
-            raise ValueError("an unclosed group")
-        return inner, i + 1
-    if char == "[":
-        return _class(z3, text, i + 1)
-    if char == ".":
-        return z3.Diff(z3.AllChar(z3.ReSort(z3.StringSort())), z3.Re(z3.StringVal("\n"))), i + 1
-    if char == "\\":
-        escaped = text[i + 1]
-        if escaped.isalnum():
-            raise ValueError("a class escape such as \\d")
-        return z3.Re(z3.StringVal(escaped)), i + 2
-    if char in "*+?{^$":
-        raise ValueError("a quantifier or anchor out of place")
-    return z3.Re(z3.StringVal(char)), i + 1
-
-
-def _class(z3, text: str, i: int):
-    if text[i] == "^":
-        raise ValueError("a negated class")
-    ranges = []
-    first = True
-    while first or text[i] != "]":
-        first = False
-        low = text[i]
-        if low == "\\":
-            low, i = text[i + 1], i + 1
-            if low.isalnum():
-                raise ValueError("a class escape such as \\d")
-        if text[i + 1] == "-" and text[i + 2] != "]":
-            high = text[i + 2]
-            ranges.append(z3.Range(low, high))
-            i += 3
-        else:
-            ranges.append(z3.Re(z3.StringVal(low)))
-            i += 1
-    return (ranges[0] if len(ranges) == 1 else z3.Union(*ranges)), i + 1
-
-
-def _quantified(z3, atom, text: str, i: int):
-    if i >= len(text):
-        return atom, i
-    char = text[i]
-    if char == "*":
-        return z3.Star(atom), i + 1
-    if char == "+":
-        return z3.Plus(atom), i + 1
-    if char == "?":
-        return z3.Option(atom), i + 1
-    if char == "{":
-        close = text.index("}", i)
-        low, comma, high = text[i + 1:close].partition(",")
-        low_n = int(low)
-        if not comma:
-            return z3.Loop(atom, low_n, low_n), close + 1
-        if not high:
-            return z3.Concat(z3.Loop(atom, low_n, low_n), z3.Star(atom)) if low_n else z3.Star(atom), close + 1
-        return z3.Loop(atom, low_n, int(high)), close + 1
-    return atom, i

@@ -46,11 +46,10 @@ def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> li
         fact = form.facts[select_by]
         mine = sorted(c for c, v in policy_set.countries.items() if v == chain_end)
         others = sorted(c for c, v in policy_set.countries.items() if v != chain_end)
-        value = fact.raw.value
         if chain_end in policy_set.variants:
-            terms.append(z3.Or([value == z3.StringVal(c) for c in mine] or [False]))
+            terms.append(z3.Or([form.text_is(select_by, c) for c in mine] or [False]))
         else:
-            terms += [value != z3.StringVal(c) for c in others]
+            terms += [z3.Not(form.text_is(select_by, c)) for c in others]
         terms.append(z3.Not(fact.raw.null))
     version_by = policy_set.version_by
     if version_by and version_by in form.facts:
@@ -93,10 +92,13 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
         elif fact.type == "enum":
             any(keep(value == code) for code in range(len(fact.values)))
         elif fact.type == "string":
+            # The text of a fact before it (one with the same codes, or a string), else an example or a
+            # country this version covers.
             candidates = [*(e for e in fact.examples if isinstance(e, str)), *_selected_countries(form)]
-            if not any(keep(value == t) for t in texts) and not any(keep(value == z3.StringVal(c)) for c in candidates):
+            same = [t.value for t in texts if t.codes is raw.codes]
+            if not any(keep(value == t) for t in same) and not any(keep(form.text_is(name, c)) for c in candidates):
                 _pin(solver, kept, value)
-            texts.append(value)
+            texts.append(raw)
         elif fact.type in ("date", "datetime"):
             day = _day(raw)
             _closest(solver, kept, day, dates[-1] if dates else z3.IntVal(anchor_day), _DAY_STEPS)
@@ -196,7 +198,7 @@ def case_facts(form: SymbolicPolicy, model) -> dict[str, Any]:
         elif fact.type == "money":
             facts[name] = str((Decimal(v.as_long()) / 100).quantize(Decimal("0.01")))
         elif fact.type == "string":
-            facts[name] = v.as_string()
+            facts[name] = form.text_of(name, model)
         elif fact.type == "date":
             facts[name] = (EPOCH + dt.timedelta(days=v.as_long())).isoformat()
         elif fact.type == "datetime":
