@@ -7,14 +7,19 @@ z3 is imported here only, inside the functions that need it, so deciding a case 
 How values become terms (the recipes of ../shared/research/symbolic-reasoning.md, §3):
 
 - every value is a `Term`: its z3 value, an `ok` flag (false exactly where the engine's evaluation
-  fails: a null argument, a division by zero, a day that does not exist, a number past ±10^15) and a
-  `null` flag (`None`);
+  fails: a null argument, a division by zero, a day that does not exist, a derived or `then` value
+  past ±10^15) and a `null` flag (`None`);
 - bool → Bool; int → Int; number → Real (exact rationals: a float fact or literal is its exact binary
-  value); money → Int cents; enum → Int code over the declared values; string → z3 String;
-  date → Int days since 1970-01-01; datetime → Int UTC seconds since 1970, plus an Int offset (the
-  seconds east of UTC it was written in), which `local_date` reads;
+  value); money → Int cents; enum → Int code over the declared values; string → an Int code when the
+  policy only compares it for equality (engine/symbolic_text.py), else a z3 String; date → Int days
+  since 1970-01-01; datetime → its UTC day (Int) and second of that day (Int): `value` is
+  `86400·day + second`, UTC seconds since 1970, and `offset` is 60 times an Int of minutes east of UTC
+  it was written in, which `local_date` reads;
 - every fact has a `given` flag: a given fact equals the case's value (`fix`); a fact the case lacks
-  takes its declared default if it has one, and is otherwise free within its declared domain;
+  takes its declared default if it has one, and is otherwise free within its domain: what a case may
+  hold (its declared bounds, the engine's limits of ±1e12 and 500 characters) and, for dates and
+  datetimes, 1901-01-01 to 2099-12-31 (`DATE_LO`, `DATE_HI`): the cases a query, and so a proof,
+  speaks of;
 - a clause applies when its condition is `ok` and true; outputs follow engine/evaluator.py's
   semantics (candidates, direct overriding by application, lists collecting in clause order,
   defaults), and an output is `ok` when no clause it depends on failed and no two clauses conflict.
@@ -23,7 +28,11 @@ Binary floating point (arithmetic on `number`s, `/` of numbers, `round`, `round_
 of numbers) and money divided or scaled by non-integers are reported as not encodable. `hours_between`
 is the exact quotient of whole seconds by 3600: the engine's float is its correctly rounded value, which
 orders the same against the policy's constants (distinct quotients are at least 1/3600 apart, far
-beyond a rounding error). Solver budgets are z3's deterministic resource limit (`rlimit`), never time.
+beyond a rounding error); comparisons of such quotients compare whole numbers. Solver budgets are z3's
+deterministic resource limit (`rlimit`), never time.
+
+The terms equal the engine's values wherever the domain holds (`domain`, which every query asserts):
+checks the domain implies (a date within Python's calendar, an amount within its limits) are left out.
 """
 
 from __future__ import annotations
@@ -42,8 +51,7 @@ from .expressions import may_exceed
 from .model import Policy
 from .money import MAX_AMOUNT
 from .symbolic_ops import CaseNotEncodable as CaseNotEncodable  # raised by `fix`; its home is `symbolic_ops`
-from .symbolic_ops import (DATE_HI, DATE_LO, EPOCH, PY_HI, PY_LO, Refused, Term, day_number, literal, load_z3,
-                           to_cents, to_seconds)
+from .symbolic_ops import DATE_HI, DATE_LO, EPOCH, Refused, Term, day_number, literal, load_z3, to_cents
 
 #: The default budget of a query: z3 resource units, deterministic (the same query stops at the same point).
 DEFAULT_RLIMIT = 20_000_000

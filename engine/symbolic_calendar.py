@@ -1,15 +1,23 @@
-"""Calendar terms: a day number's year, month and day, and adding months, in linear integer arithmetic.
+"""Calendar terms: a day number's year, month and day, adding days and months to them, and the bounds
+of integer terms, in linear integer arithmetic that solvers decide quickly.
 
-Exact for every date, with no division: a year is written `400·era + 100·century + 4·cycle + rest`
-(century 0–3, cycle 0–24, rest 0–3), so whether it is a leap year (`rest == 0` and `century == 0 or
-cycle >= 1`) and the day its 1st of January falls on are sums of its parts and of comparisons of
-small numbers, and a month's first day comes from a table. Solvers do far better with these than with
-Hinnant's days-from-civil, whose divisions by 4, 100, 400 and 5 each hide an unknown quotient (a free
-request on the EU variant: an answer in a fraction of a second against `unknown` after 20 M units).
+Exact for every date: a year is written `400·era + 100·century + 4·cycle + rest` (century 0–3, cycle
+0–24, rest 0–3), so whether it is a leap year (`rest == 0` and `century == 0 or cycle >= 1`) and the
+day its 1st of January falls on are sums of its parts and of comparisons of small numbers, and a
+month's first day comes from a table. Hinnant's days-from-civil, which this replaces, divides by 4,
+100, 400 and 5, and each division hides an unknown quotient the solver must search for: free requests
+on the EU variant took 5–50 s or ran out of budget, and answer in well under a second this way.
 
-A date's parts are variables that a definition ties to its day number (`split`); the definitions hold
-whatever the facts are, and a query asserts them with the facts' domains (`SymbolicPolicy.domain`).
-Constants are split in Python, so a term over known dates folds to a constant.
+Three rules keep the search small (`split`):
+
+- a date a few days from one already split (`add_days(local_date(delivered_at), 14)`), or months
+  from it (`add_months`), gets that date's parts moved by a formula: nothing new to search for;
+- a fact's day, which lies from 1901 to 2099 (`DATE_LO`, `DATE_HI`, where every fourth year is a leap
+  year), is split into four-year cycles and a day of the cycle: one unknown quotient;
+- any other date gets parts that a definition ties to its day number (valid parts with that day
+  number: one solution). Definitions hold whatever the facts are, and a query asserts them with the
+  facts' domains (`SymbolicPolicy.domain`). Constants are split in Python, so terms over known dates
+  fold to constants.
 """
 
 from __future__ import annotations
@@ -67,6 +75,10 @@ class Year:
 
     def bounds(self) -> list:
         return [self.century >= 0, self.century <= 3, self.cycle >= 0, self.cycle <= 24, self.rest >= 0, self.rest <= 3]
+
+    def simplified(self) -> Year:
+        z3 = load_z3()
+        return Year(*(z3.simplify(part) for part in (self.era, self.century, self.cycle, self.rest)))
 
 
 @dataclass(frozen=True)
@@ -239,8 +251,7 @@ def _split_in_cycles(n, name: str, definitions) -> Civil:
     modern = y >= 2000
     year = Year(z3.If(modern, 5, 4), z3.If(modern, 0, 3), parts.cycles + z3.If(leap, 1, 0) - z3.If(modern, 25, 0),
                 z3.If(leap, 0, rest + 1))
-    civil = Civil(Year(*(z3.simplify(p) for p in (year.era, year.century, year.cycle, year.rest))),
-                  z3.simplify(month), z3.simplify(day))
+    civil = Civil(year.simplified(), z3.simplify(month), z3.simplify(day))
     definitions._made[name] = civil
     return civil
 
@@ -339,11 +350,13 @@ def _next_year(year: Year, step: int) -> Year:
         cycle = z3.If(first_rest, z3.If(first_cycle, 24, year.cycle - 1), year.cycle)
         century = z3.If(z3.And(first_rest, first_cycle), z3.If(first_century, 3, year.century - 1), year.century)
         era = z3.If(z3.And(first_rest, first_cycle, first_century), year.era - 1, year.era)
-    return Year(*(z3.simplify(part) for part in (era, century, cycle, rest)))
+    return Year(era, century, cycle, rest).simplified()
 
 
 def _add_years(year: Year, years: int, definitions) -> Year:
-    if abs(years) > 4:  # far: parts defined anew (a search, but no policy's date moves that far yet)
+    """The year `years` after `year`: carried a year at a time, or beyond four years, parts defined anew
+    (a search, but no policy moves a date that far yet)."""
+    if abs(years) > 4:
         return split_year(year.value + years, definitions)
     for _ in range(abs(years)):
         year = _next_year(year, 1 if years > 0 else -1)
@@ -372,8 +385,7 @@ def _shift_days(start: Civil, offset, low: int, high: int) -> Civil:
         result = Civil(_pick(z3.And(before, january), _next_year(year, -1), result.year),
                        z3.If(before, z3.If(january, 12, month - 1), result.month),
                        z3.If(before, moved + previous_length, result.day))
-    return Civil(Year(*(z3.simplify(p) for p in (result.year.era, result.year.century, result.year.cycle, result.year.rest))),
-                 z3.simplify(result.month), z3.simplify(result.day))
+    return Civil(result.year.simplified(), z3.simplify(result.month), z3.simplify(result.day))
 
 
 def pin(parts, value: int) -> list:
@@ -418,8 +430,7 @@ def add_months(n, months, definitions: Definitions | list | None):
             wraps = start.month > 12 - shift
             year = _pick(wraps, _add_years(start.year, whole + 1, definitions), year)
             month = z3.If(wraps, start.month + shift - 12, month)
-        year = Year(*(z3.simplify(p) for p in (year.era, year.century, year.cycle, year.rest)))
-        month = z3.simplify(month)
+        year, month = year.simplified(), z3.simplify(month)
     else:
         index = z3.simplify(12 * start.year.value + start.month - 1 + months)  # months since January of year 0
         split_months = _made(definitions, _name("months", index))

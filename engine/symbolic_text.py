@@ -21,8 +21,7 @@ import itertools
 import re
 from typing import Any, Iterator
 
-#: engine.cases.MAX_TEXT_LENGTH: a case's text is at most this long.
-MAX_TEXT_LENGTH = 500
+from .cases import MAX_TEXT_LENGTH  # a case's text is at most this long
 
 
 def load_z3():

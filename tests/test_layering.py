@@ -51,7 +51,7 @@ ALLOWED = {
     # Calendar terms (a date's parts, adding months) below the terms of values and functions.
     "symbolic_calendar": set(),
     # Text facts: patterns as regular expressions, and texts compared only for equality as codes.
-    "symbolic_text": set(),
+    "symbolic_text": {"cases"},
     "symbolic_ops": {"symbolic_calendar", "symbolic_text"},
     "symbolic": {"cases", "expressions", "model", "money", "symbolic_calendar", "symbolic_ops", "symbolic_text"},
     # Witnesses: a model made into a case file, replayed by the engine (which it reaches lazily, through `api`).
