@@ -20,6 +20,7 @@ z3 is imported only here and only when a case leaves an output undetermined.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -64,23 +65,40 @@ class _Budget(Exception):
     """A query the solver could not answer within its budget."""
 
 
+@contextlib.contextmanager
+def _own_context(policy: Policy):
+    """Build and read this policy's terms in a z3 context of its own.
+
+    z3 orders the arguments of what it simplifies by the ids of their terms, and ids count every term
+    a context ever made: terms built in the shared context would depend on what this process built
+    before (another policy, another command), and so would the solver's answers and its budget. A
+    context per policy holds its terms in the order they are built here, the same in every process.
+    Not for threads (z3's contexts are not): batch workers are processes."""
+    from .symbolic_ops import load_z3  # noqa: PLC0415
+
+    z3 = load_z3()
+    own = policy.__dict__.get("_settle_context")
+    if own is None:
+        own = policy.__dict__["_settle_context"] = z3.Context()
+    shared = z3.z3._main_ctx
+    z3.z3._main_ctx = own
+    try:
+        yield
+    finally:
+        z3.z3._main_ctx = shared
+
+
 def _forms(policy: Policy):
-    """The policy's two copies of terms, built once per compiled policy (or `NotEncodable`)."""
+    """The policy's two copies of terms, built once per compiled policy (or `NotEncodable`), in its
+    own context (call inside `_own_context`)."""
     cached = policy.__dict__.get("_settle_forms")
     if cached is None:
-        from .symbolic import NotEncodable, SymbolicPolicy, encode  # noqa: PLC0415 - z3 only when needed
+        from .symbolic import NotEncodable, encode  # noqa: PLC0415 - z3 only when needed
 
         first = encode(policy)
-        if isinstance(first, NotEncodable):
-            cached = first
-        else:
-            second = SymbolicPolicy(policy, prefix="copy2.")
-            # Every term built now: building one defines auxiliary variables (a date's year, month and
-            # day) that `domain` must hold before the solver is given it.
-            for name in policy.outputs:
-                second.output(name)
-            second.constraints  # noqa: B018 - built for the same reason
-            cached = (first, second)
+        # The second copy is built as the first, term for term: `domain` must hold the auxiliary variables
+        # (a date's calendar parts) every term defines, and `_Query` pairs them up in order.
+        cached = first if isinstance(first, NotEncodable) else (first, encode(policy, prefix="copy2."))
         policy.__dict__["_settle_forms"] = cached  # a cache beside the frozen fields, as the plan's
     return cached
 
@@ -149,6 +167,11 @@ def settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResul
 
     Outputs that are not undetermined are kept as they are. Raises nothing for a policy the solver
     cannot encode: the outputs are kept, and `solver.status` says why."""
+    with _own_context(policy):
+        return _settle(policy, facts, outputs, rlimit)
+
+
+def _settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResult], rlimit: int) -> Settled:
     from .symbolic import z3_version  # noqa: PLC0415 - z3 only when a case leaves an output open
 
     forms = _forms(policy)
@@ -364,16 +387,17 @@ def open_pair(policy: Policy, facts: dict[str, Any], output: str,
     differs: why it is open. None when no two completions differ (or the solver gave up)."""
     from .witness import case_facts  # noqa: PLC0415
 
-    forms = _forms(policy)
-    if not isinstance(forms, tuple):
-        return None
-    query = _Query(policy, forms, facts, _free(policy, facts), rlimit)
-    try:
-        if not query.check([query.differ(output)]):
+    with _own_context(policy):
+        forms = _forms(policy)
+        if not isinstance(forms, tuple):
             return None
-    except _Budget:
-        return None
-    return case_facts(forms[0], _Model(query, 0)), case_facts(forms[1], _Model(query, 1))
+        query = _Query(policy, forms, facts, _free(policy, facts), rlimit)
+        try:
+            if not query.check([query.differ(output)]):
+                return None
+        except _Budget:
+            return None
+        return case_facts(forms[0], _Model(query, 0)), case_facts(forms[1], _Model(query, 1))
 
 
 def _same_observation(z3, a, b):

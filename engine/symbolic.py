@@ -558,10 +558,13 @@ def _as_output(term: Term, output) -> Term:
     return term
 
 
-def encode(policy: Policy) -> SymbolicPolicy | NotEncodable:
-    """`policy` as terms, or `NotEncodable` naming every construct that has no exact encoding."""
+def encode(policy: Policy, prefix: str = "") -> SymbolicPolicy | NotEncodable:
+    """`policy` as terms, or `NotEncodable` naming every construct that has no exact encoding.
+
+    Every term is built here, in one order: two copies encoded with different `prefix`es have their
+    auxiliary variables (`definitions`) in the same order, one for one."""
     try:
-        form = SymbolicPolicy(policy)
+        form = SymbolicPolicy(policy, prefix=prefix)
     except Refused as refused:  # a fact's type or bound
         return NotEncodable(policy.id, (Unsupported("facts", refused.construct, refused.reason),))
     problems: list[Unsupported] = []

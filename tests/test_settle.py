@@ -224,3 +224,4 @@ def test_what_the_solver_settles_every_sampled_completion_decides_alike(seed, dr
             assert pair is not None, name
             both = reference.agreed_outputs(policy, [engine.case_from_facts(AQARA, c).facts for c in pair])
             assert both[name][0] is False, (name, pair)  # two completions that decide it differently
+
