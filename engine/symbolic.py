@@ -506,8 +506,8 @@ def _decode(term: Term, value) -> Any:
         return EPOCH + dt.timedelta(days=value.as_long())
     if term.kind == "int":
         return value.as_long()
-    if term.kind == "real":
-        return Fraction(value.numerator_as_long(), value.denominator_as_long())
+    if term.kind == "real":  # a number output may hold a whole number
+        return Fraction(value.as_long()) if z3.is_int_value(value) else Fraction(value.numerator_as_long(), value.denominator_as_long())
     if term.kind == "string":
         return value.as_string()
     if term.kind == "datetime":
