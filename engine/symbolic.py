@@ -291,9 +291,9 @@ class SymbolicPolicy:
             if const.kind == "datetime":  # each variable, not their sums: `assignment` reads them
                 day, second, minutes = ft.variables
                 off = const.offset.as_long()
-                constraints += [day == const.day, second == const.second, minutes == off // 60]
                 if off % 60:
                     raise CaseNotEncodable(f"`{facts[name].isoformat()}` has an offset in seconds, which the terms do not hold")
+                constraints += [day == const.day, second == const.second, minutes == off // 60]
             else:
                 constraints.append(ft.raw.value == const.value)
         return constraints + self._parts(constraints)
