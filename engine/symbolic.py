@@ -291,9 +291,9 @@ class SymbolicPolicy:
             if const.kind == "datetime":  # each variable, not their sums: `assignment` reads them
                 day, second, minutes = ft.variables
                 off = const.offset.as_long()
-                constraints += [day == const.day, second == const.second, minutes == off // 60]
                 if off % 60:
                     raise CaseNotEncodable(f"`{facts[name].isoformat()}` has an offset in seconds, which the terms do not hold")
+                constraints += [day == const.day, second == const.second, minutes == off // 60]
             else:
                 constraints.append(ft.raw.value == const.value)
         return constraints + self._parts(constraints)
@@ -514,8 +514,8 @@ def _decode(term: Term, value) -> Any:
         return EPOCH + dt.timedelta(days=value.as_long())
     if term.kind == "int":
         return value.as_long()
-    if term.kind == "real":
-        return Fraction(value.numerator_as_long(), value.denominator_as_long())
+    if term.kind == "real":  # a number output may hold a whole number
+        return Fraction(value.as_long()) if z3.is_int_value(value) else Fraction(value.numerator_as_long(), value.denominator_as_long())
     if term.kind == "string":
         return value.as_string()
     if term.kind == "datetime":

@@ -170,9 +170,10 @@ def _ranges(z3, chars: tuple) -> list:
     return [z3.Range(r[0], r[-1]) if len(r) > 1 else z3.Re(z3.StringVal(r[0])) for r in runs]
 
 
-def texts(pattern: str | None) -> Iterator[str]:
+def texts(pattern: str | None, longest: int = MAX_TEXT_LENGTH) -> Iterator[str]:
     """Texts a fact with this pattern (or none) may hold, in a fixed order, shortest and first
-    characters first (`AA`, `AB`, … for `^[A-Z]{2}$`); each one matches as engine.cases checks."""
+    characters first (`AA`, `AB`, … for `^[A-Z]{2}$`), at most `longest` characters long; each one
+    matches as engine.cases checks."""
     if not pattern:
         for n in itertools.count(1):
             yield f"text {n}"
@@ -181,34 +182,41 @@ def texts(pattern: str | None) -> Iterator[str]:
     if node is None:
         return
     seen: set[str] = set()
-    for length in range(0, MAX_TEXT_LENGTH + 1):
+    for length in range(0, longest + 1):
         found = False
         for text in _of_length(node, length):
             found = True
             if text not in seen and re.fullmatch(pattern, text):
                 seen.add(text)
                 yield text
-        if not found and length > _longest(node):
+        if not found and length > _lengths(node)[1]:
             return
 
 
-def _longest(node) -> float:
+def _lengths(node) -> tuple[int, float]:
+    """The least and greatest lengths of the texts of `node` (the greatest may be infinite)."""
     kind = node[0]
     if kind in ("chars", "any"):
-        return 1
+        return 1, 1
     if kind == "seq":
-        return sum(_longest(n) for n in node[1])
+        parts = [_lengths(n) for n in node[1]]
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
     if kind == "alt":
-        return max(_longest(n) for n in node[1])
-    return float("inf") if node[3] is None else node[3] * _longest(node[1])
+        parts = [_lengths(n) for n in node[1]]
+        return min(p[0] for p in parts), max(p[1] for p in parts)
+    least, most = _lengths(node[1])
+    return node[2] * least, float("inf") if node[3] is None else node[3] * most
 
 
 def _of_length(node, length: int) -> Iterator[str]:
-    """The texts of `node` that are `length` characters long, in order (possibly repeated)."""
+    """The texts of `node` that are `length` characters long, in order (possibly repeated), made
+    lazily: only as many as are read."""
+    least, most = _lengths(node)
+    if not least <= length <= most:
+        return
     kind = node[0]
     if kind in ("chars", "any"):
-        if length == 1:
-            yield from (sorted(_ANY) if kind == "any" else node[1])
+        yield from (sorted(_ANY) if kind == "any" else node[1])
         return
     if kind == "alt":
         for branch in node[1]:
@@ -217,8 +225,13 @@ def _of_length(node, length: int) -> Iterator[str]:
     if kind == "seq":
         yield from _sequence_of_length(node[1], length)
         return
-    atom, least, most = node[1], node[2], node[3]
-    for count in range(least, (length if most is None else min(most, length)) + 1):
+    atom, least_count, most_count = node[1], node[2], node[3]
+    shortest, longest = _lengths(atom)
+    shortest = max(shortest, 1)  # each copy writes something (an empty one adds no text)
+    most_count = length // shortest if most_count is None else min(most_count, length // shortest)  # what fits
+    if longest not in (0, float("inf")):
+        least_count = max(least_count, -(-length // longest))
+    for count in range(least_count, (length if most_count is None else min(most_count, length)) + 1):
         if count == 0:
             if length == 0:
                 yield ""
@@ -232,13 +245,12 @@ def _sequence_of_length(items: list, length: int, nonempty: bool = False) -> Ite
             yield ""
         return
     first, rest = items[0], items[1:]
+    rest_least = sum(max(_lengths(n)[0], 1 if nonempty else 0) for n in rest)
+    rest_most = sum(_lengths(n)[1] for n in rest)
     for size in range(1 if nonempty else 0, length + 1):
-        if size > _longest(first):
-            break
-        heads = list(itertools.islice(_of_length(first, size), 64))  # enough to tell texts apart
-        if not heads:
+        if not rest_least <= length - size <= rest_most:  # the rest cannot fill what is left
             continue
-        for head in heads:
+        for head in _of_length(first, size):
             for tail in _sequence_of_length(rest, length - size, nonempty):
                 yield head + tail
 
@@ -284,11 +296,27 @@ def coded_facts(policy) -> dict[str, list[str]]:
             groups.setdefault(root(name), []).append(name)
     coded: dict[str, list[str]] = {}
     for members in groups.values():
-        if any(m in refused for m in members) or len({policy.facts[m].pattern or None for m in members}) != 1:
+        patterns = {policy.facts[m].pattern or None for m in members}
+        if any(m in refused for m in members) or len(patterns) != 1 or not _many_texts(patterns.pop()):
             continue
         for member in members:
             coded[member] = met[member]
     return coded
+
+
+#: A pattern must have at least this many texts of up to 32 characters for its facts to be codes: enough
+#: for every text a policy, its cases and queries name, and one more for each fact besides (`Texts.decode`).
+MANY_TEXTS = 256
+_MANY: dict[str | None, bool] = {}
+
+
+def _many_texts(pattern: str | None) -> bool:
+    """Whether `pattern` is in the subset translated and has at least `MANY_TEXTS` texts (a pattern
+    with fewer, `^(yes|no)$`, keeps its facts z3 strings: codes would count texts it does not have)."""
+    if pattern not in _MANY:
+        _MANY[pattern] = (pattern is None or parse(pattern) is not None) and \
+            sum(1 for _ in itertools.islice(texts(pattern, 32), MANY_TEXTS)) == MANY_TEXTS
+    return _MANY[pattern]
 
 
 def _equality(op, other, on_left: bool, strings: set, policy, met: list) -> str | bool:
@@ -363,8 +391,8 @@ class Texts:
         fresh = (t for t in texts(self.pattern) if t not in self._codes)
         for code in others:
             text = next(fresh, None)
-            if text is None:
-                raise ValueError(f"the pattern `{self.pattern}` has too few texts for this model")
+            if text is None:  # more texts named than MANY_TEXTS allows for
+                raise ValueError(f"the pattern `{self.pattern}` has no text left that no case or query names")
             known[code] = text
         return known
 

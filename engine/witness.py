@@ -110,7 +110,7 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
                     solver, kept, time_of_day, z3.IntVal(36000), _SECOND_STEPS)
                 times.append(time_of_day)
             dates.append(day)
-            for variable in ft.variables or (value,):
+            for variable in ft.variables:
                 _pin(solver, kept, variable)
         elif fact.type in ("int", "money", "number"):
             start = _number_anchor(fact)

@@ -327,3 +327,103 @@ def test_the_budget_is_a_deterministic_resource_limit_not_wall_time():
     # Each run stopped after the same count of resource units, its budget, whatever the machine's load.
     spent = {b - a for a, b in zip(counts, counts[1:])}
     assert len(spent) == 1 and 200_000 <= spent.pop() < 201_000, counts
+
+
+# -- limits and the domain ------------------------------------------------------------------------------
+
+TINY_SOURCE = "Rule one applies.\n"
+
+
+def _tiny(tmp_path):
+    import hashlib
+    import textwrap
+
+    (tmp_path / "source.txt").write_text(TINY_SOURCE, encoding="utf-8")
+    sha = hashlib.sha256(TINY_SOURCE.encode()).hexdigest()
+    (tmp_path / "policy.yaml").write_text(textwrap.dedent(f"""\
+        policy: {{id: tiny, version: 0.0.1, effective_from: '2026-01-01', title: Tiny, source: {{file: source.txt, sha256: {sha}}}}}
+        facts:
+          n: {{type: int, description: A count.}}
+          price: {{type: money, description: A price.}}
+        derived:
+          one: {{expression: "n * 1000000000 * 1000000000 - n * 1000000000 * 1000000000 + 1", description: One.}}
+          scaled: {{expression: "price * 1000", description: The price a thousand times.}}
+          huge: {{expression: "n * 1000000000000", description: A large number.}}
+        outputs:
+          out: {{type: enum, values: [a, b], default: b, description: The outcome.}}
+          amount: {{type: money, nullable: true, default: null, description: An amount.}}
+          count: {{type: number, nullable: true, default: null, description: A count.}}
+        clauses:
+          - id: one
+            title: One
+            source: {{section: s, quote: Rule one applies.}}
+            when: one == 1 and n * 1000000000 * 1000000000 > 5
+            then: {{out: a, amount: {{expression: scaled}}, count: {{expression: huge}}}}
+        """), encoding="utf-8")
+    return engine.load(tmp_path / "policy.yaml")
+
+
+@pytest.mark.parametrize("facts", [{"n": 1000, "price": "900000000000.00"}, {"n": 999, "price": "1.00"},
+                                   {"n": 1001, "price": "1000000000000.00"}], ids=str)
+def test_only_computed_values_are_held_to_the_limit_of_ten_to_the_fifteen(tmp_path, facts):
+    # The engine checks a derived or `then` value, not the steps inside it, and an amount in units
+    # (9e14 is within the limit, 9e16 cents too); 1001e12 is past it: `count` fails, in both.
+    policy_set = _tiny(tmp_path)
+    decision = engine.evaluate(policy_set, facts, trace=False)
+    form = symbolic.encode(decision.made_by)
+    s = symbolic.solver()
+    s.add(form.domain + form.fix(decision.facts))
+    assert s.check() == z3.sat
+    for name, result in decision.outputs.items():
+        ok = z3.is_true(s.model().eval(form.output(name).ok, model_completion=True))
+        assert ok is (result.status in ("decided", "default")), (name, result)
+        if ok:
+            assert _same(form.value_of(s.model(), name), result.value), name
+    assert (decision.outputs["count"].status == "error") is (facts["n"] > 1000)
+
+
+def test_a_free_fact_holds_only_what_a_case_may():
+    form = _form(_policy_set().base)
+    s = symbolic.solver()
+    s.add(form.domain)
+    units, price = form.facts["units_of_product"].raw.value, form.facts["product_price"].raw.value
+    assert s.check(units > 10**12) == z3.unsat  # engine.cases refuses a number past 1e12
+    assert s.check(price > 10**14) == z3.unsat  # and an amount past 1e12 (in cents)
+    assert s.check(units < 1) == z3.unsat  # the declared minimum
+    assert s.check(price == 10**14) == z3.sat
+
+
+def test_a_case_dated_outside_the_bounds_is_refused_not_unsatisfiable():
+    form = _form(_policy_set().base)
+    for value in (dt.datetime(2100, 1, 1, tzinfo=UTC), dt.datetime(1900, 12, 31, 23, 0, tzinfo=UTC)):
+        with pytest.raises(symbolic.CaseNotEncodable, match="outside the dates the terms hold"):
+            form.fix({"order_placed_at": value})
+    with pytest.raises(symbolic.CaseNotEncodable, match="outside the dates"):
+        form.fix({"replaced_at": dt.date(2100, 1, 1)})
+
+
+def test_a_prorated_amount_past_the_limit_fails_as_in_the_engine():
+    from engine.expressions import out_of_range
+    from engine.symbolic_ops import within_limits
+
+    for amount, part, whole in ((Decimal("1000000000000.00"), 10**6, 1), (Decimal("1000000000000.00"), 1000, 1),
+                                (Decimal("-1000000000000.00"), 10**6, 3), (Decimal("59.99"), 10**6, 7)):
+        term = within_limits(call("prorate", [literal(amount), literal(part), literal(whole)]))
+        engine_fails = out_of_range(functions.prorate(amount, part, whole)) is not None
+        assert z3.is_false(z3.simplify(term.ok)) is engine_fails, (amount, part, whole)
+
+
+def test_whole_free_cases_are_answered_within_the_budget():
+    # The query of issue 11 that ran out of budget on the EU and UK variants: a return that is eligible,
+    # every fact free. Each is answered now, and its witness replays.
+    from engine import witness
+
+    for policy in _policy_set().compiled:
+        form = _form(policy)
+        s = symbolic.solver()
+        s.add(form.domain + witness.complete(form) + witness.selecting(form, _policy_set(), policy) + form.constraints)
+        eligibility = form.output("eligibility")
+        query = [form.facts["request"].term.value == 0, eligibility.ok, z3.Not(eligibility.null), eligibility.value == 0]
+        assert s.check(query) == z3.sat, policy.identity.chain_label()
+        decision = witness.replay(_policy_set(), policy, witness.case_facts(form, s.model()))
+        assert decision is not None and decision.outputs["eligibility"].value == "eligible"
