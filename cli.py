@@ -446,14 +446,16 @@ def _progress_bar():
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one document on standard output with every diagnostic (file, line, column, code, "
-                   "severity, subject, message, help), for CI, editors and pre-commit.")
+                   "severity, subject, message, help; a conflict's witness case), for CI, editors and pre-commit.")
 def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
-    """Check policies and their test files: schema, names, types, conflicts and quotes.
+    """Check policies and their test files: schema, names, types, conflicts, unreachable clauses and quotes.
 
-    PATHS are policy files, test files or folders holding them; by default the bundled policies.
+    PATHS are policy files, test files or folders holding them; by default the bundled policies. Where the
+    analysis cannot prove two clauses apart, the solver decides, and shows a case for a real conflict; its
+    findings are kept in the plan cache (not with --no-cache).
     """
     try:
-        checked = engine.validation.validate_paths(list(paths) or [engine.BUNDLED_POLICIES])
+        checked = engine.validation.validate_paths(list(paths) or [engine.BUNDLED_POLICIES], cache=_plan_cache())
     except engine.validation.NothingToValidate as exc:
         raise click.BadParameter(str(exc), param_hint="PATHS") from None
     errors = checked.errors
@@ -468,12 +470,21 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
         for variant in policy["variants"]:
             click.echo(f"ok    variant {variant['id']}: {' → '.join(variant['chain'])}, "
                        f"{variant['clauses']} clauses, {variant['countries']} countries")
+        solver = policy["solver"]
+        if solver:
+            how = "as found before (plan cache)" if solver["cached"] else (
+                f"{solver['queries']} questions, {solver['spent']:,} of {solver['total_rlimit']:,} resource units")
+            click.echo(f"ok    clauses checked with the solver: {how}; z3 {solver['z3']}, {solver['rlimit']:,} units a question")
     for test_file in checked.test_files:
         click.echo(f"ok  {test_file['file']}: {test_file['tests']} tests")
     for warning in checked.warnings:
         click.echo(warning.one_line(), err=True)
     if errors:
-        raise DiagnosticsError(errors, EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
+        for error in errors:  # a conflict's witness case goes under its line
+            click.echo(error.one_line(), err=True)
+            for line in engine.conflicts.witness_lines(error):
+                click.echo(line, err=True)
+        raise DiagnosticsError([], EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
 
 
 @cli.command("test")
