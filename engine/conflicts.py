@@ -278,7 +278,7 @@ def _solve_clauses(session, policy_set: PolicySet, to_reach: list[str], seen: Se
                              "reason": reason or []})
             continue
         overriders: list[str] = []
-        for policy in dict.fromkeys([applying_in[clause_id]] * (clause_id in applying_in) + having):
+        for policy in ([applying_in[clause_id]] if clause_id in applying_in else []) + having:
             overriders = cs.overridden_because(session, policy, policy.clause(clause_id)) or []
             if overriders:
                 break
