@@ -427,6 +427,18 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
         sys.exit(EXIT_EVALUATION_ERROR)
 
 
+def _write_suggestions(folder: Path, coverages: list) -> None:
+    """Write each suggested case (those with facts) as a case file in `folder`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for coverage in coverages:
+            for case in coverage.suggestions.cases if coverage.suggestions else ():
+                (folder / case.file_name(coverage.label)).write_text(engine.suggest.case_file(case, coverage.label),
+                                                                     encoding="utf-8")
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the suggested cases in {folder}: {exc.strerror}") from None
+
+
 @contextlib.contextmanager
 def _progress_bar():
     """A function counting decisions on a progress bar on standard error when it is a terminal, else nothing."""
@@ -498,6 +510,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               "why the clauses it expected did not decide.")
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Report which clauses and condition parts the tests made true, false and unknown, per variant.")
+@click.option("--suggest", "suggest_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="With --coverage (which it implies): also write each suggested case as a case file in DIR.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Fail when the tests make fewer than PERCENT of the clauses of any policy or variant true.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -507,8 +521,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
 @click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
-                 show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
-                 log_file: Path | None) -> None:
+                 show_coverage: bool, suggest_dir: Path | None, min_coverage: float | None, output_format: str,
+                 junit_file: Path | None, log_file: Path | None) -> None:
     """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones.
 
     An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
@@ -516,6 +530,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
     """
     if log_file is not None:
         _check_log_path(log_file)
+    show_coverage = show_coverage or suggest_dir is not None
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
         if not target.exists():
@@ -557,7 +572,12 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
                     _log_decision(log_file, result.decision, result.case.variant)
     below, tables = [], None
     if show_coverage or min_coverage is not None:
-        coverages = engine.coverage.measure(engine.testing.merge_runs(runs))
+        merged = engine.testing.merge_runs(runs)
+        coverages = engine.coverage.measure(merged)
+        if show_coverage:  # a case for each condition part the tests never made true, or false
+            engine.suggest.suggest(coverages, merged)
+            if suggest_dir is not None:
+                _write_suggestions(suggest_dir, coverages)
         if show_coverage and text:
             click.echo(engine.coverage.coverage_to_text(coverages), nl=False)
         tables = engine.coverage.coverage_to_dict(coverages, min_coverage)

@@ -207,11 +207,13 @@ def conflict_witness(session: Session, policy: Policy, pair: tuple[str, str, str
     return find_witness(session, policy, query, conflict_shown)
 
 
-def find_witness(session: Session, policy: Policy, query: list, shown) -> Witness | None:
+def find_witness(session: Session, policy: Policy, query: list, shown, narrowed_only: bool = False,
+                 trace: bool = False) -> Witness | None:
     """A canonical case satisfying `query` that the engine decides as `shown(decision)` says: among the
-    cases that select the policy first, then among any (with the variant and date to name)."""
+    cases that select the policy first, then (unless `narrowed_only`) among any, with the variant and date
+    to name."""
     form = session.form(policy)
-    for narrowed in session.narrowings(policy):
+    for narrowed in session.narrowings(policy)[:1 if narrowed_only else 2]:
         s = session.solver(policy, narrowed)
         if not session.left():
             return None
@@ -219,7 +221,7 @@ def find_witness(session: Session, policy: Policy, query: list, shown) -> Witnes
         if kept is None:
             continue
         facts = witness.case_facts(form, s.model())
-        found = replay(session.policy_set, policy, facts, explicit=not narrowed and bool(session.selecting(policy)))
+        found = replay(session.policy_set, policy, facts, not narrowed and bool(session.selecting(policy)), trace)
         if found is not None and shown(found.decision):
             return found
     return None

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .analysis import ConditionAnalyzer, boolean_expression
+from .coverage import facts_lines
 from .errors import Diagnostic
 from .model import Clause, Policy, PolicySet
 from .version import ENGINE_VERSION
@@ -357,7 +358,6 @@ def witness_lines(diagnostic: Diagnostic) -> list[str]:
         return []
     select = found.get("select")
     how = f", named as `{select['policy']}:{select['variant']}@{select['as_of']}`" if select else ""
-    facts = ", ".join(f"{name}: {json.dumps(value, ensure_ascii=False)}" for name, value in found["facts"].items())
     decided = found["decided"]
-    return [f"  a case where both apply ({found['policy']}{how}): {facts}",
+    return [f"  a case where both apply ({found['policy']}{how}):", *facts_lines(found["facts"], "    "),
             f"  the engine decides it: `{decided['output']}` is an {decided['status']}: {decided['message']}"]

@@ -90,7 +90,7 @@ def test_a_conflict_the_analysis_cannot_judge_is_confirmed_with_a_witness_the_en
     assert decision.outputs["out"].status == "error"
     assert problem.to_dict()["witness"] == found
     assert conflicts.witness_lines(problem) == [
-        "  a case where both apply (tiny 0.0.1): n: 6, flag: true",
+        "  a case where both apply (tiny 0.0.1):", "    n: 6, flag: true",
         "  the engine decides it: `out` is an error: while deciding output `out`: conflict: clauses `c1`, `c2` set `out` "
         "to different values"]
 
@@ -316,7 +316,7 @@ def test_validate_json_carries_the_witness_and_the_budget(tmp_path):
     text = CliRunner().invoke(cli.cli, ["--no-cache", "validate", str(folder)])
     lines = text.stderr.splitlines()
     at = next(i for i, line in enumerate(lines) if ": c2: clauses `c1` and `c2`" in line)
-    assert lines[at + 1] == "  a case where both apply (tiny 0.0.1): n: 6, flag: true"
+    assert lines[at + 1:at + 3] == ["  a case where both apply (tiny 0.0.1):", "    n: 6, flag: true"]
 
 
 def test_validating_the_bundled_policy_with_its_tests_never_loads_the_solver():

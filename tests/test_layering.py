@@ -57,7 +57,9 @@ ALLOWED = {
     "settle": {"constraints", "evaluator", "model", "symbolic", "symbolic_ops", "witness"},
     # The clause checks of `verdict validate`: the analysis first, then (lazily) the solver's questions.
     "clausesolver": {"api", "errors", "expressions", "model", "symbolic", "symbolic_ops", "witness"},
-    "conflicts": {"analysis", "clausesolver", "errors", "model", "symbolic", "version"},
+    "conflicts": {"analysis", "clausesolver", "coverage", "errors", "model", "symbolic", "version"},
+    # Cases for the condition parts the tests did not cover (`verdict test --coverage`), asked of the solver.
+    "suggest": {"clausesolver", "coverage", "evaluator", "expressions", "model", "symbolic_ops", "witness"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`).
