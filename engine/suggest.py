@@ -139,7 +139,7 @@ def _cover(tables: dict[str, PolicyCoverage], policy_set: PolicySet, targets: li
 def _case(session, having: list[Policy], target: Target):
     """((policy, decision, facts), "") for a replayed case that gives the target's part its result, or
     (None, why not)."""
-    from .clausesolver import SAT, UNKNOWN, find_witness  # noqa: PLC0415
+    from .clausesolver import SAT, UNKNOWN, NotEncodable, find_witness  # noqa: PLC0415
     from .symbolic_ops import Refused, load_z3, truth  # noqa: PLC0415
 
     z3 = load_z3()
@@ -147,7 +147,7 @@ def _case(session, having: list[Policy], target: Target):
     for policy in having:
         form = session.form(policy)
         clause = policy.clause(target.clause)
-        if not hasattr(form, "facts"):  # not encodable
+        if isinstance(form, NotEncodable):
             unknown = True
             continue
         try:
