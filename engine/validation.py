@@ -19,7 +19,6 @@ from .evaluator import evaluate
 from .loader import display_path
 from .model import PolicySet
 from .selection import select
-from .trace import Op
 
 
 class NothingToValidate(ValueError):
@@ -110,10 +109,12 @@ def validate_paths(targets: list[Path], cache=None) -> ValidationReport:
 
 
 def seen_by_tests(policy_set: PolicySet, cases: list) -> conflicts.Seen:
-    """The clauses the test cases make apply, and make effective (applied, not set aside), under the
+    """The clauses the test cases make effective (they apply and nothing sets them aside), under the
     policies that select them: each is shown reachable by a case, and needs no question to the solver.
-    The cases are decided without settling missing facts by the solver (only the clauses are read)."""
-    applies, effective = set(), set()
+
+    Read from the clauses that decide each decided output, so the cases are decided untraced (the fast
+    path) and without settling missing facts by the solver."""
+    effective = set()
     for case in cases:
         try:
             pool = select(policy_set, case.facts, case.variant).pool
@@ -122,9 +123,7 @@ def seen_by_tests(policy_set: PolicySet, cases: list) -> conflicts.Seen:
         except EngineError:  # refused, or a variant the set lacks: nothing applied
             continue
         for policy in pool:
-            for event in evaluate(policy, case.facts, case.name, trace=True, settle=False).events:
-                if event.op is Op.CLAUSE and event.result == "true":
-                    applies.add(event.subject)
-                elif event.op is Op.EFFECT and event.effect == "applied":
-                    effective.add(event.subject)
-    return conflicts.Seen(frozenset(applies), frozenset(effective))
+            for result in evaluate(policy, case.facts, case.name, trace=False, settle=False).outputs.values():
+                if result.status == "decided":
+                    effective.update(result.clauses)
+    return conflicts.Seen(frozenset(effective), frozenset(effective))

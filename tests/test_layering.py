@@ -91,7 +91,7 @@ ALLOWED = {
     "cluster": {"batch", "daskworker", "loader", "model", "version"},
     # `verdict validate`: every policy and test file under some paths.
     "validation": {"api", "conflicts", "constraints", "errors", "evaluator", "loader", "model", "release", "selection",
-                   "testing", "trace"},
+                   "testing"},
     "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},
 }
 
