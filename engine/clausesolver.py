@@ -141,9 +141,14 @@ def _resources(s, default: int) -> int:
 # -- conflicts ------------------------------------------------------------------------------------
 
 def values_differ(form: SymbolicPolicy, first: Clause, second: Clause, output: str):
-    """Both clauses' values of `output` are computed and differ (an expression's value counts where it
-    fails: the output is then an error for another reason, not a conflict)."""
+    """Both clauses' values of `output` are computed and differ, and the conditions of the clauses that
+    may override either evaluate (a value or an overrider that fails makes the output an error for
+    another reason: not a conflict, and not a case that shows one)."""
     z3 = load_z3()
+    overriders = sorted({*form.policy.overridden_by.get(first.id, ()), *form.policy.overridden_by.get(second.id, ())})
+    for clause_id in overriders:
+        form.clause_applies(clause_id)  # builds its condition's terms
+    evaluates = [form.conditions[c].ok for c in overriders]
     declared = form.policy.outputs[output]
     # SymbolicPolicy keeps each clause's value of an output as the output's kind (an enum's code);
     # `_then` is where it builds them.
@@ -152,7 +157,7 @@ def values_differ(form: SymbolicPolicy, first: Clause, second: Clause, output: s
         same = z3.And(a.null, b.null)
     else:
         same = z3.Or(z3.And(a.null, b.null), z3.And(z3.Not(a.null), z3.Not(b.null), a.value == b.value))
-    return z3.And(a.ok, b.ok, z3.Not(same))
+    return z3.And(a.ok, b.ok, z3.Not(same), *evaluates)
 
 
 def conflicts(session: Session, policy: Policy, pairs: list[tuple[str, str, str]]) -> dict[tuple, str]:
