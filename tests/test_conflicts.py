@@ -8,17 +8,23 @@ import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 import cli
 import engine
-from conftest import REPO
+from conftest import CONDITION_DERIVED, CONDITION_FACTS, CONDITION_PARAMETERS, REPO, condition_strategy
 from engine import clausesolver, conflicts, validation
 from engine.cache import open_cache
+
+sys.path.insert(0, str(REPO / "bench"))
+import synthetic  # noqa: E402
 
 SOURCE = "Rule one applies.\n"
 
@@ -343,3 +349,26 @@ def test_what_the_analysis_proves_apart_the_solver_proves_too(tmp_path, first, s
     assert conflicts.candidates(policy_set.base) == []  # the analysis proves them apart
     session = clausesolver.Session(policy_set, conflicts.RLIMIT, conflicts.TOTAL_RLIMIT)
     assert clausesolver.conflicts(session, policy_set.base, [("out", "c1", "c2")]) == {("out", "c1", "c2"): "unsat"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(condition_strategy(), st.data())
+def test_the_analysis_never_proves_apart_what_the_solver_finds_together(first, data):
+    # The analysis is the first pass: a pair it proves apart never reaches the solver, so it must be
+    # sound. Every pair it proves apart, the solver finds no case for either. (The second condition is
+    # often built against the first, so that many pairs are apart.)
+    second = data.draw(st.one_of(condition_strategy(), condition_strategy().map(lambda c: f"not ({first}) and ({c})"),
+                                 st.just(f"not ({first})")))
+    clauses = [{"id": "c1", "when": first, "then": {"out": "v1"}}, {"id": "c2", "when": second, "then": {"out": "v2"}}]
+    outputs = {"out": {"type": "enum", "values": ["v0", "v1", "v2"], "default": "v0", "description": "The outcome."}}
+    with tempfile.TemporaryDirectory() as folder:
+        policy_set, problems = engine.load_policy_set(synthetic.write_policy(
+            Path(folder), synthetic.policy_text(CONDITION_FACTS, outputs, clauses, CONDITION_PARAMETERS, CONDITION_DERIVED)))
+    assume(policy_set is not None)
+    policy = policy_set.base
+    assume(conflicts.candidates(policy) == [])  # proven apart (or agreeing: they never do here)
+    session = clausesolver.Session(policy_set, conflicts.RLIMIT, conflicts.TOTAL_RLIMIT)
+    assume(not isinstance(session.form(policy), clausesolver.NotEncodable))
+    form = session.form(policy)
+    event("asked the solver")
+    assert session.check(policy, [form.clause_applies("c1"), form.clause_applies("c2")]) in ("unsat", "unknown")
