@@ -80,7 +80,7 @@ ALLOWED = {
     "cache": {"errors", "model", "serial", "version"},
     "report": {"model", "render", "trace"},
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
-    "release": {"api", "errors", "loader", "model"},
+    "release": {"api", "conflicts", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
     # The Dask workers' side of `verdict batch --dask`: the plugin that brings them the policy (imports distributed).
     "daskworker": {"model", "serial", "version"},
