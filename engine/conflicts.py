@@ -209,9 +209,16 @@ def _spent(session) -> str:
 
 
 def _solve_conflicts(session, policy_set: PolicySet, pending: dict) -> list[dict]:
+    """Each candidate judged in every compiled policy that has it: `confirmed` (with the witness of the first
+    policy that confirms it) where any does, else `unknown` where any could not judge it, else `absent`."""
     from . import clausesolver as cs  # noqa: PLC0415
 
     findings: dict[tuple, dict] = {}
+
+    def note(key: tuple, finding: dict) -> None:
+        if _RANK[finding["status"]] > _RANK[findings.get(key, {"status": "absent"})["status"]] or key not in findings:
+            findings[key] = finding
+
     for policy in _policies(policy_set):
         pairs = [key for key, (_, policies) in pending.items()
                  if any(p is policy for p in policies) and findings.get(key, {}).get("status") != "confirmed"]
@@ -221,7 +228,7 @@ def _solve_conflicts(session, policy_set: PolicySet, pending: dict) -> list[dict
         if isinstance(form, cs.NotEncodable):
             reason = f"the solver cannot judge {policy.identity.chain_label()}: {cs.not_encodable_reason(form)}"
             for key in pairs:
-                findings.setdefault(key, {"status": "unknown", "reason": reason})
+                note(key, {"status": "unknown", "reason": reason})
             continue
         answers = cs.conflicts(session, policy, pairs)
         for key in pairs:
@@ -231,16 +238,20 @@ def _solve_conflicts(session, policy_set: PolicySet, pending: dict) -> list[dict
                 if found is not None:
                     result = found.decision.outputs[key[0]]
                     message = next(e.message for e in found.decision.errors if e.subject == key[0] and "conflict" in e.message)
-                    findings[key] = {"status": "confirmed", "witness": {**found.to_dict(), "decided": {
-                        "output": key[0], "status": result.status, "message": message}}}
+                    note(key, {"status": "confirmed", "witness": {**found.to_dict(), "decided": {
+                        "output": key[0], "status": result.status, "message": message}}})
                 else:
-                    findings.setdefault(key, {"status": "unknown", "reason": "the solver found a case, but the engine "
-                                                                               "did not decide it as a conflict"})
+                    note(key, {"status": "unknown", "reason": "the solver found a case, but the engine did not decide "
+                                                              "it as a conflict"})
             elif answer == cs.UNKNOWN:
-                findings.setdefault(key, {"status": "unknown", "reason": _spent(session)})
+                note(key, {"status": "unknown", "reason": _spent(session)})
             else:
-                findings.setdefault(key, {"status": "absent"})
+                note(key, {"status": "absent"})
     return [{"output": key[0], "first": key[1], "second": key[2], **findings[key]} for key in pending]
+
+
+#: How findings of one pair in several policies combine: the strongest stands.
+_RANK = {"absent": 0, "unknown": 1, "confirmed": 2}
 
 
 def _solve_clauses(session, policy_set: PolicySet, to_reach: list[str], seen: Seen) -> list[dict]:

@@ -372,3 +372,37 @@ def test_the_analysis_never_proves_apart_what_the_solver_finds_together(first, d
     form = session.form(policy)
     event("asked the solver")
     assert session.check(policy, [form.clause_applies("c1"), form.clause_applies("c2")]) in ("unsat", "unknown")
+
+
+LOWER_LIMIT = """\
+    variant:
+      id: xx
+      extends: tiny
+      version: 0.0.1
+      effective_from: "2026-01-01"
+      title: Country XX
+      countries: [XX]
+      legal_sources:
+        law: {act: The XX Act, url: https://example.org/xx}
+    parameters:
+      limit:
+        value: 2
+        description: The limit in XX.
+        legal: {source: law, article: "s. 2", quote: The limit is two.}
+    """
+
+
+def test_a_pair_apart_in_the_base_and_together_in_a_variant_is_a_conflict_of_the_variant(tmp_path):
+    facts = "country: {type: string, description: Where it was bought.}\n"
+    text = "limit: {value: 10, description: The limit., origin: a test}\n"
+    folder = write(tmp_path / "p", """
+        c1 | twice > limit | a
+        c2 | n < 3 | b
+        """, facts=facts, derived="twice: {expression: 'n * 2', description: Twice the count.}\n", variant=LOWER_LIMIT)
+    policy_text = (folder / "policy.yaml").read_text(encoding="utf-8")
+    (folder / "policy.yaml").write_text(policy_text.replace("derived:\n", "parameters:\n  " + text + "derived:\n"), encoding="utf-8")
+    [problem] = checked(folder, reachability=False).diagnostics
+    # In the base, `n * 2 > 10` and `n < 3` never meet; in XX, `n * 2 > 2` and `n < 3` meet at n = 2.
+    assert problem.details["solver"] == "confirmed"
+    assert problem.details["witness"]["policy"] == "tiny 0.0.1 → xx 0.0.1"
+    assert problem.details["witness"]["facts"]["n"] == 2 and problem.details["witness"]["facts"]["country"] == "XX"
