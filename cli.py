@@ -427,6 +427,18 @@ def batch_command(input_path: str, policy_ref: str, out_path: str, jobs: int | N
         sys.exit(EXIT_EVALUATION_ERROR)
 
 
+def _write_suggestions(folder: Path, coverages: list) -> None:
+    """Write each suggested case (those with facts) as a case file in `folder`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for coverage in coverages:
+            for case in coverage.suggestions.cases if coverage.suggestions else ():
+                (folder / case.file_name(coverage.label)).write_text(engine.suggest.case_file(case, coverage.label),
+                                                                     encoding="utf-8")
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the suggested cases in {folder}: {exc.strerror}") from None
+
+
 @contextlib.contextmanager
 def _progress_bar():
     """A function counting decisions on a progress bar on standard error when it is a terminal, else nothing."""
@@ -446,14 +458,16 @@ def _progress_bar():
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one document on standard output with every diagnostic (file, line, column, code, "
-                   "severity, subject, message, help), for CI, editors and pre-commit.")
+                   "severity, subject, message, help; a conflict's witness case), for CI, editors and pre-commit.")
 def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
-    """Check policies and their test files: schema, names, types, conflicts and quotes.
+    """Check policies and their test files: schema, names, types, conflicts, unreachable clauses and quotes.
 
-    PATHS are policy files, test files or folders holding them; by default the bundled policies.
+    PATHS are policy files, test files or folders holding them; by default the bundled policies. Where the
+    analysis cannot prove two clauses apart, the solver decides, and shows a case for a real conflict; its
+    findings are kept in the plan cache (not with --no-cache).
     """
     try:
-        checked = engine.validation.validate_paths(list(paths) or [engine.BUNDLED_POLICIES])
+        checked = engine.validation.validate_paths(list(paths) or [engine.BUNDLED_POLICIES], cache=_plan_cache())
     except engine.validation.NothingToValidate as exc:
         raise click.BadParameter(str(exc), param_hint="PATHS") from None
     errors = checked.errors
@@ -468,12 +482,21 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
         for variant in policy["variants"]:
             click.echo(f"ok    variant {variant['id']}: {' → '.join(variant['chain'])}, "
                        f"{variant['clauses']} clauses, {variant['countries']} countries")
+        solver = policy["solver"]
+        if solver:
+            how = "as found before (plan cache)" if solver["cached"] else (
+                f"{solver['queries']} questions, {solver['spent']:,} of {solver['total_rlimit']:,} resource units")
+            click.echo(f"ok    clauses checked with the solver: {how}; z3 {solver['z3']}, {solver['rlimit']:,} units a question")
     for test_file in checked.test_files:
         click.echo(f"ok  {test_file['file']}: {test_file['tests']} tests")
     for warning in checked.warnings:
         click.echo(warning.one_line(), err=True)
     if errors:
-        raise DiagnosticsError(errors, EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
+        for error in errors:  # a conflict's witness case goes under its line
+            click.echo(error.one_line(), err=True)
+            for line in engine.conflicts.witness_lines(error):
+                click.echo(line, err=True)
+        raise DiagnosticsError([], EXIT_INVALID_POLICY, f"{len(errors)} problem(s) found")
 
 
 @cli.command("test")
@@ -487,6 +510,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               "why the clauses it expected did not decide.")
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Report which clauses and condition parts the tests made true, false and unknown, per variant.")
+@click.option("--suggest", "suggest_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="With --coverage (which it implies): also write each suggested case as a case file in DIR.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="Fail when the tests make fewer than PERCENT of the clauses of any policy or variant true.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -496,8 +521,8 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
 @click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
-                 show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
-                 log_file: Path | None) -> None:
+                 show_coverage: bool, suggest_dir: Path | None, min_coverage: float | None, output_format: str,
+                 junit_file: Path | None, log_file: Path | None) -> None:
     """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones.
 
     An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
@@ -505,6 +530,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
     """
     if log_file is not None:
         _check_log_path(log_file)
+    show_coverage = show_coverage or suggest_dir is not None
     targets = list(paths) or [engine.BUNDLED_POLICIES]
     for target in targets:
         if not target.exists():
@@ -546,7 +572,12 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
                     _log_decision(log_file, result.decision, result.case.variant)
     below, tables = [], None
     if show_coverage or min_coverage is not None:
-        coverages = engine.coverage.measure(engine.testing.merge_runs(runs))
+        merged = engine.testing.merge_runs(runs)
+        coverages = engine.coverage.measure(merged)
+        if show_coverage:  # a case for each condition part the tests never made true, or false
+            engine.suggest.suggest(coverages, merged)
+            if suggest_dir is not None:
+                _write_suggestions(suggest_dir, coverages)
         if show_coverage and text:
             click.echo(engine.coverage.coverage_to_text(coverages), nl=False)
         tables = engine.coverage.coverage_to_dict(coverages, min_coverage)

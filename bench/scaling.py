@@ -6,14 +6,15 @@ Run from the repository root:
                                       [--cases N] [--rounds R] [--seed S] [--json OUT]
 
 For each family of `scaling_policies.py` and each size it writes a policy to a temporary folder,
-loads it (`engine.load_policy`: parse, schema check, compile, conflict check), checks the engine's
+loads it (`engine.load_policy`: parse, schema check, compile; the conflict check is `verdict validate`'s
+since issue 11, not loading's), checks the engine's
 answer on every generated case against the answer computed in Python (trace on and off; exit 1 on
 any difference), then times, in interleaved rounds, one load and one pass over the cases with the
 trace off and on for every size. It reports each size against the smallest as medians of
 per-round ratios, with issue 7's targets for 1,000 clauses against 10.
 
-Loading is quadratic in the clauses today (the conflict check compares clause pairs): several
-seconds at 1,000 thresholds, once per round.
+(Loading was quadratic in the clauses while it held the conflict check, which compared clause pairs;
+the check now groups them, and runs in `verdict validate`.)
 """
 
 from __future__ import annotations

@@ -66,10 +66,11 @@ from .version import ENGINE_VERSION as ENGINE_VERSION
 #: Public submodules, imported on first use (`engine.testing.run_file(...)`): each is one command's
 #: engine (`testing`: verdict test; `impact`, `diff`, `report`, `release`, `audit`: replay and the
 #: decision log's index; `decisionlog`; `coverage`; `explain`; `schema`; `cache`: the plan cache;
+#: `conflicts`: the clause checks of verdict validate; `suggest`: cases for what the tests did not cover;
 #: `jsontext`: JSON with amounts of money written with their two decimals; `cases`: case
 #: files and their schema).
-SUBMODULES = ("audit", "batch", "cache", "cases", "coverage", "decisionlog", "diff", "explain", "impact", "jsontext",
-              "release", "report", "schema", "selection", "testing", "validation")
+SUBMODULES = ("audit", "batch", "cache", "cases", "conflicts", "coverage", "decisionlog", "diff", "explain", "impact", "jsontext",
+              "release", "report", "schema", "selection", "suggest", "testing", "validation")
 
 __all__ = [
     "BUNDLED_POLICIES", "POLICY_FILE", "PolicyEntry", "case_from_facts", "decide", "decide_in_set", "discover",

@@ -189,6 +189,18 @@ class ConditionAnalyzer:
         return _NO_CONSTANT
 
 
+def boolean_expression(node: ast.expr, is_boolean: Callable[[str], bool]) -> bool:
+    """Whether an expression is always true or false (never null, never another value): a comparison,
+    a `not`, booleans joined by `and`/`or`, a name `is_boolean` accepts, a boolean constant."""
+    if isinstance(node, ast.Compare) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(boolean_expression(v, is_boolean) for v in node.values)
+    if isinstance(node, ast.Name):
+        return is_boolean(node.id)
+    return isinstance(node, ast.Constant) and isinstance(node.value, bool)
+
+
 def _size(tree: _Tree, expanded: dict) -> int:
     """How many atoms a normal form holds; the forms of definitions already expanded count their
     stored size, so that this does not walk a shared form again at every read."""

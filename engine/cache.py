@@ -12,6 +12,8 @@ JSON data (`serial`), never as pickled objects or code objects.
   when each of those files still has that sha256; anything else (another engine, a changed file,
   a corrupt, foreign or unreadable entry) is ignored, and the set is loaded anew and stored again.
 - Writing never fails a command: a cache that cannot be written is skipped.
+- Besides plans: the findings of `verdict validate`'s solver checks (engine/conflicts.py), stored by
+  the content they are about (`store_findings`), so validating the same bytes asks the solver nothing.
 
 This module and the loader are the engine's file readers; this one also writes.
 """
@@ -116,6 +118,41 @@ class PlanCache:
             _write(entry, json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
             return True
         except (OSError, SerialError, ValueError, StopIteration):
+            return False
+
+
+    # -- findings of the analyses ---------------------------------------------------------------------
+    # `verdict validate`'s solver findings (engine/conflicts.py) are data about a policy's content, not
+    # about where it lies: they are stored under a key of the caller's making (a sha256 of the files'
+    # bytes, the engine, the solver and its budget), one file each.
+
+    def _findings_entry(self, key: str) -> Path:
+        return self.directory / f"findings-{hashlib.sha256(key.encode()).hexdigest()[:40]}.json"
+
+    def load_findings(self, key: str) -> dict | None:
+        """The findings stored under `key`, or None (none, or damaged, or for another engine)."""
+        raw = _read_regular(self._findings_entry(key), MAX_ENTRY_BYTES, follow=False)
+        if raw is None:
+            return None
+        line, _, body = raw.partition(b"\n")
+        try:
+            header = json.loads(line)
+            if (header.get("engine") != ENGINE_VERSION or header.get("key") != key
+                    or hashlib.sha256(body).hexdigest() != header.get("body_sha256")):
+                return None
+            findings = json.loads(body)
+        except (ValueError, AttributeError):
+            return None
+        return findings if isinstance(findings, dict) else None
+
+    def store_findings(self, key: str, findings: dict) -> bool:
+        """Store findings (JSON data) under `key`; False when they could not be written."""
+        try:
+            body = json.dumps(findings, separators=(",", ":"), ensure_ascii=False).encode()
+            header = {"engine": ENGINE_VERSION, "key": key, "body_sha256": hashlib.sha256(body).hexdigest()}
+            _write(self._findings_entry(key), json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
+            return True
+        except (OSError, ValueError, TypeError):
             return False
 
 

@@ -3,7 +3,10 @@
 The stages run in this order, each on what the previous ones accepted:
 names (facts, parameters, derived, outputs) → expressions (parsed once, names resolved, enum
 literals checked) → clauses (values, overrides) → graphs (cycles in derived values, overrides and
-output reads) → conflicts → quotes against the source text and sentence coverage.
+output reads) → quotes against the source text and sentence coverage.
+
+Whether two clauses may decide one output differently (a conflict) is not judged here: it takes
+the solver, and `verdict validate` asks it (engine/conflicts.py); loading never does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .analysis import ConditionAnalyzer
 from .cases import coerce
 from .errors import DiagnosticSink, SourceLocation, did_you_mean
 from .expressions import (MAX_DERIVED_DEPTH, CompiledExpression, compile_expression, conjuncts, constant_problems,
@@ -77,7 +79,6 @@ class _Compiler:
         # How deep each derived value nests, counting those it reads (`MAX_DERIVED_DEPTH`).
         self.depths: dict[str, int] = {}
         self.nulls = NullGuards(self._name_type, self._derived_tree)
-        self._booleans: dict[str, bool] = {}
 
     def error(self, code: str, message: str, path: tuple, subject: str = "", help: str = "", key: bool = False) -> None:
         self.sink.add(code, message, self.map.locate(path, key=key), subject, help)
@@ -92,14 +93,10 @@ class _Compiler:
         self._derived()
         constraints = self._constraints()
         self._clauses()
-        problems_before = len(self.sink.items)
         overridden_by = self._override_graph()
-        override_problems = len(self.sink.items) > problems_before
         writers = self._writers()
         setters = {name: tuple(clause.id for clause, _ in writers[name]) for name in self.outputs}
         self._output_read_cycles(overridden_by)
-        if not override_problems:  # precedence must be known before conflicts can be judged
-            self._conflicts(overridden_by, writers)
         informational = self._informational()
         self._sentence_coverage()
         if self.sink or identity is None:
@@ -672,47 +669,6 @@ class _Compiler:
                 writers[name].append((clause, value))
         return writers
 
-    def _conflicts(self, overridden_by: dict[str, frozenset[str]], writers_of: dict[str, list[tuple[Clause, OutputValue]]]) -> None:
-        """Two clauses that may both apply and set one output to different values need a declared winner."""
-        analyzer = ConditionAnalyzer(
-            {name: p.value for name, p in self.parameters.items()},
-            lambda name: self._is_boolean(name),
-            {name: d.expression.tree for name, d in self.derived.items() if self._is_boolean(name)},
-        )
-        for output in self.outputs.values():
-            if output.collects:
-                continue
-            writers = writers_of[output.name]
-            # The pairs left out are the ones `exclusive` would prove apart: same answers, same order.
-            for i, j in analyzer.unseparated_pairs([c.condition.tree for c, _ in writers]):
-                (first, first_value), (second, second_value) = writers[i], writers[j]
-                if first_value.describe() == second_value.describe():
-                    continue
-                if first.id in overridden_by.get(second.id, ()) or second.id in overridden_by.get(first.id, ()):
-                    continue
-                if analyzer.exclusive(first.condition.tree, second.condition.tree):
-                    continue
-                self.sink.add(
-                    "conflict",
-                    f"clauses `{first.id}` and `{second.id}` can apply to the same case and set `{output.name}` "
-                    f"to different values ({first_value.describe()} and {second_value.describe()}) with no declared precedence",
-                    second.location, second.id,
-                    f"add `overrides: [{first.id}]` to the clause that should win, or make the conditions exclusive",
-                )
-
-    def _is_boolean(self, name: str) -> bool:
-        # A nullable boolean has three values: `not flag` does not mean `flag == False` there.
-        if name in self.facts:
-            return self.facts[name].type == "bool" and not self.facts[name].nullable
-        if name in self.outputs:
-            return self.outputs[name].type == "bool" and not self.outputs[name].nullable
-        if name in self.derived:
-            if name not in self._booleans:  # once each: derived values may read each other many times
-                self._booleans[name] = False  # a cycle is not proven boolean
-                self._booleans[name] = _boolean_expression(self.derived[name].expression.tree, self._is_boolean)
-            return self._booleans[name]
-        return False
-
     # -- the source text ----------------------------------------------------------------------
 
     def _legal(self, spec: dict | None, path: tuple, subject: str) -> LegalRef | None:
@@ -904,13 +860,3 @@ def _dependency_order(graph: dict[str, list[str]]) -> list[str]:
             if waiting[reader] == 0:
                 ready.append(reader)
     return order
-
-
-def _boolean_expression(node: ast.expr, is_boolean) -> bool:
-    if isinstance(node, (ast.Compare,)) or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
-        return True
-    if isinstance(node, ast.BoolOp):
-        return all(_boolean_expression(v, is_boolean) for v in node.values)
-    if isinstance(node, ast.Name):
-        return is_boolean(node.id)
-    return isinstance(node, ast.Constant) and isinstance(node.value, bool)

@@ -8,8 +8,10 @@ A clause is covered when some test made its condition true. A condition part (a 
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from .evaluator import part_outcomes
 from .expressions import conjuncts
@@ -37,6 +39,8 @@ class PolicyCoverage:
     label: str  # the policy or variant that defines the clauses
     clauses: dict[str, ClauseCoverage] = field(default_factory=dict)
     tests: int = 0  # tests decided by a policy that contains these clauses
+    # Cases for the condition parts no test made true or false (`suggest.Suggestions`); None: not asked for.
+    suggestions: Any = None
 
     def clauses_true(self) -> int:
         """How many clauses the tests made true."""
@@ -80,7 +84,7 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
     tables: dict[str, PolicyCoverage] = {}
 
     def entry(policy: Policy, clause) -> ClauseCoverage:
-        label = _label(policy, clause)
+        label = label_of(policy, clause)
         table = tables.setdefault(label, PolicyCoverage(label))
         item = table.clauses.setdefault(clause.id, ClauseCoverage(clause.id, clause.origin or policy.id))
         for part in conjuncts(clause.condition.tree):
@@ -108,7 +112,7 @@ def measure(runs: list[tuple[PolicySet, list]]) -> list[PolicyCoverage]:
     return [tables[key] for key in sorted(tables, key=lambda k: (k != next(iter(tables)), k))]
 
 
-def _label(policy: Policy, clause) -> str:
+def label_of(policy: Policy, clause) -> str:
     """The file (and its version) that defines a clause: one table each, so eu 1.0.0 and eu 1.1.0
     are measured apart."""
     origin = clause.origin or policy.id
@@ -118,7 +122,7 @@ def _label(policy: Policy, clause) -> str:
 
 
 def _table_of(tables: dict, policy: Policy, clause) -> PolicyCoverage:
-    return tables[_label(policy, clause)]
+    return tables[label_of(policy, clause)]
 
 
 def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
@@ -137,7 +141,36 @@ def coverage_to_text(coverages: list[PolicyCoverage]) -> str:
             parts = list(item.conditions.values())
             per = "/".join(str(sum(1 for p in parts if r in p)) for r in RESULTS)
             lines.append(f"  {item.clause.ljust(width)}  {marks}  {per} of {len(parts)}")
+        lines.extend(_suggestion_lines(coverage))
     return "\n".join(lines) + "\n"
+
+
+def _suggestion_lines(coverage: PolicyCoverage) -> list[str]:
+    """The cases `suggest.suggest` found for the table, as lines under it: each case's facts and the parts it
+    makes true or false, then the parts no case can cover, with why."""
+    if not coverage.suggestions:
+        return []
+    lines = ["  cases for the condition parts no test made true or false (found by the solver, replayed by the engine):"]
+    for case in coverage.suggestions.cases:
+        lines.extend(facts_lines(case.facts, "    "))
+        for target in case.covers:
+            lines.append(f"      makes `{target.part}` of {target.clause} {target.result}")
+    for target, why in coverage.suggestions.none:
+        lines.append(f"    no case makes `{target.part}` of {target.clause} {target.result}: {why}")
+    return lines
+
+
+def facts_lines(facts: dict, indent: str, width: int = 110) -> list[str]:
+    """A case's facts as `name: value` pairs (values as JSON writes them), wrapped into lines of at most
+    `width` characters, each fact whole."""
+    lines = [indent]
+    for name, value in facts.items():
+        pair = f"{name}: {json.dumps(value, ensure_ascii=False)}"
+        if lines[-1] != indent and len(lines[-1]) + len(pair) + 2 > width:
+            lines[-1] += ","
+            lines.append(indent)
+        lines[-1] += (", " if lines[-1] != indent else "") + pair
+    return lines
 
 
 def coverage_to_dict(coverages: list[PolicyCoverage], minimum: float | None = None) -> list[dict]:
@@ -161,6 +194,8 @@ def coverage_to_dict(coverages: list[PolicyCoverage], minimum: float | None = No
                 for item in coverage.clauses.values()
             ],
         }
+        if coverage.suggestions is not None:
+            table["suggestions"] = coverage.suggestions.to_dict()
         if minimum is not None:
             table["minimum"] = _number(f"{minimum:g}")
             table["below_minimum"] = coverage.below(minimum)

@@ -50,6 +50,9 @@ class Diagnostic:
     # The JSON path of the value concerned, when known; lets a later stage name the subject.
     path: tuple = field(default=(), compare=False)
     severity: str = "error"  # or "warning": reported, but the input is still accepted
+    # Evidence some checks attach as data (a conflict's witness case, the parts of a condition that
+    # contradict): `to_dict` adds these keys; the one-line form never shows them.
+    details: dict = field(default_factory=dict, compare=False)
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
@@ -66,7 +69,7 @@ class Diagnostic:
 
     def with_subject(self, subject: str) -> "Diagnostic":
         return self if self.subject or not subject else Diagnostic(self.code, self.message, self.location, subject,
-                                                                    self.help, self.path, self.severity)
+                                                                    self.help, self.path, self.severity, self.details)
 
     def to_dict(self) -> dict:
         """The diagnostic as JSON data, the one shape every command's `--format json` gives.
@@ -83,6 +86,7 @@ class Diagnostic:
             "subject": self.subject,
             "message": self.message,
             "help": self.help,
+            **self.details,
         }
 
 

@@ -9,8 +9,9 @@ executable specification, and the tests check this module against it):
    candidate is set aside when a clause that declares `overrides` on it applies. Overriding is
    direct (not transitive) and whole-clause: the overridden clause contributes to no output.
 3. The output's value combines the candidates left: a list output collects the items of all of
-   them in clause order; any other output takes their one value (two different values would be a
-   conflict, which validation rules out). With no candidate it takes its declared default.
+   them in clause order; any other output takes their one value (two different values are a
+   conflict: the output is an error, never a silent winner; `verdict validate` finds such pairs
+   beforehand). With no candidate it takes its declared default.
 4. Where some candidates are unknown, every combination of them applying or not is tried (up to
    `MAX_UNCERTAIN_CLAUSES`). If all give the same value the output is decided; otherwise it is
    undetermined and `missing_facts` lists the facts those clauses need.

@@ -339,6 +339,12 @@ def release(file: Path, version: str, reference: str = "") -> Released:
     policy_set, problems = load_policy_set(file)
     if policy_set is None:
         raise ReleaseError(problems)
+    # Loading no longer judges conflicts (`verdict validate` does): a release still refuses them, as it did.
+    from .conflicts import check as clause_checks  # noqa: PLC0415 - the solver only for pairs the analysis leaves open
+
+    conflicting = clause_checks(policy_set, reachability=False).diagnostics
+    if conflicting:
+        raise ReleaseError(conflicting)
     lock = lock or Lock(policy_set.id)
     existing = lock.release(version)
     records, _ = file_records(file, policy_set)

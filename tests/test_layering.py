@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
@@ -37,7 +38,7 @@ ALLOWED = {
     # the oracle the plan's fast path is held to, and what the evaluator's general path refuses by.
     "constraints": {"errors", "expressions", "model", "plan.kleene", "values"},
     "evaluator": {"constraints", "errors", "expressions", "functions", "model", "plan.__init__", "plan.build", "plan.record",
-                  "plan.resolve", "trace"},
+                  "plan.resolve", "settle", "trace"},
     # The plan package: tables, generated code, closures and the trace record; below the evaluator.
     "plan.index": set(),
     "plan.build": {"errors", "expressions", "model", "plan.index"},
@@ -59,6 +60,13 @@ ALLOWED = {
     "symbolic": {"cases", "expressions", "model", "money", "symbolic_calendar", "symbolic_ops", "symbolic_text"},
     # Witnesses: a model made into a case file, replayed by the engine (which it reaches lazily, through `api`).
     "witness": {"api", "errors", "model", "symbolic", "symbolic_ops"},
+    # Exact missing facts: the evaluator reaches it lazily, only for a case that leaves an output open.
+    "settle": {"constraints", "evaluator", "model", "symbolic", "symbolic_ops", "witness"},
+    # The clause checks of `verdict validate`: the analysis first, then (lazily) the solver's questions.
+    "clausesolver": {"api", "errors", "expressions", "model", "symbolic", "symbolic_ops", "witness"},
+    "conflicts": {"analysis", "clausesolver", "coverage", "errors", "model", "symbolic", "version"},
+    # Cases for the condition parts the tests did not cover (`verdict test --coverage`), asked of the solver.
+    "suggest": {"clausesolver", "coverage", "evaluator", "expressions", "model", "symbolic_ops", "witness"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},
@@ -77,7 +85,7 @@ ALLOWED = {
     "cache": {"errors", "model", "serial", "version"},
     "report": {"model", "render", "trace"},
     # Released versions: the lock, the kept copies, and the checks of a policy's folder.
-    "release": {"api", "errors", "loader", "model"},
+    "release": {"api", "conflicts", "errors", "loader", "model"},
     "audit": {"api", "decisionlog", "errors", "jsontext", "model", "release", "render", "version"},
     # The Dask workers' side of `verdict batch --dask`: the plugin that brings them the policy (imports distributed).
     "daskworker": {"model", "serial", "version"},
@@ -87,7 +95,8 @@ ALLOWED = {
     # The client side of `verdict batch --dask` (dask and distributed are imported only once a run starts).
     "cluster": {"batch", "daskworker", "loader", "model", "version"},
     # `verdict validate`: every policy and test file under some paths.
-    "validation": {"api", "errors", "loader", "release", "testing"},
+    "validation": {"api", "conflicts", "constraints", "errors", "evaluator", "loader", "model", "release", "selection",
+                   "testing"},
     "__init__": {"api", "cases", "errors", "loader", "model", "render", "selection", "version"},
 }
 
@@ -154,7 +163,8 @@ def test_the_evaluator_does_no_io_and_reads_no_clock():
                  "plan/resolve", "plan/total", "plan/runtime"):
         source = (ENGINE / f"{name}.py").read_text(encoding="utf-8")
         for forbidden in ("open(", "datetime.now", "date.today", "time.time", "import os", "print("):
-            assert forbidden not in source, f"engine/{name}.py uses {forbidden}"
+            # A name that merely ends so (`settle_open(`) is not the builtin.
+            assert not re.search(r"(?<![\w.])" + re.escape(forbidden), source), f"engine/{name}.py uses {forbidden}"
 
 
 def test_only_the_symbolic_form_imports_the_solver():

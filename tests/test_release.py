@@ -226,6 +226,16 @@ def test_release_of_an_invalid_policy_is_refused(released_copy):
     assert not (released_copy / "released" / NEXT).exists()
 
 
+def test_release_of_a_policy_with_a_conflict_is_refused(released_copy):
+    # Loading no longer judges conflicts, `verdict validate` does; a release still refuses them.
+    edit(released_copy / "policy.yaml", "    overrides: [money-back-guarantee]\n\n  - id: no-refund-after-30-days",
+         "\n  - id: no-refund-after-30-days")
+    result = run("release", str(released_copy), "--version", NEXT)
+    assert result.exit_code == 4
+    assert "clauses `money-back-guarantee` and `bulk-or-corporate-may-refuse` can apply to the same case" in result.stderr
+    assert not (released_copy / "released" / NEXT).exists()
+
+
 # -- replay finds released versions ----------------------------------------------------------------------
 
 
