@@ -7,6 +7,8 @@ Exit codes (also in the README):
   3  invalid case: the case file or a fact is wrong
   4  invalid policy or policy test file (also: a released version changed; `verdict release` refused)
   5  evaluation error: a clause failed at run time (the decision lists the errors)
+  6  `verdict prove`: a property is neither proved nor refuted (the solver's budget ran out, or the policy
+     has a construct with no exact encoding)
   70 internal error: a bug in Verdict; please report it
   74 I/O error: the decision log could not be written (a full disk); it was cut back to where it was
   130 interrupted (Ctrl-C)
@@ -80,6 +82,7 @@ EXIT_USAGE = 2
 EXIT_INVALID_CASE = 3
 EXIT_INVALID_POLICY = 4
 EXIT_EVALUATION_ERROR = 5
+EXIT_NOT_PROVED = 6
 EXIT_INTERNAL = 70
 EXIT_IO_ERROR = 74  # sysexits EX_IOERR
 
@@ -758,6 +761,67 @@ def diff_command(before: str, after: str, output_format: str) -> None:
         click.echo(engine.jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(engine.diff.diff_to_text(result), nl=False)
+
+
+@cli.command("prove")
+@click.argument("reference", metavar="ID_OR_PATH[:VARIANT][@DATE]")
+@click.option("--property", "property_ids", multiple=True, metavar="ID",
+              help="Prove only this property (repeatable); by default every property of every selected policy.")
+@click.option("--counterexamples", "directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write each counterexample into DIR (created if missing) as a case file, DIR/<property-id>.yaml, "
+                   "that `verdict eval` decides to the values breaking the property; a property refuted again under "
+                   "another variant or version: DIR/<property-id>@<variant>@<effective-from>.yaml.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rlimit", type=click.IntRange(1, None), metavar="N",
+              help="The solver's budget per query, in z3's deterministic resource units (default 20000000): a "
+                   "query that needs more is `unknown`, never proved.")
+def prove_command(reference: str, property_ids: tuple[str, ...], directory: Path | None, output_format: str,
+                  rlimit: int | None) -> None:
+    """Prove the properties of a policy: each holds in every complete case of every variant and version
+    selected (`ID_OR_PATH` all of them, `:VARIANT` one variant's versions, `@DATE` those in force on
+    that day), or a counterexample shows a case where it does not, decided again by the engine first.
+
+    Exit 0 when every property is proved; 1 when one is refuted; 6 when one is neither (the budget ran
+    out: `unknown`; or a construct has no exact encoding); 70 when the solver and the engine disagree
+    (a bug). Refuted outranks not proved: a counterexample is certain.
+    """
+    prove = engine.prove  # imports the symbolic analyses (z3 itself only once a query is built)
+    policy_set, variant, as_of = _policy_ref(reference)
+    policies = prove.selected(policy_set, variant, as_of)
+    try:
+        prove.check_property_ids(policies, property_ids)
+    except prove.UnknownProperty as unknown:
+        hint = engine.did_you_mean(unknown.name, unknown.known) or (
+            f"known: {', '.join(unknown.known)}" if unknown.known else "the selected policies declare no properties")
+        raise click.BadParameter(f"`{unknown.name}` is not a property of `{reference}`; {hint}",
+                                 param_hint="--property") from None
+    budget = rlimit or engine.symbolic.DEFAULT_RLIMIT
+    outcomes = prove.prove(policy_set, policies, property_ids, budget)
+    files: dict[int, str] = {}
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for index, name in prove.counterexample_names(outcomes).items():
+                (directory / name).write_text(prove.counterexample_yaml(outcomes[index]), encoding="utf-8")
+                files[index] = engine.display_path(directory / name)
+        except OSError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the counterexamples into {directory}: "
+                                   f"{exc.strerror or exc}") from None
+    if output_format == "json":
+        click.echo(engine.prove_render.outcomes_to_json(outcomes, reference, policy_set.id, budget, files), nl=False)
+    elif not outcomes:
+        click.echo(f"no properties to prove in {reference}")
+    else:
+        click.echo(engine.prove_render.outcomes_to_text(outcomes, files), nl=False)
+    statuses = {o.status for o in outcomes}
+    if prove.MISMATCH in statuses:
+        click.echo("verdict: internal error: the solver and the engine disagree on a counterexample (please report this)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+    if prove.REFUTED in statuses:
+        sys.exit(EXIT_TESTS_FAILED)
+    if statuses & {prove.UNKNOWN, prove.NOT_ENCODABLE}:
+        sys.exit(EXIT_NOT_PROVED)
 
 
 @cli.command("impact")

@@ -67,9 +67,9 @@ from .version import ENGINE_VERSION as ENGINE_VERSION
 #: engine (`testing`: verdict test; `impact`, `diff`, `report`, `release`, `audit`: replay and the
 #: decision log's index; `decisionlog`; `coverage`; `explain`; `schema`; `cache`: the plan cache;
 #: `jsontext`: JSON with amounts of money written with their two decimals; `cases`: case
-#: files and their schema).
+#: files and their schema; `prove`, `prove_render`: verdict prove; `symbolic`: policies as solver terms).
 SUBMODULES = ("audit", "batch", "cache", "cases", "coverage", "decisionlog", "diff", "explain", "impact", "jsontext",
-              "release", "report", "schema", "selection", "testing", "validation")
+              "prove", "prove_render", "release", "report", "schema", "selection", "symbolic", "testing", "validation")
 
 __all__ = [
     "BUNDLED_POLICIES", "POLICY_FILE", "PolicyEntry", "case_from_facts", "decide", "decide_in_set", "discover",

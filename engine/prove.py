@@ -1,0 +1,280 @@
+"""Proving a policy's properties: each promise checked over every complete case, or a counterexample.
+
+For each selected policy (a variant × dated version, as `PolicySet.compiled` holds them) and each of
+its properties, one solver query asks for a case that breaks it:
+
+    domain ∧ bounds ∧ complete ∧ selecting ∧ constraints ∧ assume ∧ ¬assert
+
+- *domain*: every fact within its declared type and bounds (`SymbolicPolicy.domain`); *bounds*: the
+  limits the engine puts on a case's values (amounts and numbers within ±10^12, text up to 500
+  characters, engine/cases.py), which a case must respect to be decided at all; dates range over
+  1900-01-01 to 2199-12-31, the symbolic domain (engine/symbolic_ops.py `DATE_LO`, `DATE_HI`);
+- *complete*: every fact given, the defaults of facts included (a property speaks of whole cases);
+- *selecting*: the case's country and date select exactly this variant and version, as
+  `verdict eval` would (engine/witness.py `selecting`);
+- *constraints*: the policy's `constraints:`, as the engine reads them (a case that breaks one is
+  refused, not decided, so it cannot break a promise);
+- *assume*: the cases the property speaks of: its `assume` evaluates, and to true;
+- *¬assert*: the assertion does not evaluate to true. A case where it *fails* to evaluate (a clause
+  of the policy fails there, so an output it reads is in error) breaks the promise too: "proved"
+  means that in every such case the assertion is evaluated, and is true.
+
+Unsatisfiable: the property is `proved` for this policy. Satisfiable: the model is tightened into a
+canonical case (`witness.canonical`), which the engine decides again under the selection `verdict
+eval` makes (`witness.replay`); its assume and assert are evaluated on that decision (`evaluator.probe`).
+Only when the engine reproduces the violation is the property `refuted` with that counterexample;
+otherwise the solver and the engine disagree, a bug in the encoding, reported as `encoding_mismatch`
+and never as a counterexample. `unknown`: the solver ran out of its budget (z3's deterministic
+resource limit, `rlimit`, never wall time), so nothing is claimed. `not_encodable`: the policy (or
+the property) has a construct with no exact encoding, named in the outcome.
+
+The outcomes are data; engine/prove_render.py writes them as text and JSON, and the CLI writes the
+counterexample files (`counterexample_names`). z3 is imported only once a query is built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .evaluator import probe
+from .model import Policy, PolicySet, Property
+from .symbolic import DEFAULT_RLIMIT, NotEncodable, SymbolicPolicy, encode
+from .symbolic_ops import CaseNotEncodable, Refused, load_z3, truth
+from .witness import canonical, case_facts, case_yaml, complete, replay, selecting
+
+PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH = "proved", "refuted", "unknown", "not_encodable", "encoding_mismatch"
+#: Every status, in the order totals list them.
+STATUSES = (PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH)
+
+#: A case's amounts and numbers lie within ±MAX_CASE_NUMBER, its texts within MAX_CASE_TEXT characters
+#: (engine/cases.py `MAX_NUMBER`, `MAX_TEXT_LENGTH`; engine/money.py `MAX_AMOUNT`): the engine refuses others.
+MAX_CASE_NUMBER = 10**12
+MAX_CASE_TEXT = 500
+
+#: Tightening a counterexample asks many small questions; each gets this share of the query's budget
+#: (at least `_MIN_TIGHTEN_RLIMIT`), so a witness never costs many times what its query did.
+_TIGHTEN_SHARE = 10
+_MIN_TIGHTEN_RLIMIT = 500_000
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A case that breaks a property, as the engine decided it.
+
+    `facts` are the case's facts as a case file writes them (every fact, in declaration order);
+    `reads` the names the assertion read on that decision and their values (engine values), in the
+    order it read them; `verdict` is what the assertion gave: `false`, or the failure's message."""
+
+    facts: dict[str, Any]
+    reads: tuple[tuple[str, Any], ...]
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One property of one policy: proved, refuted (with its counterexample), unknown (the budget ran
+    out), not_encodable or encoding_mismatch (`detail` says what), and the resource units it took."""
+
+    property: Property
+    policy: Policy
+    status: str
+    rlimit: int
+    used: int = 0
+    counterexample: Counterexample | None = None
+    detail: str = ""
+
+    @property
+    def variant(self) -> str:
+        """The variant's id, or the policy's own id for the base."""
+        return self.policy.identity.variant_chain[-1] if self.policy.identity.variant_chain else self.policy.id
+
+
+class UnknownProperty(ValueError):
+    """`--property` named an id no selected policy has."""
+
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(name)
+        self.name, self.known = name, known
+
+
+def selected(policy_set: PolicySet, variant: str | None = None, as_of: dt.date | None = None) -> list[Policy]:
+    """The policies a reference selects for proving, in the set's order: every variant × version; with
+    `variant`, that variant's versions (the set's own id: the base's); with `as_of`, those in force on
+    that day. (A case is still any case its country and date select the policy for.)"""
+    every = policy_set.compiled or (policy_set.base, *policy_set.variants.values())
+    return [p for p in every
+            if (variant is None or p.identity.variant_chain[-1] == variant)
+            and (as_of is None or p.identity.in_force(as_of))]
+
+
+def property_ids(policies: Iterable[Policy]) -> list[str]:
+    """Every property id of these policies, each once, in order of first appearance."""
+    ids: list[str] = []
+    for policy in policies:
+        ids += [p.id for p in policy.properties if p.id not in ids]
+    return ids
+
+
+def check_property_ids(policies: list[Policy], wanted: Iterable[str]) -> None:
+    """Raise `UnknownProperty` for the first id of `wanted` that no policy of `policies` has."""
+    known = property_ids(policies)
+    for name in wanted:
+        if name not in known:
+            raise UnknownProperty(name, known)
+
+
+def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str] = (),
+          rlimit: int = DEFAULT_RLIMIT) -> list[Outcome]:
+    """Every property of every policy (those named in `only`, when given), policy by policy in the
+    order given, properties in each policy's order. Each query is a fresh solver over the same terms,
+    so an outcome does not depend on which others were asked before it."""
+    wanted = set(only)
+    outcomes = []
+    for policy in policies:
+        properties = [p for p in policy.properties if not wanted or p.id in wanted]
+        if not properties:
+            continue
+        form = encode(policy)
+        if isinstance(form, NotEncodable):
+            detail = _not_encodable(form)
+            outcomes += [Outcome(p, policy, NOT_ENCODABLE, rlimit, detail=detail) for p in properties]
+            continue
+        premises = form.domain + case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints
+        outcomes += [_prove_one(policy_set, policy, form, premises, p, rlimit) for p in properties]
+    return outcomes
+
+
+def case_bounds(form: SymbolicPolicy) -> list:
+    """What the engine asks of every case's values beyond the declared domain (`MAX_CASE_NUMBER`,
+    `MAX_CASE_TEXT`): a model outside them is no case `verdict eval` would decide."""
+    z3 = load_z3()
+    bounds = []
+    for ft in form.facts.values():
+        value = ft.raw.value
+        if ft.fact.type == "money":
+            bounds += [value <= MAX_CASE_NUMBER * 100, value >= -MAX_CASE_NUMBER * 100]
+        elif ft.fact.type in ("int", "number"):
+            bounds += [value <= MAX_CASE_NUMBER, value >= -MAX_CASE_NUMBER]
+        elif ft.fact.type == "string":
+            bounds.append(z3.Length(value) <= MAX_CASE_TEXT)
+    return bounds
+
+
+def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, premises: list, prop: Property,
+               rlimit: int) -> Outcome:
+    z3 = load_z3()
+    try:
+        query = []
+        if prop.assume is not None:
+            assume = truth(form.expression(prop.assume.tree))
+            query += [assume.ok, assume.value]
+        assertion = truth(form.expression(prop.assertion.tree))
+        query.append(z3.Not(z3.And(assertion.ok, assertion.value)))
+    except Refused as refused:
+        return Outcome(prop, policy, NOT_ENCODABLE, rlimit, detail=f"property `{prop.id}`: {refused.construct}: {refused.reason}")
+    solver = _solver(premises, rlimit)
+    before = _spent(solver)
+    answer = solver.check(query)
+    used = _spent(solver) - before
+    if answer == z3.unsat:
+        return Outcome(prop, policy, PROVED, rlimit, used)
+    if answer != z3.sat:
+        return Outcome(prop, policy, UNKNOWN, rlimit, used,
+                       detail=f"the solver gave up within the budget of {rlimit} resource units ({solver.reason_unknown()})")
+    model = solver.model()
+    solver.set("rlimit", max(rlimit // _TIGHTEN_SHARE, _MIN_TIGHTEN_RLIMIT))
+    if canonical(solver, form, query) is not None:
+        model = solver.model()
+    # Otherwise the budget ran out while tightening: the first model still answers the query.
+    return _replayed(policy_set, policy, prop, case_facts(form, model), rlimit, used)
+
+
+def _replayed(policy_set: PolicySet, policy: Policy, prop: Property, facts: dict, rlimit: int, used: int) -> Outcome:
+    """The outcome of a witness: refuted when the engine, deciding it as `verdict eval` would,
+    reproduces the violation; otherwise an encoding mismatch (never shown as a counterexample)."""
+    def mismatch(what: str) -> Outcome:
+        return Outcome(prop, policy, MISMATCH, rlimit, used, detail=f"the solver's counterexample {what}: the symbolic "
+                       "encoding and the engine disagree (a bug in Verdict; please report it)")
+
+    try:
+        decision = replay(policy_set, policy, facts)
+    except CaseNotEncodable:
+        decision = None
+    if decision is None:
+        return mismatch(f"is refused by the engine or not decided under {policy.identity.chain_label()}")
+    if prop.assume is not None:
+        result, value, _, _ = probe(policy, decision.facts, prop.assume.tree)
+        if (result, value) != ("value", True):
+            return mismatch(f"does not satisfy `assume` in the engine ({_verdict(result, value)})")
+    result, value, reads, _ = probe(policy, decision.facts, prop.assertion.tree)
+    if (result, value) == ("value", True):
+        return mismatch("satisfies `assert` in the engine")
+    seen: dict[str, Any] = {}
+    for read in reads:
+        if read.kind != "parameter":
+            seen.setdefault(read.name, read.value)
+    return Outcome(prop, policy, REFUTED, rlimit, used, Counterexample(facts, tuple(seen.items()), _verdict(result, value)))
+
+
+def _verdict(result: str, value: Any) -> str:
+    if result == "error":
+        return f"fails: {value}"
+    return "false" if value is False else "true" if value is True else f"gives `{value!r}`"
+
+
+def _solver(premises: list, rlimit: int):
+    from .symbolic import solver  # noqa: PLC0415 - the same budgeted solver as every symbolic analysis
+
+    s = solver(rlimit)
+    s.add(premises)
+    return s
+
+
+def _spent(solver) -> int:
+    """z3's resource count so far (process-wide, deterministic): a query's cost is the difference."""
+    statistics = solver.statistics()
+    return int(statistics.get_key_value("rlimit count")) if "rlimit count" in statistics.keys() else 0
+
+
+def _not_encodable(form: NotEncodable) -> str:
+    return "; ".join(f"{p.where}: {p.construct}: {p.reason}" for p in form.problems)
+
+
+def counterexample_names(outcomes: Iterable[Outcome]) -> dict[int, str]:
+    """The file name of each refuted outcome's counterexample, by its index in `outcomes`: the first
+    refutation of a property is `<property-id>.yaml`; a later one (the same property refuted under
+    another variant or version) `<property-id>@<variant>@<effective-from>.yaml`, the variant being the
+    policy's own id for the base. The same outcomes always give the same names."""
+    names: dict[int, str] = {}
+    first: set[str] = set()
+    for index, outcome in enumerate(outcomes):
+        if outcome.status != REFUTED:
+            continue
+        pid = outcome.property.id
+        if pid not in first:
+            first.add(pid)
+            names[index] = f"{pid}.yaml"
+        else:
+            names[index] = f"{pid}@{outcome.variant}@{outcome.policy.identity.effective_from.isoformat()}.yaml"
+    return names
+
+
+def counterexample_yaml(outcome: Outcome) -> str:
+    """A refuted outcome's counterexample as a case file: `verdict eval` decides it under the same
+    variant and version and gives the values that break the property (named in its comment)."""
+    from .values import show_value  # noqa: PLC0415
+
+    example = outcome.counterexample
+    assert example is not None
+    reads = ", ".join(f"{name} = {show_value(value)}" for name, value in example.reads)
+    comment = (f"A counterexample to property `{outcome.property.id}` of {outcome.policy.identity.chain_label()}:\n"
+               f"{outcome.property.description}\n"
+               f"assert `{outcome.property.assertion.text}` {_said(example.verdict)} in this case"
+               + (f" ({reads})" if reads else "") + ".\nFound by `verdict prove`; decide it with `verdict eval`.")
+    return case_yaml(example.facts, outcome.property.id, comment)
+
+
+def _said(verdict: str) -> str:
+    return "is false" if verdict == "false" else verdict
