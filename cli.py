@@ -498,13 +498,18 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               help="Also write the results as JUnit XML for CI: a testcase per test, invalid files as errors.")
 @click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
+@click.option("--no-properties", is_flag=True,
+              help="Do not prove the policies' properties (`verdict prove` proves them on their own).")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
                  show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
-                 log_file: Path | None) -> None:
-    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones.
+                 log_file: Path | None, no_properties: bool) -> None:
+    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones,
+    and prove the properties of those policies as `verdict prove` does (-k selects properties by id too).
 
     An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
-    invalid, even if tests also failed; else 1 when a test failed or coverage is under --min-coverage; else 0.
+    invalid, even if tests also failed; else 1 when a test failed, a property was refuted or coverage is
+    under --min-coverage; else 0. A property neither proved nor refuted (the solver's budget ran out) is
+    reported on standard error and does not fail the run: `verdict prove` exits 6 for it.
     """
     if log_file is not None:
         _check_log_path(log_file)
@@ -533,15 +538,26 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         if text:
             _print_file_run(run, verbose, show_failures)
     counts = engine.testing.totals(runs)
-    if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"]:
+    proofs = [] if no_properties else _prove_tested(runs, patterns)
+    if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"] + len(proofs):
         raise click.BadParameter(f"no test name (or FILE::NAME) contains {' or '.join(f'`{p}`' for p in patterns)} "
                                  f"({counts['deselected']} tests in {len(files)} file(s))", param_hint="-k")
+    proof_counts = engine.prove_render.totals(proofs) if proofs else {}
     if text:
+        listed = engine.prove_render.outcomes_to_text(proofs, verbose=verbose, with_summary=False) if proofs else ""
+        if listed:
+            click.echo("properties (as `verdict prove` proves them" + ("" if verbose else "; -v lists the proved ones too") + ")")
+            click.echo(listed, nl=False)
         if counts["failed"] and not show_failures:
             click.echo("(--show-failures adds the clauses that decided each difference and the values they read)")
         click.echo(f"{counts['passed']} passed, {counts['failed']} failed"
                    + (f", {counts['invalid_files']} invalid test file(s)" if counts["invalid_files"] else "")
-                   + (f", {counts['deselected']} deselected by -k" if patterns else ""))
+                   + (f", {counts['deselected']} deselected by -k" if patterns else "")
+                   + (f"; properties: {engine.prove_render.summary(proofs)}" if proofs else ""))
+    not_proved = proof_counts.get("unknown", 0) + proof_counts.get("not_encodable", 0)
+    if not_proved:
+        click.echo(f"verdict: warning: {not_proved} propert{'y' if not_proved == 1 else 'ies'} neither proved nor "
+                   "refuted (see above, or `verdict prove`): this run does not fail for it", err=True)
     if log_file is not None:
         for run in runs:
             for result in run.results:
@@ -557,19 +573,48 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         for table in below:
             click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent_text()} %, "
                        f"under --min-coverage {min_coverage:g}", err=True)
+    proof_rows = engine.prove_render.outcomes_to_dict(proofs) if proofs else None
     if not text:
-        click.echo(json.dumps(engine.testing.run_to_dict(runs, tables), indent=2, ensure_ascii=False))
+        document = engine.testing.run_to_dict(runs, tables)
+        if proof_rows is not None:
+            document["properties"] = proof_rows
+        click.echo(engine.jsontext.dumps(document, indent=2, ensure_ascii=False))
     if junit_file is not None:
         try:
-            junit_file.write_text(engine.testing.junit_xml(runs), encoding="utf-8")
+            junit_file.write_text(engine.testing.junit_xml(runs, proof_rows["results"] if proof_rows else ()), encoding="utf-8")
         except OSError as exc:
             raise DiagnosticsError([], EXIT_USAGE, f"cannot write the JUnit XML file {junit_file}: {exc.strerror}") from None
     # An invalid file comes first: its tests did not run, so passing or failing says nothing of them.
     if counts["invalid_files"]:
         click.echo(f"verdict: {counts['invalid_files']} invalid test file(s) or policy: their tests did not run", err=True)
         sys.exit(EXIT_INVALID_POLICY)
-    if counts["failed"] or below:
+    if proof_counts.get("encoding_mismatch"):
+        click.echo("verdict: internal error: the solver and the engine disagree on a counterexample (please report this)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+    if counts["failed"] or below or proof_counts.get("refuted"):
         sys.exit(EXIT_TESTS_FAILED)
+
+
+def _prove_tested(runs: list, patterns: tuple[str, ...]) -> list:
+    """The outcomes of proving the properties of every policy set the test files ran against (each
+    once), those whose id contains a `-k` pattern when there are any. A set without properties costs
+    nothing: the solver is not even imported."""
+    sets: list = []
+    for run in runs:
+        if run.policy is not None and all(run.policy is not seen for seen in sets):
+            sets.append(run.policy)
+    outcomes: list = []
+    for policy_set in sets:
+        every = policy_set.compiled or (policy_set.base, *policy_set.variants.values())
+        if not any(p.properties for p in every):
+            continue
+        prove = engine.prove
+        policies = prove.selected(policy_set)
+        wanted = [i for i in prove.property_ids(policies) if not patterns or any(p.lower() in i.lower() for p in patterns)]
+        if wanted:
+            outcomes += prove.prove(policy_set, policies, wanted)
+    return outcomes
 
 
 def _print_file_run(run, verbose: bool, show_failures: bool) -> None:

@@ -32,11 +32,13 @@ def summary(outcomes: list[Outcome]) -> str:
     return ", ".join(parts)
 
 
-def outcomes_to_text(outcomes: list[Outcome], files: dict[int, str] | None = None, verbose: bool = True) -> str:
+def outcomes_to_text(outcomes: list[Outcome], files: dict[int, str] | None = None, verbose: bool = True,
+                     with_summary: bool = True) -> str:
     """Policy by policy, a line per property; under a refuted one, its counterexample (the values the
     assertion read, the file it was written to, or the case's facts); under the others, why.
 
-    :param verbose: list the proved properties too (else only those not proved)."""
+    :param verbose: list the proved properties too (else only those not proved).
+    :param with_summary: end with the totals and the budget."""
     files = files or {}
     lines: list[str] = []
     current = None
@@ -62,8 +64,9 @@ def outcomes_to_text(outcomes: list[Outcome], files: dict[int, str] | None = Non
                 lines.append("            counterexample: " + ", ".join(f"{n} = {show_value(v)}" for n, v in example.facts.items()))
         elif outcome.detail:
             lines.append(f"            {outcome.detail}")
-    lines.append(summary(outcomes) + (f" (budget: {outcomes[0].rlimit} resource units per query)" if outcomes else ""))
-    return "\n".join(lines) + "\n"
+    if with_summary:
+        lines.append(summary(outcomes) + (f" (budget: {outcomes[0].rlimit} resource units per solver check)" if outcomes else ""))
+    return "".join(line + "\n" for line in lines)
 
 
 def outcome_to_dict(outcome: Outcome, file: str | None = None) -> dict[str, Any]:

@@ -50,6 +50,11 @@ ALLOWED = {
     # The symbolic form (issue 11): terms of values and functions, then of a whole compiled policy.
     "symbolic_ops": set(),
     "symbolic": {"model", "symbolic_ops"},
+    # Witnesses: a model made a canonical case, decided again by the engine (through `api`, lazily).
+    "witness": {"api", "errors", "model", "symbolic", "symbolic_ops"},
+    # `verdict prove`: each property over every case, or a replayed counterexample; and its text and JSON.
+    "prove": {"evaluator", "model", "symbolic", "symbolic_ops", "values", "witness"},
+    "prove_render": {"jsontext", "prove", "values"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`).
