@@ -500,9 +500,11 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               help="Append every test's decision to this decision log.")
 @click.option("--no-properties", is_flag=True,
               help="Do not prove the policies' properties (`verdict prove` proves them on their own).")
+@click.option("--rlimit", type=click.IntRange(1, None), metavar="N",
+              help="The solver's budget per check when proving the properties, as for `verdict prove`.")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
                  show_coverage: bool, min_coverage: float | None, output_format: str, junit_file: Path | None,
-                 log_file: Path | None, no_properties: bool) -> None:
+                 log_file: Path | None, no_properties: bool, rlimit: int | None) -> None:
     """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones,
     and prove the properties of those policies as `verdict prove` does (-k selects properties by id too).
 
@@ -538,7 +540,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         if text:
             _print_file_run(run, verbose, show_failures)
     counts = engine.testing.totals(runs)
-    proofs = [] if no_properties else _prove_tested(runs, patterns)
+    proofs = [] if no_properties else _prove_tested(runs, patterns, rlimit)
     if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"] + len(proofs):
         raise click.BadParameter(f"no test name (or FILE::NAME) contains {' or '.join(f'`{p}`' for p in patterns)} "
                                  f"({counts['deselected']} tests in {len(files)} file(s))", param_hint="-k")
@@ -596,7 +598,7 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         sys.exit(EXIT_TESTS_FAILED)
 
 
-def _prove_tested(runs: list, patterns: tuple[str, ...]) -> list:
+def _prove_tested(runs: list, patterns: tuple[str, ...], rlimit: int | None) -> list:
     """The outcomes of proving the properties of every policy set the test files ran against (each
     once), those whose id contains a `-k` pattern when there are any. A set without properties costs
     nothing: the solver is not even imported."""
@@ -613,7 +615,7 @@ def _prove_tested(runs: list, patterns: tuple[str, ...]) -> list:
         policies = prove.selected(policy_set)
         wanted = [i for i in prove.property_ids(policies) if not patterns or any(p.lower() in i.lower() for p in patterns)]
         if wanted:
-            outcomes += prove.prove(policy_set, policies, wanted)
+            outcomes += prove.prove(policy_set, policies, wanted, rlimit or engine.symbolic.DEFAULT_RLIMIT)
     return outcomes
 
 

@@ -19,9 +19,11 @@ its properties, one solver query asks for a case that breaks it:
   of the policy fails there, so an output it reads is in error) breaks the promise too: "proved"
   means that in every such case the assertion is evaluated, and is true.
 
-The query is asked in pieces that together cover every case (`_pieces`: one per clause that may set
-the output the assertion reads, and one where none does), each with the whole budget. Every piece
-unsatisfiable: the property is `proved` for this policy. A piece satisfiable: the model is tightened into a
+The query is asked whole first, with a twentieth of the budget; when that does not settle it, in
+pieces that together cover every case (`_pieces`: one per clause that may set the output the
+assertion reads, and one where none does), each with the whole budget. Every check runs in a z3
+context of its own, so its answer depends on its terms alone. The whole query or every piece
+unsatisfiable: the property is `proved` for this policy. Satisfiable: the model is tightened into a
 canonical case (`witness.canonical`), which the engine decides again under the selection `verdict
 eval` makes (`witness.replay`); its assume and assert are evaluated on that decision (`evaluator.probe`).
 Only when the engine reproduces the violation is the property `refuted` with that counterexample;
@@ -55,6 +57,9 @@ STATUSES = (PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH)
 MAX_CASE_NUMBER = 10**12
 MAX_CASE_TEXT = 500
 
+#: The whole query is asked first with this share of the budget: most properties are settled there, in
+#: one check; only a query it does not settle is asked in pieces (`_pieces`), each with the whole budget.
+_WHOLE_SHARE = 20
 #: Tightening a counterexample asks many small questions; each gets this share of the query's budget
 #: (at least `_MIN_TIGHTEN_RLIMIT`), so a witness never costs many times what its query did.
 _TIGHTEN_SHARE = 10
@@ -177,27 +182,50 @@ def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, prem
     except Refused as refused:
         return Outcome(prop, policy, NOT_ENCODABLE, rlimit, detail=f"property `{prop.id}`: {refused.construct}: {refused.reason}")
     used, gave_up = 0, []
-    for label, piece in _pieces(policy, form, prop):
-        solver = _solver(premises, rlimit)
-        before = _spent(solver)
-        answer = solver.check(query + piece)
-        used += _spent(solver) - before
+    first = max(rlimit // _WHOLE_SHARE, 1)
+    for label, piece, budget in [("whole", [], first)] + [(label, piece, rlimit) for label, piece in _pieces(policy, form, prop)]:
+        # Each check in a z3 context of its own: its answer (and its cost) depends on its terms alone,
+        # not on the queries asked before it in this process (`--property` asks fewer).
+        context = z3.Context()
+        solver = z3.Solver(ctx=context)
+        solver.set("rlimit", budget)
+        solver.add([term.translate(context) for term in premises])
+        answer = solver.check([term.translate(context) for term in query + piece])
+        used += _spent(solver)
         if answer == z3.unsat:
+            if label == "whole":
+                break  # proved at once: no piece to ask
             continue
         if answer != z3.sat:
-            gave_up.append((label, solver.reason_unknown()))
+            if label != "whole":
+                gave_up.append((label, solver.reason_unknown()))
             continue  # a later piece may still refute it, which is certain
-        model = solver.model()
-        solver.set("rlimit", max(rlimit // _TIGHTEN_SHARE, _MIN_TIGHTEN_RLIMIT))
-        if canonical(solver, form, query + piece) is not None:
-            model = solver.model()
-        # Otherwise the budget ran out while tightening: the first model still answers the query.
-        return _replayed(policy_set, policy, prop, case_facts(form, model), rlimit, used)
+        return _replayed(policy_set, policy, prop, _witness(form, premises, query + piece, solver.model(), context, rlimit),
+                         rlimit, used)
     if gave_up:
         where = "; ".join(f"{label} ({reason})" for label, reason in gave_up)
         return Outcome(prop, policy, UNKNOWN, rlimit, used,
                        detail=f"the solver gave up within the budget of {rlimit} resource units on the cases {where}")
     return Outcome(prop, policy, PROVED, rlimit, used)
+
+
+class _Translated:
+    """A model of another z3 context read through the terms of this one (what `case_facts` reads)."""
+
+    def __init__(self, model, context):
+        self.model, self.context = model, context
+
+    def eval(self, term, model_completion: bool = False):
+        return self.model.eval(term.translate(self.context), model_completion=model_completion)
+
+
+def _witness(form: SymbolicPolicy, premises: list, query: list, model, context, rlimit: int) -> dict:
+    """The facts of a counterexample: the model tightened into a canonical case (`witness.canonical`,
+    each of its checks with a tenth of the budget), or, if the budget runs out first, the model as found."""
+    solver = _solver(premises, max(rlimit // _TIGHTEN_SHARE, _MIN_TIGHTEN_RLIMIT))
+    if canonical(solver, form, query) is not None:
+        return case_facts(form, solver.model())
+    return case_facts(form, _Translated(model, context))
 
 
 def _pieces(policy: Policy, form: SymbolicPolicy, prop: Property) -> list[tuple[str, list]]:
@@ -259,7 +287,7 @@ def _solver(premises: list, rlimit: int):
 
 
 def _spent(solver) -> int:
-    """z3's resource count so far (process-wide, deterministic): a query's cost is the difference."""
+    """z3's resource count so far in the solver's context (deterministic): in a fresh context, a query's cost."""
     statistics = solver.statistics()
     return int(statistics.get_key_value("rlimit count")) if "rlimit count" in statistics.keys() else 0
 

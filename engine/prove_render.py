@@ -42,6 +42,8 @@ def outcomes_to_text(outcomes: list[Outcome], files: dict[int, str] | None = Non
     files = files or {}
     lines: list[str] = []
     current = None
+    width = max((len(_LABELS[o.status]) for o in outcomes), default=0)
+    indent = " " * (width + 4)
     for index, outcome in enumerate(outcomes):
         if not verbose and outcome.status == "proved":
             continue
@@ -52,18 +54,18 @@ def outcomes_to_text(outcomes: list[Outcome], files: dict[int, str] | None = Non
             until = f" until {identity.effective_until}" if identity.effective_until else ""
             lines.append(f"{label}  (in force from {identity.effective_from}{until})")
         prop = outcome.property
-        lines.append(f"  {_LABELS[outcome.status]:<9} {prop.id}: {prop.description}")
+        lines.append(f"  {_LABELS[outcome.status]:<{width}}  {prop.id}: {prop.description}")
         example = outcome.counterexample
         if example is not None:
             reads = ", ".join(f"{name} = {show_value(value)}" for name, value in example.reads)
             said = "is false" if example.verdict == "false" else example.verdict
-            lines.append(f"            assert `{prop.assertion.text}` {said}" + (f": {reads}" if reads else ""))
+            lines.append(f"{indent}assert `{prop.assertion.text}` {said}" + (f": {reads}" if reads else ""))
             if index in files:
-                lines.append(f"            counterexample: {files[index]} (decide it with `verdict eval`)")
+                lines.append(f"{indent}counterexample: {files[index]} (decide it with `verdict eval`)")
             else:
-                lines.append("            counterexample: " + ", ".join(f"{n} = {show_value(v)}" for n, v in example.facts.items()))
+                lines.append(f"{indent}counterexample: " + ", ".join(f"{n} = {show_value(v)}" for n, v in example.facts.items()))
         elif outcome.detail:
-            lines.append(f"            {outcome.detail}")
+            lines.append(f"{indent}{outcome.detail}")
     if with_summary:
         lines.append(summary(outcomes) + (f" (budget: {outcomes[0].rlimit} resource units per solver check)" if outcomes else ""))
     return "".join(line + "\n" for line in lines)
