@@ -941,7 +941,8 @@ def impact_command(before: str, after: str, corpus: Path, output_format: str, lo
     if outcome.refused and not outcome.changes:
         # Nothing changed only because nothing was decided: that is no evidence for the change.
         raise DiagnosticsError([], EXIT_INVALID_CASE, f"{len(outcome.refused)} case(s) could not be decided under either "
-                               f"policy (no version in force on their date): {', '.join(outcome.refused[:5])}")
+                               f"policy (no version in force on their date, or facts that break a constraint): "
+                               f"{', '.join(outcome.refused[:5])}")
     sys.exit(EXIT_TESTS_FAILED if outcome.changes else EXIT_OK)
 
 

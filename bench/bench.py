@@ -9,7 +9,8 @@ It measures
      (`aqara.py`), in interleaved rounds with `bench/handwritten.py`, the policy written by hand in
      plain Python, after checking that it agrees with the engine on every output of every case
      (exit 1 if not; `tests/test_bench_agreement.py` runs the same check);
-  2. the medians of the per-round ratios between the three;
+  2. the medians of the per-round ratios between the three, and what the policy's constraints cost:
+     `engine.decide` trace off on the same policy with its constraints taken out, in the same rounds;
   3. wall times of whole `verdict` processes (`eval` of the example case, `validate` of the
      policy) and of loading + compiling the policy in-process.
 
@@ -22,6 +23,7 @@ file; see README.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -48,10 +50,13 @@ POLICY_DIR = REPO / "policies" / "aqara-returns"
 # -- timing ----------------------------------------------------------------------------------------
 
 def time_decisions(policy: engine.Policy, cases: list[engine.Case], repeats: int) -> dict[str, list[float]]:
-    """Seconds for one pass over all cases, per repeat, for each of the three deciders, interleaved
+    """Seconds for one pass over all cases, per repeat, for each of the four deciders, interleaved
     in rounds (`timing.rounds`) so that load from elsewhere on the machine hits them alike."""
     facts = [case.facts for case in cases]
     decide = engine.decide
+    # The same policy without its constraints (the cases satisfy them, so it decides them alike): the
+    # cost of judging them is the ratio of the two untraced passes of one round.
+    bare = dataclasses.replace(policy, constraints={})
 
     def trace_on() -> None:
         for case in cases:
@@ -61,11 +66,16 @@ def time_decisions(policy: engine.Policy, cases: list[engine.Case], repeats: int
         for case in cases:
             decide(policy, case, trace=False)
 
+    def trace_off_without_constraints() -> None:
+        for case in cases:
+            decide(bare, case, trace=False)
+
     def by_hand() -> None:
         for f in facts:
             handwritten.decide(f)
 
-    return timing.rounds({"trace_on": trace_on, "trace_off": trace_off, "handwritten": by_hand}, repeats)
+    return timing.rounds({"trace_on": trace_on, "trace_off": trace_off, "handwritten": by_hand,
+                          "trace_off_without_constraints": trace_off_without_constraints}, repeats)
 
 
 def time_process(argv: list[str], runs: int) -> list[float]:
@@ -156,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             "trace_on_over_off": timing.ratio(decisions["trace_on"], decisions["trace_off"]),
             "trace_off_over_handwritten": timing.ratio(decisions["trace_off"], decisions["handwritten"]),
             "trace_on_over_handwritten": timing.ratio(decisions["trace_on"], decisions["handwritten"]),
+            "trace_off_over_without_constraints": timing.ratio(decisions["trace_off"],
+                                                               decisions["trace_off_without_constraints"]),
+            "without_constraints_over_handwritten": timing.ratio(decisions["trace_off_without_constraints"],
+                                                                 decisions["handwritten"]),
         },
+        "constraints": len(policy.constraints),
         "processes": {name: summary(times) for name, times in processes.items()},
         "policy_load": {"first_s": first_load, **summary(later_loads)},
     }
@@ -181,19 +196,22 @@ def print_report(r: dict) -> None:
           f"engine {r['engine_version']}, {r['implementation']} {r['python']}, {r['cpu_count']} CPUs")
     print(f"{r['cases']} generated cases (seed {r['seed']}), {r['repeats']} timed passes each; "
           f"the handwritten baseline agrees with the engine on every output of every case\n")
-    print(f"{'decide':<22}{'cases/s median':>16}{'cases/s best':>14}{'µs/case median':>16}{'µs/case min':>13}")
+    print(f"{'decide':<29}{'cases/s median':>16}{'cases/s best':>14}{'µs/case median':>16}{'µs/case min':>13}")
     labels = {"trace_on": "engine, trace on", "trace_off": "engine, trace off",
+              "trace_off_without_constraints": f"  without its {r['constraints']} constraint(s)",
               "handwritten": "handwritten Python"}
     for name, label in labels.items():
         d = r["decide"][name]
-        print(f"{label:<22}{d['cases_per_s_median']:>16,.0f}{d['cases_per_s_best']:>14,.0f}"
+        print(f"{label:<29}{d['cases_per_s_median']:>16,.0f}{d['cases_per_s_best']:>14,.0f}"
               f"{d['us_per_case_median']:>16.1f}{d['us_per_case_min']:>13.1f}")
     rounds = r["round_ratios"]
     print(f"\n{'time per case':<34}{'median of round ratios':>24}{'ratio of medians':>18}")
     print(f"{'trace on / trace off':<34}{rounds['trace_on_over_off']:>23.2f}x{r['trace_on_over_off']:>17.2f}x")
-    print(f"{'engine (trace off) / handwritten':<34}{rounds['trace_off_over_handwritten']:>23.0f}x"
-          f"{r['engine_over_handwritten']:>17.0f}x")
-    print(f"{'engine (trace on) / handwritten':<34}{rounds['trace_on_over_handwritten']:>23.0f}x")
+    print(f"{'engine (trace off) / handwritten':<34}{rounds['trace_off_over_handwritten']:>23.1f}x"
+          f"{r['engine_over_handwritten']:>17.1f}x")
+    print(f"{'engine (trace on) / handwritten':<34}{rounds['trace_on_over_handwritten']:>23.1f}x")
+    print(f"{'trace off / without constraints':<34}{rounds['trace_off_over_without_constraints']:>23.2f}x")
+    print(f"{'without constraints / handwritten':<34}{rounds['without_constraints_over_handwritten']:>23.1f}x")
     print(f"\n{'wall time':<40}{'median ms':>11}{'min ms':>9}{'runs':>6}")
     rows = [("python -c pass (interpreter start)", r["processes"]["python_startup"]),
             ("verdict eval return-day-10 --format json", r["processes"]["verdict_eval"]),

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import bundled
 from .cases import Case, case_from_document, case_from_mapping
-from .constraints import check as check_constraints
 from .errors import CaseError, Diagnostic, PolicyError, SourceLocation, did_you_mean
 from .evaluator import evaluate as evaluate_policy
 from .loader import CASE, POLICY, VARIANT, display_path, document_from_bytes, inside, load_document, read_bytes
@@ -511,17 +510,16 @@ def decide_in_set(policy_set: PolicySet, case: Case, variant: str | None = None,
 
 def decide(policy: Policy, case: Case, trace: bool = True) -> Decision:
     """Evaluate a checked case under this one policy, without choosing a variant or a version;
-    `trace=False` records nothing of the trace (and costs nothing for it). A policy taken out of a set
-    that has variants or versions (`load_policy`, `require_policy`) is refused: `evaluate` decides it."""
+    `trace=False` records nothing of the trace (and costs nothing for it). A case that breaks one of the
+    policy's constraints is refused (`CaseError`, `constraint_broken`). A policy taken out of a set that
+    has variants or versions (`load_policy`, `require_policy`) is refused: `evaluate` decides it."""
     if policy.needs_selection:
         raise PolicyError([Diagnostic(
             "selection_needed", f"policy `{policy.id}` {policy.needs_selection}: deciding with its base alone would "
             "ignore them", SourceLocation(policy.id), "",
             "decide with engine.evaluate(engine.load(ID_OR_PATH), facts), which selects the variant and the version "
             "as `verdict eval` does")])
-    if policy.constraints:  # tested here: a policy without them pays nothing on its hot path
-        check_constraints((policy,), case.facts)
-    return evaluate_policy(policy, case.facts, case.id, trace, ENGINE_VERSION)
+    return evaluate_policy(policy, case.facts, case.id, trace, ENGINE_VERSION, policy.constraints)
 
 
 def policy_roots() -> list[Path]:

@@ -4,6 +4,11 @@ A constraint is read like a clause's `when`, with three values: it is broken onl
 case gives make it false. One that reads a fact the case does not give is not judged (unknown), and
 neither is one that fails to evaluate (the type checker rules out all but runtime failures, such as
 a date too far for `add_months`): refusing a case needs a certain answer.
+
+This is the simple, obviously correct reading, and the oracle the tests hold the plan to. Deciding a
+case does not start here: the plan's generated fast path tests every constraint two-valued first
+(`plan/codegen.py`), and only a case it cannot clear (a constraint false, a fact missing, a failure)
+reaches `refuse`, from the evaluator's general path.
 """
 
 from __future__ import annotations
@@ -76,14 +81,38 @@ def broken(policy: Policy, facts: dict[str, Any], only: Iterable[str] | None = N
     return problems
 
 
+def refuse(policy: Policy, facts: dict[str, Any], only: Iterable[str] | None = None) -> None:
+    """Raise `CaseError` with `broken`'s diagnostics when there are any."""
+    problems = broken(policy, facts, only)
+    if problems:
+        raise CaseError(problems)
+
+
+def shared(policies: list[Policy] | tuple[Policy, ...]) -> set[str]:
+    """The names of the constraints that every one of `policies` has, alike (by the first's)."""
+    if not policies:
+        return set()
+    names = set(policies[0].constraints)
+    for policy in policies[1:]:
+        names &= {name for name, c in policy.constraints.items() if c == policies[0].constraints.get(name)}
+    return names
+
+
 def check(policies: list[Policy] | tuple[Policy, ...], facts: dict[str, Any]) -> None:
     """Raise `CaseError` when the facts break a constraint that every one of `policies` (the
     candidates that may decide the case) has: one they all share holds whichever decides."""
-    if not policies or not policies[0].constraints:
-        return
-    shared = set(policies[0].constraints)
-    for policy in policies[1:]:
-        shared &= {name for name, c in policy.constraints.items() if c == policies[0].constraints.get(name)}
-    problems = broken(policies[0], facts, shared)
-    if problems:
-        raise CaseError(problems)
+    if policies and policies[0].constraints:
+        refuse(policies[0], facts, shared(policies))
+
+
+def contradiction(policy: Policy, facts: dict[str, Any], names: list[str]) -> None:
+    """Refuse a case whose facts, though no constraint alone is broken by what they give, leave no
+    completion that keeps `names` all at once (the solver found them: engine/settle.py)."""
+    read = sorted({fact for name in names for fact in policy.constraints[name].expression.names if fact in facts})
+    given = ", ".join(f"{fact} = {show_value(facts[fact])}" for fact in read)
+    listed = ", ".join(f"`{name}`" for name in names)
+    first = policy.constraints[names[0]] if names else None
+    raise CaseError([Diagnostic(
+        "constraints_contradicted", f"no value of the missing facts lets the case keep constraints {listed} together "
+        f"({given})", first.location if first else None, names[0] if names else "",
+        "check the case's facts: " + "; ".join(f"{policy.constraints[n].message}" for n in names))])

@@ -20,10 +20,14 @@ executable specification, and the tests check this module against it):
    those facts (up to `MAX_FACT_WORLDS` combinations); if every value gives the same result, the
    output is decided, and `regardless_of` names the facts it did not depend on.
 
-How: a case whose every read fact is known and where nothing fails is decided by the plan's
-generated fast path (`plan/codegen.py`); any other case starts again on the general path here,
-which evaluates lazily, as the specification reads, through three-valued closures
-(`plan/kleene.py`). Both record the trace compactly, and only when asked (`plan/record.py`).
+Before all of that, a case that breaks one of the policy's constraints the caller names is refused
+(`CaseError`, `constraint_broken`; see `engine/constraints.py`), not decided.
+
+How: a case whose every read fact is known, where nothing fails and every constraint holds is
+decided by the plan's generated fast path (`plan/codegen.py`); any other case starts again on the
+general path here, which judges the constraints three-valued (`constraints.refuse`) and evaluates
+lazily, as the specification reads, through three-valued closures (`plan/kleene.py`). Both record
+the trace compactly, and only when asked (`plan/record.py`).
 
 The evaluator does no I/O, formats no text and never reads the clock.
 """
@@ -32,8 +36,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
+from .constraints import refuse
 from .errors import Diagnostic
 from .expressions import FAILURES, EvaluationFailure, Unknown, conjuncts, describe_failure
 from .functions import cannot_hold
@@ -53,13 +58,18 @@ MAX_FACT_WORLDS = 64
 
 
 def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace: bool = True,
-             engine_version: str = "") -> Decision:
+             engine_version: str = "", constraints: Collection[str] = (), settle: bool = True) -> Decision:
     """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
 
-    The decision always has every output. It is never an exception: an output that needs absent
-    facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
+    The decision always has every output. Short of a refusal (`constraints`, below), it is never an
+    exception: an output that needs absent facts is undetermined, and a clause that fails is recorded in `errors` and makes the outputs
     it could change undetermined rather than silently skipped. With `trace=False` nothing of the
     trace is recorded.
+
+    :param constraints: the names of the policy's constraints a case is refused for breaking: then,
+        and only then, `CaseError` is raised (`policy.constraints` for all of them; the default, none).
+    :param settle: with False the solver is never asked: an output the evaluator leaves undetermined
+        stays so (the semantics of tests/reference.py, which the plan is tested against).
     """
     program = policy.__dict__.get("_program") or program_for(policy)
     if type(facts) is not dict:
@@ -70,7 +80,10 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
         else:
             outputs = program.fast(facts)
     except Exception:  # noqa: BLE001 - anything the fast path cannot decide exactly starts again below
-        return _general(program, facts, case_id, trace, engine_version)
+        # The fast path clears a case only when every constraint holds; any other is judged here.
+        if constraints:
+            refuse(policy, facts, constraints)
+        return _general(program, facts, case_id, trace, engine_version, settle)
     # Decision.trusted, inlined: on the fast path the decision object is a third of the cost. The
     # fields left out keep their class defaults (no missing facts, no errors, no selection, no trace).
     decision = _new(Decision)
@@ -87,13 +100,37 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
 _new, _set = object.__new__, object.__setattr__
 
 
-def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_version: str) -> Decision:
+def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_version: str,
+             settle: bool = True) -> Decision:
     run = _Run(program, facts, recording=trace)
-    results = Outputs(run.decide())
-    missing = tuple(sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing}))
+    decided = run.decide()
+    settled = None
+    if settle and any(r.status == "undetermined" for r in decided.values()):
+        # Only here is the solver loaded: a case that lacks facts its outputs need (engine/settle.py).
+        from .settle import settle as settle_open  # noqa: PLC0415
+
+        settled = settle_open(program.policy, facts, decided)
+        decided = settled.outputs
+    results = Outputs(decided)
+    if settled is not None:
+        missing = settled.missing_facts
+    else:
+        missing = in_declaration_order(program.policy, {m for r in results.values() if r.status == "undetermined" for m in r.missing})
     record = GeneralRecord(program, facts, run.clause_traces, run.derived_traces, results) if trace else None
-    return Decision.trusted(program.policy.identity, case_id, facts, results, missing, tuple(run.errors),
-                            engine_version, record, program.policy)
+    decision = Decision.trusted(program.policy.identity, case_id, facts, results, missing, tuple(run.errors),
+                                engine_version, record, program.policy)
+    if settled is not None:
+        decision.__dict__.update(relevant_facts=settled.relevant_facts, regardless_of=settled.regardless_of,
+                                 solver=settled.solver)
+    return decision
+
+
+def in_declaration_order(policy: Policy, names) -> tuple[str, ...]:
+    """Fact names in the order the policy declares its facts (the canonical order of missing facts)."""
+    order = policy.__dict__.get("_fact_order")
+    if order is None:
+        order = policy.__dict__["_fact_order"] = {name: i for i, name in enumerate(policy.facts)}
+    return tuple(sorted(names, key=lambda n: (order.get(n, len(order)), n)))
 
 
 def probe(policy: Policy, facts: Mapping[str, Any], node) -> tuple[str, Any, tuple[Read, ...], frozenset[str]]:
@@ -336,7 +373,8 @@ class _Run:
             outcomes.append(outcome)
         used = {clause_id for outcome in outcomes for clause_id in outcome.clauses}
         clauses = tuple(cid for cid in self.plan.clause_ids if cid in used)
-        return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing)
+        return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing,
+                            "enumeration")
 
     def _combine(self, declared, output: int, effective: list[_ClauseState]) -> Outcome:
         missing: set[str] = set()
@@ -363,7 +401,7 @@ class _Run:
         if outcome.kind == "error":
             self._error(f"while deciding output `{declared.name}`: {outcome.message}", declared.location, declared.name)
             return OutputResult(None, "error", (), ())
-        return OutputResult(declared.undetermined, "undetermined", (), tuple(sorted(outcome.missing)))
+        return OutputResult(declared.undetermined, "undetermined", (), in_declaration_order(self.policy, outcome.missing))
 
     # -- the whole case -------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class ImpactReport:
     cases: int = 0
     changed_cases: int = 0
     changes: list[OutputChange] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # cases neither policy could decide (no version in force)
+    refused: list[str] = field(default_factory=list)  # cases neither policy could decide (no version, a constraint)
     # With `replay(..., trace=True)`: per case, (decision, policy) under A and under B, or None if refused.
     decisions: list[tuple] = field(default_factory=list)
 
@@ -140,7 +140,7 @@ def replay(cases: list[Case], before: PolicySet, after: PolicySet, before_varian
         if trace:
             report.decisions.append((old, new))
         old, new = (old[0] if old else None), (new[0] if new else None)
-        if old is None or new is None:  # refused: no version in force on the case's date
+        if old is None or new is None:  # refused: no version in force on its date, or a constraint broken
             if old is None and new is None:
                 report.refused.append(case.id)
             else:
@@ -269,7 +269,7 @@ def compare_item(before: PolicySet, after: PolicySet, item: Item, sides: Sides, 
     new = _decide(after, case, sides.after_variant, sides.after_date, traced)
     logged = tuple((side, *_log_entry(d, sides.log_trace)) for side, d in enumerate((old, new)) if d is not None) if traced else ()
     old, new = (old[0] if old else None), (new[0] if new else None)
-    if old is None or new is None:  # refused: no version in force on the case's date
+    if old is None or new is None:  # refused: no version in force on its date, or a constraint broken
         if old is None and new is None:
             return Compared(item.number, source, case.id, refused_by_both=True, logged=logged)
         return Compared(item.number, source, case.id, (OutputChange(

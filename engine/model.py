@@ -374,13 +374,17 @@ class OutputResult:
     clauses: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     regardless_of: tuple[str, ...] = ()
+    # How it was settled when the case lacks facts: "" (by the case's facts), `enumeration` (every value
+    # of its few-valued missing facts), `solver` (every completion, engine/settle.py; for an undetermined
+    # output: `missing` is then a minimal set), `fallback` (the solver could not: the evaluator's answer).
+    settled_by: str = ""
 
     @classmethod
     def trusted(cls, value: Any, status: str, clauses: tuple[str, ...] = ()) -> "OutputResult":
         """The evaluator's constructor: the same object, without the frozen `__init__`'s cost."""
         result = object.__new__(cls)
         object.__setattr__(result, "__dict__", {"value": value, "status": status, "clauses": clauses,
-                                                "missing": (), "regardless_of": ()})
+                                                "missing": (), "regardless_of": (), "settled_by": ""})
         return result
 
 
@@ -432,6 +436,11 @@ class Decision:
     trace: Any = field(default=None, repr=False)
     # The compiled policy that decided (whose trace this is): what rendering reads quotes and titles from.
     made_by: Any = field(default=None, repr=False, compare=False)
+    # When the case lacks facts and the solver settled its open outputs (engine/settle.py): the missing
+    # facts that can change an output, alone or jointly; the others; and what the solver did.
+    relevant_facts: tuple[str, ...] = ()
+    regardless_of: tuple[str, ...] = ()
+    solver: Any = None
 
     @classmethod
     def trusted(cls, policy: PolicyIdentity, case_id: str, facts: dict[str, Any], outputs: dict[str, OutputResult],
@@ -441,7 +450,8 @@ class Decision:
         decision = object.__new__(cls)
         object.__setattr__(decision, "__dict__", {
             "policy": policy, "case_id": case_id, "facts": facts, "outputs": outputs, "missing_facts": missing_facts,
-            "errors": errors, "engine_version": engine_version, "selection": "", "trace": trace, "made_by": made_by})
+            "errors": errors, "engine_version": engine_version, "selection": "", "trace": trace, "made_by": made_by,
+            "relevant_facts": (), "regardless_of": (), "solver": None})
         return decision
 
     @functools.cached_property

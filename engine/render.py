@@ -95,9 +95,13 @@ def _decision_dict(decision: Decision, policy: Policy, trace: str) -> dict:
     outputs = {name: _value_json(result.value) for name, result in decision.outputs.items()}
     decided_by = {
         name: {"status": result.status, "clauses": list(result.clauses), "missing_facts": list(result.missing),
-               **({"regardless_of": list(result.regardless_of)} if result.regardless_of else {})}
+               **({"regardless_of": list(result.regardless_of)} if result.regardless_of else {}),
+               **({"settled_by": result.settled_by} if result.settled_by else {})}
         for name, result in decision.outputs.items()
     }
+    # Only when the solver was asked (a case that left outputs open): older decisions read the same.
+    settled = {"relevant_facts": list(decision.relevant_facts), "regardless_of": list(decision.regardless_of),
+               "solver": decision.solver.to_dict()} if decision.solver is not None else {}
     return {
         "schema_version": DECISION_SCHEMA_VERSION,
         "case": {"id": decision.case_id, "facts_sha256": decision.case_digest},
@@ -106,6 +110,7 @@ def _decision_dict(decision: Decision, policy: Policy, trace: str) -> dict:
         "facts": {name: _value_json(value) for name, value in sorted(decision.facts.items())},
         "outputs": outputs,
         "missing_facts": list(decision.missing_facts),
+        **settled,
         "decided_by": decided_by,
         # Only the file's name: the JSON must not depend on the directory it was run from.
         "errors": [{**d.to_dict(), "file": d.location.file.replace("\\", "/").rsplit("/", 1)[-1]} for d in decision.errors],
@@ -174,7 +179,7 @@ def _trace_dict(decision: Decision, policy: Policy, level: str) -> dict:
                               for d in policy.disabled]
     result["outputs"] = [
         {"name": e.subject, "value": _value_json(e.value), "status": e.result, "clauses": list(e.clauses),
-         "missing_facts": list(e.missing)}
+         "missing_facts": list(e.missing), **({"settled_by": e.settled_by} if e.settled_by else {})}
         for e in decision.events if e.op is Op.OUTPUT
     ]
     return result
@@ -391,11 +396,21 @@ def _head_lines(decision: Decision, brief: bool = False) -> list[str]:
                 "error": "  (error: see below)"}.get(result.status, "")
         if result.regardless_of:
             note += f"  (whatever {', '.join(result.regardless_of)} {'is' if len(result.regardless_of) == 1 else 'are'})"
+        if result.settled_by == "solver" and result.status != "undetermined":
+            note += "  (settled by the solver)"
         lines.append(f"  {name.ljust(width)}  {show_value(result.value)}{note}")
     if unset:
         lines.append(f"  {'null'.ljust(width)}  {', '.join(unset)}  (no clause set them)")
     if decision.missing_facts or not brief:
         lines.append(f"  {'missing facts'.ljust(width)}  {', '.join(decision.missing_facts) or 'none'}")
+    if decision.solver is not None:
+        run = decision.solver
+        ended = {"complete": "exact", "budget_exhausted": "budget exhausted: outputs marked fallback keep the evaluator's answer",
+                 "not_encodable": "the policy has constructs the solver cannot encode: the evaluator's answer stands"}[run.status]
+        lines.append(f"  {'solver'.ljust(width)}  {run.name} {run.version}, rlimit {run.rlimit} per query, "
+                     f"{run.queries} queries: {ended}")
+        if decision.regardless_of:
+            lines.append(f"  {'regardless of'.ljust(width)}  {', '.join(decision.regardless_of)}")
     for error in decision.errors:
         lines.append(f"  error: {error.one_line()}")
     return lines

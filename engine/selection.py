@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .cases import Case
-from .constraints import check as check_constraints
+from .constraints import shared as shared_constraints
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation, did_you_mean
-from .evaluator import evaluate
+from .evaluator import evaluate, in_declaration_order
 from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
 from .version import ENGINE_VERSION
 
@@ -129,18 +129,22 @@ def select(policy_set: PolicySet, facts: dict[str, Any], variant: str | None = N
 def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace: bool = True,
            as_of: dt.date | None = None) -> Decision:
     """Select the policy for the case, decide, and record why (`Decision.selection`); the decision's
-    `made_by` is the policy whose trace it carries. A case dated when no version is in force is
-    refused (`CaseError`); a variant the set does not have raises `SelectionError`."""
+    `made_by` is the policy whose trace it carries. A case dated when no version is in force, or whose
+    facts break a constraint, is refused (`CaseError`); a variant the set does not have raises `SelectionError`."""
     check_variant(policy_set, variant)
     selection = select(policy_set, case.facts, variant, as_of)
     if not selection.pool:
         raise CaseError([_no_version(policy_set, case, variant, as_of)])
-    if selection.pool[0].constraints:  # tested here: a policy without them pays nothing per case
-        check_constraints(selection.pool, case.facts)
+    # The evaluator refuses a case that breaks a constraint it is given (its fast path tests them all
+    # at the cost of a few comparisons). One policy: all of its constraints. Several candidates: only
+    # those they all share hold whichever decides, judged once, with the first (as constraints.check).
     if len(selection.pool) == 1:
-        decision = evaluate(selection.pool[0], case.facts, case.id, trace, ENGINE_VERSION)
+        policy = selection.pool[0]
+        decision = evaluate(policy, case.facts, case.id, trace, ENGINE_VERSION, policy.constraints)
         return dataclasses.replace(decision, selection=selection.why)
-    decisions = [evaluate(p, case.facts, case.id, trace, ENGINE_VERSION) for p in selection.pool]
+    judged = shared_constraints(selection.pool) if selection.pool[0].constraints else ()
+    decisions = [evaluate(p, case.facts, case.id, trace, ENGINE_VERSION, judged if i == 0 else ())
+                 for i, p in enumerate(selection.pool)]
     first = decisions[0]
     outputs = {}
     for name, result in first.outputs.items():
@@ -149,12 +153,21 @@ def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace:
         if len(values) == 1 and statuses <= {"decided", "default"}:
             outputs[name] = result
         else:
-            missing = sorted({*selection.missing, *(m for d in decisions for m in d.outputs[name].missing)})
-            outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), tuple(missing))
-    missing_facts = tuple(sorted({m for r in outputs.values() if r.status == "undetermined" for m in r.missing}))
+            missing = in_declaration_order(policy_set.base, {*selection.missing, *(m for d in decisions for m in d.outputs[name].missing)})
+            outputs[name] = OutputResult(policy_set.base.outputs[name].undetermined, "undetermined", (), missing)
+    missing_facts = in_declaration_order(policy_set.base, {m for r in outputs.values() if r.status == "undetermined" for m in r.missing})
     why = (f"{selection.why}; the outputs shown are those all {len(selection.pool)} candidate policies agree on "
            "(the trace is the first's)")
-    return dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why)
+    combined = dataclasses.replace(first, outputs=Outputs(outputs), missing_facts=missing_facts, selection=why)
+    runs = [d.solver for d in decisions if d.solver is not None]
+    if runs:  # each candidate was settled on its own: what can change an output under any of them
+        relevant = {f for d in decisions for f in d.relevant_facts} | set(missing_facts)
+        absent = {f for d in decisions for f in (*d.relevant_facts, *d.regardless_of)} - relevant
+        status = next((r.status for r in runs if r.status != "complete"), "complete")
+        combined.__dict__.update(relevant_facts=in_declaration_order(policy_set.base, relevant),
+                                 regardless_of=in_declaration_order(policy_set.base, absent),
+                                 solver=dataclasses.replace(runs[0], status=status, queries=sum(r.queries for r in runs)))
+    return combined
 
 
 def in_force(policy_set: PolicySet, variant: str | None = None, as_of: dt.date | None = None) -> Policy:

@@ -239,9 +239,11 @@ class SymbolicPolicy:
         """The (variable, constant) pairs of constraints such as `fix` gives, for `z3.substitute`."""
         z3 = load_z3()
         pairs = []
-        for c in constraints:  # `var == constant`, and flags true or false
-            if z3.is_eq(c) and z3.is_const(c.arg(0)) and not z3.is_int_value(c.arg(0)):
+        for c in constraints:  # `var == constant` (either way round: z3 may put the constant first), and flags
+            if z3.is_eq(c) and _variable(c.arg(0)):
                 pairs.append((c.arg(0), c.arg(1)))
+            elif z3.is_eq(c) and _variable(c.arg(1)):
+                pairs.append((c.arg(1), c.arg(0)))
             elif z3.is_const(c) and z3.is_bool(c) and not z3.is_true(c) and not z3.is_false(c):
                 pairs.append((c, z3.BoolVal(True)))
             elif z3.is_not(c) and z3.is_const(c.arg(0)):
@@ -395,6 +397,12 @@ class SymbolicPolicy:
         if z3.is_true(ev(term.null)):
             return None
         return _decode(term, ev(term.value))
+
+
+def _variable(term) -> bool:
+    """An uninterpreted constant (a fact's variable, a flag), not a value."""
+    z3 = load_z3()
+    return z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED
 
 
 def _zero(variable):

@@ -55,3 +55,4 @@ class Event:
     value_reads: tuple[Read, ...] = ()  # CLAUSE: what the `then` expressions read
     location: Any = None  # PART, DERIVED: where the expression is written (a SourceLocation)
     position: int = 0  # PART: 0-based position of the part in its clause's condition
+    settled_by: str = ""  # OUTPUT: how a case that lacks facts settled it (see `OutputResult.settled_by`)

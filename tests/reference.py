@@ -26,6 +26,7 @@ import simpleeval
 from engine.errors import Diagnostic
 from engine.expressions import OPERATORS, EvaluationFailure, Unknown, conjuncts, describe_failure, out_of_range
 from engine.functions import FUNCTIONS, FunctionError, cannot_hold, type_name
+from engine.evaluator import in_declaration_order  # the canonical order of fact names, not semantics
 from engine.model import Clause, Decision, OutputResult, Policy, to_json_value
 from engine.trace import Event, Op, Read
 
@@ -199,7 +200,7 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
     """Decide a checked case, as the engine's `evaluator.evaluate` must."""
     run = _Run(policy, facts)
     results = run.decide()
-    missing = sorted({m for r in results.values() if r.status == "undetermined" for m in r.missing})
+    missing = in_declaration_order(policy, {m for r in results.values() if r.status == "undetermined" for m in r.missing})
     return Decision.trusted(policy.identity, case_id, dict(facts), results, tuple(missing), tuple(run.errors),
                             engine_version, _Events(run.events) if trace else None, policy)
 
@@ -439,7 +440,8 @@ class _Run:
             outcomes.append(outcome)
         used = {clause_id for outcome in outcomes for clause_id in outcome.clauses}
         clauses = tuple(c.id for c in self.policy.clauses if c.id in used)
-        return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing)
+        return OutputResult(outcomes[0].value, "decided" if clauses else "default", clauses, (), result.missing,
+                            "enumeration")
 
     def _combine(self, output, effective: list[_ClauseState]) -> _Outcome:
         missing: set[str] = set()
@@ -480,7 +482,7 @@ class _Run:
             self._error(f"while deciding output `{output.name}`: {outcome.message}", output.location, output.name)
         if outcome.kind == "error":
             return OutputResult(None, "error", (), ())
-        return OutputResult(output.undetermined, "undetermined", (), tuple(sorted(outcome.missing)))
+        return OutputResult(output.undetermined, "undetermined", (), in_declaration_order(self.policy, outcome.missing))
 
     # -- the whole case -------------------------------------------------------------------------
 
@@ -492,7 +494,7 @@ class _Run:
             self.emit(self._effect(self.states[clause.id], results))
         for name, result in results.items():
             self.emit(Event(Op.OUTPUT, name, result=result.status, value=result.value,
-                            missing=result.missing, clauses=result.clauses))
+                            missing=result.missing, clauses=result.clauses, settled_by=result.settled_by))
         return results
 
     def _effect(self, state: _ClauseState, results: dict[str, OutputResult]) -> Event:

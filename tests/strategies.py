@@ -3,14 +3,14 @@
 The API:
 
 - `policies()` draws a `GeneratedPolicy` (`.yaml`, the text of a `policy.yaml`; `.source`, the
-  source text it quotes). `write_policy(generated, folder)` writes both into a folder;
+  source text it quotes); `policies(constraints=True)`, one that also declares 1–3 constraints. `write_policy(generated, folder)` writes both into a folder;
   `load(generated)` writes them into a temporary folder and returns the `engine.Policy` that
   `engine.load_policy` makes of them (an AssertionError naming every problem if it does not
   validate); `load_with_problems(generated)` returns `(policy or None, problems)`. Both are cached.
 - `cases(policy, leave_out=True)` draws the facts of a case for a loaded `engine.Policy` or
   `engine.PolicySet`, as the mapping `engine.case_from_facts` takes: facts left out, nulls, values
   at the boundaries the policy tests (`policy_marks(policy)` gives the constants it reads them from).
-- `policies_with_cases(cases_per_policy=3)` draws `(GeneratedPolicy, [facts, ...])`.
+- `policies_with_cases(cases_per_policy=3, constraints=False)` draws `(GeneratedPolicy, [facts, ...])`.
 - `aqara_cases(variant_facts=True, leave_out=True)` draws the facts of a case for the bundled
   `aqara-returns` policy set (`AQARA` is its folder); `variant_facts=False` keeps to the facts of
   the base policy.
@@ -44,6 +44,9 @@ What a generated policy holds (each drawn at random, every piece small):
   declares `overrides: all`. Edges go from higher to lower rank, so they never loop. A clause reads
   only outputs ordered before every output it sets; a last pass drops reads that overriding would
   still turn into a loop.
+- With `constraints=True`, 1–3 constraints: conditions written as a part is, over the facts alone
+  (null guards, `and`/`or`/`not`, dates, amounts, calendar functions that may fail), which random
+  cases often break, give no judgement on (a fact left out) or make fail.
 - Conditions and values may fail at run time on some cases, on purpose: a division by a fact that
   may be zero, a fractional count of days, a day that does not exist, a number past the limit of
   computed values (`engine.expressions.MAX_NUMBER`, reached from the large numbers written and
@@ -955,7 +958,7 @@ def _constants(parameters: dict) -> dict[str, list]:
 
 
 @st.composite
-def policies(draw) -> GeneratedPolicy:
+def policies(draw, constraints: bool = False) -> GeneratedPolicy:
     """Small policies that validate: see the module's docstring for what they hold."""
     fact_kinds = draw(st.lists(st.sampled_from(FACT_TYPES), min_size=1, max_size=MAX_FACTS))
     facts: dict[str, dict] = {}
@@ -1026,10 +1029,18 @@ def policies(draw) -> GeneratedPolicy:
             break
         _drop_reads(looping)
 
-    return _render(facts, parameters, derived, outputs, clauses, draw(st.booleans()))
+    informational = draw(st.booleans())
+    rules = {}
+    if constraints:  # drawn last, so that a policy without them is drawn as it always was
+        writer = _Writer(draw, fact_names, constants)
+        for index in range(1, draw(st.integers(1, 3)) + 1):
+            rules[f"rule{index}"] = {"expression": writer.boolean(draw(st.integers(0, 2))),
+                                     "message": f"the facts satisfy rule {index}"}
+    return _render(facts, parameters, derived, outputs, clauses, informational, rules)
 
 
-def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informational: bool) -> GeneratedPolicy:
+def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informational: bool,
+            constraints: dict[str, dict] | None = None) -> GeneratedPolicy:
     sentences = [f"Rule {c.id.split('-')[1]} applies." for c in clauses]
     if informational:
         sentences.append("This sentence decides nothing.")
@@ -1043,6 +1054,8 @@ def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informa
         document["parameters"] = parameters
     if derived:
         document["derived"] = derived
+    if constraints:
+        document["constraints"] = constraints
     document["outputs"] = {name: spec for name, spec, _ in outputs}
     document["clauses"] = []
     order = {c.id: n for n, c in enumerate(clauses)}
@@ -1064,10 +1077,10 @@ def _render(facts, parameters, derived, outputs, clauses: list[_Clause], informa
 
 
 @st.composite
-def policies_with_cases(draw, cases_per_policy: int = 3) -> tuple[GeneratedPolicy, list[dict[str, Any]]]:
+def policies_with_cases(draw, cases_per_policy: int = 3, constraints: bool = False) -> tuple[GeneratedPolicy, list[dict[str, Any]]]:
     """A generated policy and a few cases for it (loading a policy costs more than deciding a case).
     `load(generated)` gives the policy to decide them with."""
-    generated = draw(policies())
+    generated = draw(policies(constraints=constraints))
     facts = draw(st.lists(cases(load(generated)), min_size=cases_per_policy, max_size=cases_per_policy))
     return generated, facts
 
@@ -1094,7 +1107,7 @@ class Marks:
 
 def policy_marks(policy: engine.Policy | engine.PolicySet) -> Marks:
     """Numbers, dates and texts written in the policy (and its variants): literals in conditions,
-    values and derived values, `date('...')` literals, and parameter values."""
+    values, derived values and constraints, `date('...')` literals, and parameter values."""
     if isinstance(policy, engine.PolicySet):
         members = policy.compiled or (policy.base, *policy.variants.values())
     else:
@@ -1118,6 +1131,7 @@ def policy_marks(policy: engine.Policy | engine.PolicySet) -> Marks:
         for parameter in member.parameters.values():
             note(parameter.value)
         trees = [d.expression.tree for d in member.derived.values()]
+        trees += [c.expression.tree for c in member.constraints.values()]
         for clause in member.clauses:
             trees.append(clause.condition.tree)
             trees += [value.expression.tree for _, value in clause.sets if value.expression is not None]
@@ -1475,7 +1489,8 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
     of money back, 14 days of withdrawal from delivery, 12 months of warranty, 3 months after a
     replacement), in several time zones around midnight, nulls where the policy allows them, the
     variants' withdrawal information given late and goods back around their 14 days, and about one
-    fact in five left out.
+    fact in five left out. The dates are consistent, as the policy's constraints require: shipped
+    (if at all) after the order, delivered (if at all) after shipping, the request after the order.
 
     The facts are for the policy set (`engine.require_policy_set`), variants included; with
     `variant_facts=False`, only the base policy's facts (for `engine.require_policy`).

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import cli
 import engine
-from conftest import AQARA, REPO
+from conftest import AQARA, AQARA_VERSION, REPO
 from engine import cache as plan_cache
 from engine.serial import policy_set_from_data, policy_set_to_data
 
@@ -205,7 +205,7 @@ def test_finding_a_policy_by_id_reads_its_id_from_the_cache(tmp_path, monkeypatc
     folder = tmp_path / "cache"
     _warm(AQARA, folder)
     cache, _ = plan_cache.open_cache(folder)
-    assert cache.identify(AQARA / "policy.yaml") == ("aqara-returns", "1.2.0")
+    assert cache.identify(AQARA / "policy.yaml") == ("aqara-returns", AQARA_VERSION)
     import engine.api
 
     monkeypatch.setattr(engine.api, "load_document", lambda *a: pytest.fail("parsed a policy file to find an id"))

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from conftest import BASE_FACTS, REPO, tiny_clause
+from conftest import AQARA_VERSION, BASE_FACTS, REPO, tiny_clause
 
 EXAMPLE = str(REPO / "examples" / "cases" / "return-day-10.yaml")
 VERDICT = Path(sys.executable).parent / "verdict"
@@ -160,7 +160,7 @@ def test_show_a_clause(run):
 def test_list_policies(run):
     result = run("list", "--format", "json")
     [entry] = [e for e in json.loads(result.output) if e["id"] == "aqara-returns"]
-    assert entry["version"] == "1.2.0" and entry["valid"] and entry["clauses"] == 30
+    assert entry["version"] == AQARA_VERSION and entry["valid"] and entry["clauses"] == 30
 
 
 def test_schema_of_the_case_validates_a_case(run):

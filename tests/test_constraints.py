@@ -3,6 +3,7 @@ break one is refused, naming the facts; a constraint the case's facts do not dec
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import textwrap
@@ -10,10 +11,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 import cli
 import engine
-from engine import batch
+import strategies
+from engine import batch, constraints
+from engine.plan import program_for
+from engine.selection import select
 
 SOURCE = "Rule one applies.\nA request comes after its order.\n"
 
@@ -140,12 +146,27 @@ def test_eval_refuses_with_exit_3_and_batch_with_an_error_record(policy_folder, 
         assert refused["line"] == 2 and [d["code"] for d in refused["refused"]] == ["constraint_broken"]
 
 
-def test_constraints_survive_the_plan_cache_and_the_trip_to_a_worker(policy_folder):
+def test_constraints_survive_the_plan_cache_and_the_trip_to_a_worker(policy_folder, tmp_path):
+    from engine import cache as plan_cache
+
     policy_set = engine.load(policy_folder)
+    cache, problem = plan_cache.open_cache(tmp_path / "cache")
+    assert problem == ""
+    engine.load(policy_folder, cache=cache)  # stores the set, its plans and their generated code
+    cached = engine.load(policy_folder, cache=cache)
     copy = batch.policy_set_from_bytes(batch.policy_set_bytes(policy_set))
-    assert [list(p.constraints) for p in copy.compiled] == [list(p.constraints) for p in policy_set.compiled]
-    with pytest.raises(engine.CaseError):
-        engine.evaluate(copy, {"n": 20, "country": "XX"})
+    # Every fact given: the generated code read back with the plan judges the constraints itself.
+    complete = {"ordered_at": "2026-03-01", "requested_at": "2026-03-02", "shipped_at": "2026-03-01",
+                "delivered_at": "2026-03-02", "n": 2, "country": "XX"}
+    for stored in (cached, copy):
+        assert all("_stored_program" in p.__dict__ for p in stored.compiled)
+        assert [list(p.constraints) for p in stored.compiled] == [list(p.constraints) for p in policy_set.compiled]
+        for trace in (False, True):
+            assert engine.evaluate(stored, complete, trace=trace).outputs["out"].value == "a"
+            for broken, name in (({"n": 20}, "few_units"), ({"requested_at": "2026-02-27"}, "request_after_order")):
+                with pytest.raises(engine.CaseError) as caught:
+                    engine.evaluate(stored, {**complete, **broken}, trace=trace)
+                assert [p.subject for p in caught.value.diagnostics] == [name]
 
 
 @pytest.mark.parametrize("expression, code, words", [
@@ -256,3 +277,88 @@ def test_the_solver_reads_each_constraint_as_the_engine_does(policy_folder, fact
         s = symbolic.solver()
         s.add(form.domain + fixed)
         assert str(s.check(form.constraint(name))) == ("unsat" if constraints.holds(constraint, case.facts) is False else "sat"), name
+
+
+# -- the plan's fast path against the oracle (engine/constraints.py) ---------------------------------
+
+QUICK_FAILURES = dict(phases=[Phase.explicit, Phase.generate, Phase.shrink], report_multiple_bugs=False)
+
+
+def outcome(decision: engine.Decision) -> tuple:
+    """Everything a decision says, in a form where 1, 1.0 and True differ."""
+    outputs = {name: (repr(r.value), r.status, r.clauses, r.missing, r.regardless_of) for name, r in decision.outputs.items()}
+    return outputs, decision.missing_facts, [e.to_dict() for e in decision.errors]
+
+
+def refusal(decide) -> list:
+    """The diagnostics a decision is refused with ([] when it is decided)."""
+    try:
+        decide()
+    except engine.CaseError as error:
+        return list(error.diagnostics)
+    return []
+
+
+def clears(function, facts: dict) -> bool:
+    """Whether a generated function of the plan decides the case itself (it raises to leave the fast path)."""
+    try:
+        function(facts)
+    except Exception:  # noqa: BLE001 - any exception sends the evaluator to the general path
+        return False
+    return True
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, **QUICK_FAILURES,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(strategies.policies_with_cases(cases_per_policy=4, constraints=True))
+def test_the_plan_refuses_exactly_the_cases_the_oracle_refuses(drawn):
+    # Generated policies with constraints over every type of fact, and cases with facts given, left
+    # out (a default is no fact given) and null: the generated code tests each constraint two-valued
+    # and leaves any doubt to the general path, which refuses by `constraints.broken`.
+    generated, cases = drawn
+    policy = strategies.load(generated)
+    bare = dataclasses.replace(policy, constraints={})  # the same policy, with no constraint to judge
+    program, bare_program = program_for(policy), program_for(bare)
+    for raw in cases:
+        case = engine.case_from_facts(policy, raw)
+        expected = constraints.broken(policy, case.facts)
+        for trace in (False, True):
+            refused = refusal(lambda: engine.decide(policy, case, trace=trace))
+            assert refused == expected
+            if not refused:  # decided as if there were no constraints, whichever path decided it
+                decision, plain = engine.decide(policy, case, trace=trace), engine.decide(bare, case, trace=trace)
+                assert outcome(decision) == outcome(plain)
+                assert engine.decision_to_json(decision) == engine.decision_to_json(plain)
+        # The fast path decides a case only when every constraint holds, and the constraints never
+        # send one that satisfies them, with every fact they read given, to the general path.
+        verdicts = [constraints.holds(c, case.facts) for c in policy.constraints.values()]
+        cleared = clears(program.fast, case.facts)
+        assert clears(program.traced, case.facts) == cleared
+        if cleared:
+            assert verdicts == [True] * len(verdicts)
+        read = {name for c in policy.constraints.values() for name in c.expression.names}
+        if verdicts == [True] * len(verdicts) and read <= set(case.facts):
+            assert cleared == clears(bare_program.fast, case.facts)
+
+
+_DAYS = st.sampled_from(("2026-03-01", "2026-03-02", "2026-03-05"))
+tiny_facts = st.fixed_dictionaries({}, optional={
+    "ordered_at": _DAYS, "requested_at": _DAYS, "shipped_at": st.none() | _DAYS, "delivered_at": st.none() | _DAYS,
+    "n": st.sampled_from((0, 2, 10, 11)), "country": st.sampled_from(("DE", "XX"))})
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    return engine.load(write_policy(tmp_path_factory.mktemp("tiny") / "tiny", CONSTRAINTS, VARIANT))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None, **QUICK_FAILURES,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(facts=tiny_facts)
+def test_a_set_refuses_what_the_oracle_refuses_for_every_candidate(tiny_set, facts):
+    # With the country given, one policy decides and all its constraints are judged; without it,
+    # the base and the variant may, and only what both require is (`constraints.check`).
+    case = engine.case_from_facts(tiny_set, facts)
+    expected = refusal(lambda: constraints.check(select(tiny_set, case.facts).pool, case.facts))
+    for trace in (False, True):
+        assert refusal(lambda: engine.evaluate(tiny_set, case, trace=trace)) == expected

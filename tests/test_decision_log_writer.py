@@ -172,6 +172,8 @@ def test_a_record_without_its_trace_stays_under_4_kb_for_every_aqara_case(tmp_pa
     with audit.open_decision_log(log, group=64) as writer:
         for path in sorted((AQARA / "tests").glob("*.yaml")):
             for result in testing.run_file(path, trace=False).results:
+                if result.case.expect_refused is not None:  # refused by a constraint, as it expects
+                    continue
                 assert result.decision is not None, result.case.name
                 writer.add_decision(result.decision, result.case.variant, trace="none")
                 decided += 1

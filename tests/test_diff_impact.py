@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import cli
 import engine
-from conftest import REPO, tiny_clause
+from conftest import AQARA_VERSION, REPO, tiny_clause
 from engine import jsontext
 from engine.diff import diff_policies, diff_to_text
 
@@ -25,7 +25,7 @@ def test_diff_of_the_draft_names_the_changed_thresholds():
     result = run("diff", "aqara-returns", DRAFT)
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].startswith("--- aqara-returns 1.2.0") and lines[1].startswith("+++ aqara-returns 1.3.0")
+    assert lines[0].startswith(f"--- aqara-returns {AQARA_VERSION}") and lines[1].startswith("+++ aqara-returns 1.3.0")
     assert lines[2:] == [
         "parameter changed: bulk_order_units: 10 → 20",
         "quote changed: parameter bulk_order_units: § 2. Return & Refund Policy: “Ordering more than 10 units of a product "
@@ -45,7 +45,7 @@ def test_diff_json():
             "before": {"section": "2. Return & Refund Policy", "quotes": ["within 30 days of purchase"]},
             "after": {"origin": "EXAMPLE ONLY: a proposed 45-day window, not in the published text (which says 30 days)"}} \
         in document["changes"]
-    assert document["before"]["version"] == "1.2.0" and document["after"]["version"] == "1.3.0"
+    assert document["before"]["version"] == AQARA_VERSION and document["after"]["version"] == "1.3.0"
 
 
 def test_diff_of_a_variant_shows_added_disabled_and_overridden_clauses():
@@ -124,7 +124,8 @@ def test_impact_refuses_a_bad_corpus_line(tmp_path):
 def test_diff_between_two_dated_versions_of_a_variant():
     result = run("diff", "aqara-returns:eu@2026-07-30", "aqara-returns:eu@2026-07-31")
     lines = result.output.splitlines()
-    assert lines[0].startswith("--- aqara-returns 1.2.0 → eu 2.0.1") and lines[1].startswith("+++ aqara-returns 1.2.0 → eu 2.1.1")
+    assert lines[0].startswith(f"--- aqara-returns {AQARA_VERSION} → eu 2.0.1")
+    assert lines[1].startswith(f"+++ aqara-returns {AQARA_VERSION} → eu 2.1.1")
     assert lines[2] == "parameter added: repair_extension_months = 12"
     assert lines[3] == ("derived value changed: liability_end: legal_guarantee_end → add_months(legal_guarantee_end, "
                         "repair_extension_months) if preferred_remedy == 'repair' else legal_guarantee_end")
@@ -168,6 +169,12 @@ def test_impact_refuses_an_empty_corpus_and_a_corpus_nobody_can_decide(tmp_path)
     old.write_text('{"id": "x", "facts": {"request": "return", "order_placed_at": "2023-01-01T10:00:00Z"}}\n', encoding="utf-8")
     result = run("impact", "aqara-returns", DRAFT, "--cases", str(old))
     assert result.exit_code == 3 and "1 case(s) could not be decided under either policy" in result.stderr
+    contradictory = tmp_path / "contradictory.jsonl"  # a request 28 days before its order: refused by both
+    contradictory.write_text('{"id": "y", "facts": {"request": "return", "order_placed_at": "2026-03-01T10:00:00Z", '
+                             '"request_at": "2026-02-01T10:00:00Z"}}\n', encoding="utf-8")
+    result = run("impact", "aqara-returns", DRAFT, "--cases", str(contradictory))
+    assert result.exit_code == 3 and ("1 case(s) could not be decided under either policy (no version in force on their "
+                                      "date, or facts that break a constraint): y") in " ".join(result.stderr.split())
     dated = run("impact", "aqara-returns@2023-01-01", "aqara-returns", "--cases", CORPUS)
     assert dated.exit_code == 2 and "no version of `aqara-returns` is in force on 2023-01-01" in dated.stderr
 
@@ -313,7 +320,7 @@ def test_impact_logs_each_case_under_a_then_under_b(tmp_path):
     assert result.exit_code in (0, 1)
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert [(r["decision"]["case"]["id"], r["decision"]["policy"]["version"]) for r in records] == [
-        (case_id, version) for case_id in ("case-0000", "case-0001", "case-0002") for version in ("1.2.0", "1.3.0")]
+        (case_id, version) for case_id in ("case-0000", "case-0001", "case-0002") for version in (AQARA_VERSION, "1.3.0")]
     verified = CliRunner().invoke(cli.cli, ["log", "verify", str(log)])
     assert verified.exit_code == 0, verified.output
 

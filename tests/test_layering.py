@@ -33,8 +33,11 @@ ALLOWED = {
     "cases": {"errors", "loader", "model", "money", "values"},
     "compiler": {"analysis", "cases", "errors", "expressions", "kinds", "loader", "model", "sourcetext", "typecheck",
                  "values"},
-    "evaluator": {"errors", "expressions", "functions", "model", "plan.__init__", "plan.build", "plan.record", "plan.resolve",
-                  "trace"},
+    # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`);
+    # the oracle the plan's fast path is held to, and what the evaluator's general path refuses by.
+    "constraints": {"errors", "expressions", "model", "plan.kleene", "values"},
+    "evaluator": {"constraints", "errors", "expressions", "functions", "model", "plan.__init__", "plan.build", "plan.record",
+                  "plan.resolve", "trace"},
     # The plan package: tables, generated code, closures and the trace record; below the evaluator.
     "plan.index": set(),
     "plan.build": {"errors", "expressions", "model", "plan.index"},
@@ -57,12 +60,10 @@ ALLOWED = {
     "prove_render": {"jsontext", "prove", "values"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
-    # Constraints: rules over facts checked on a case before it is decided (three-valued, like a `when`).
-    "constraints": {"errors", "expressions", "model", "plan.kleene", "values"},
     "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},
     "explain": {"cases", "errors", "evaluator", "model", "selection", "trace"},
     "quotenumbers": {"errors"},
-    "api": {"bundled", "quotenumbers", "schema", "cases", "compiler", "constraints", "dated", "errors", "evaluator", "loader", "model",
+    "api": {"bundled", "quotenumbers", "schema", "cases", "compiler", "dated", "errors", "evaluator", "loader", "model",
             "selection", "trace", "variants", "version", "cache"},
     "testing": {"schema", "api", "cases", "errors", "loader", "model", "render", "selection", "values"},
     "impact": {"api", "audit", "batch", "cases", "decisionlog", "errors", "jsontext", "loader", "model", "render", "values"},

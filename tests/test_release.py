@@ -32,6 +32,9 @@ LATEST = version_in(AQARA / "policy.yaml")
 major, minor, patch = map(int, LATEST.split("."))
 NEXT, NEXT_MINOR = f"{major}.{minor}.{patch + 1}", f"{major}.{minor + 1}.0"
 EU, UK = version_in(AQARA / "variants" / "eu.yaml"), version_in(AQARA / "variants" / "uk.yaml")
+# The release that first recorded variants/eu.yaml at its version (a later release may keep it unchanged).
+EU_FIRST_RELEASED_IN = next(r["version"] for r in json.loads((AQARA / "policy.lock").read_text(encoding="utf-8"))["releases"]
+                            if any(f["path"] == "variants/eu.yaml" and f["version"] == EU for f in r["files"]))
 
 
 def run(*args):
@@ -114,8 +117,8 @@ def test_a_variant_changed_without_a_new_version(released_copy):
     [problem] = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "release_changed"]
     assert (problem["file"], problem["line"], problem["column"], problem["subject"]) == (
         str(variant), line_of(variant, f"  version: {EU}"), 12, "eu")
-    assert problem["message"] == (f"variant `eu` {EU} was released in aqara-returns {LATEST} with other content: policy.lock "
-                                  f"records sha256 `{before[:16]}…` for variants/eu.yaml, and the file now has "
+    assert problem["message"] == (f"variant `eu` {EU} was released in aqara-returns {EU_FIRST_RELEASED_IN} with other "
+                                  f"content: policy.lock records sha256 `{before[:16]}…` for variants/eu.yaml, and the file now has "
                                   f"`{sha(variant)[:16]}…`")
     assert problem["help"] == ("a released version never changes, since logged decisions name its content: bump `version` "
                                f"in variants/eu.yaml, then run `verdict release {released_copy / 'policy.yaml'} --version {NEXT}`")

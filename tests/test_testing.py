@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from conftest import AQARA, BASE_FACTS, REPO
+from conftest import AQARA, AQARA_VERSION, BASE_FACTS, REPO
 from engine import coverage, testing
 from engine.loader import display_path
 
@@ -78,7 +78,7 @@ def test_k_runs_the_tests_whose_name_or_file_and_name_contains_the_pattern(two_f
 
 def test_k_hides_the_files_it_leaves_out(two_files):
     result = run("test", two_files, "-k", "again")
-    assert result.stdout.splitlines() == [f"{display_path(two_files / 'tests' / 'b.yaml')}  (aqara-returns 1.2.0)",
+    assert result.stdout.splitlines() == [f"{display_path(two_files / 'tests' / 'b.yaml')}  (aqara-returns {AQARA_VERSION})",
                                           "1 passed, 0 failed, 2 deselected by -k"]
 
 
@@ -120,7 +120,7 @@ def test_a_failure_line_names_the_clauses_that_decided_what_it_got(longer_window
     assert result.exit_code == 1
     where = display_path(longer_window.folder / "tests" / "window.yaml")
     assert result.stdout.splitlines() == [
-        f"{where}  (aqara-returns 1.2.0)",
+        f"{where}  (aqara-returns {AQARA_VERSION})",
         f"  FAIL  day 31 is refused  ({where}:25:5)",
         "          eligibility: expected not_eligible, got eligible (decided by money-back-guarantee)",
         "          eligibility decided by: expected [no-refund-after-30-days, non-quality-window-expired], "
@@ -206,8 +206,8 @@ def test_an_invalid_file_is_reported_while_the_others_run(tmp_path):
                                                                         "d-syntax.yaml")}
     lines = result.stdout.splitlines()
     assert lines[0] == f"{where['a-invalid.yaml']}  INVALID (1 problem(s), on standard error): none of its tests ran"
-    assert lines[1] == f"{where['b-failing.yaml']}  (aqara-returns 1.2.0)"
-    assert f"{where['c-passing.yaml']}  (aqara-returns 1.2.0)" in lines
+    assert lines[1] == f"{where['b-failing.yaml']}  (aqara-returns {AQARA_VERSION})"
+    assert f"{where['c-passing.yaml']}  (aqara-returns {AQARA_VERSION})" in lines
     assert f"{where['d-syntax.yaml']}  INVALID (1 problem(s), on standard error): none of its tests ran" in lines
     assert lines[-1] == "1 passed, 1 failed, 2 invalid test file(s)"
     assert result.stderr.splitlines() == [
@@ -316,7 +316,7 @@ def test_the_table_and_the_min_coverage_message_show_the_same_figure(tmp_path):
     result = run("test", tmp_path, "--coverage", "--min-coverage", "6.7")
     assert result.exit_code == 1
     assert "clauses made true 2/30 (6.6 %)" in result.stdout
-    assert "verdict: clause coverage of aqara-returns 1.2.0 is 6.6 %, under --min-coverage 6.7" in result.stderr
+    assert f"verdict: clause coverage of aqara-returns {AQARA_VERSION} is 6.6 %, under --min-coverage 6.7" in result.stderr
     figures = json.loads(run("test", tmp_path, "--format", "json", "--min-coverage", "6.6").stdout)["coverage"]
     assert figures[0]["clauses"] == {"true": 2, "total": 30, "percent": 6.6}
     assert figures[0]["minimum"] == 6.6 and figures[0]["below_minimum"] is False  # 6.66… is not under 6.6
@@ -339,7 +339,7 @@ def test_json_lists_every_test_the_invalid_files_and_the_totals(tmp_path):
     failed, passed, typo, fine = document["tests"]
     assert failed == {
         "file": a, "line": 26, "name": "day 10 is wrongly refused", "id": "a.yaml::day 10 is wrongly refused", "status": "failed",
-        "policy": "aqara-returns 1.2.0",
+        "policy": f"aqara-returns {AQARA_VERSION}",
         "differences": [
             {"kind": "value", "output": "eligibility", "expected": "not_eligible", "got": "eligible", "status": "decided",
              "clauses": ["money-back-guarantee"],
@@ -369,7 +369,7 @@ def test_json_is_the_same_whatever_else_is_asked(tmp_path):
     with_coverage = json.loads(run("test", tmp_path, "--format", "json", "--coverage").stdout)
     assert with_coverage["tests"] == json.loads(plain.stdout)["tests"]
     table = with_coverage["coverage"][0]
-    assert table["label"] == "aqara-returns 1.2.0" and table["tests"] == 2 and "minimum" not in table
+    assert table["label"] == f"aqara-returns {AQARA_VERSION}" and table["tests"] == 2 and "minimum" not in table
     [money_back] = [c for c in table["per_clause"] if c["clause"] == "money-back-guarantee"]
     assert money_back == {"clause": "money-back-guarantee", "origin": "aqara-returns", "true": True, "false": False,
                           "unknown": False, "condition_parts": {"total": 4, "true": 4, "false": 0, "unknown": 0}}

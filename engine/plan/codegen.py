@@ -16,6 +16,13 @@ booleans, None): every other constant and every function is bound by name in the
 
 The traced form records one entry per condition part reached, per derived value computed and per
 then-value computed, on a list `T` (see `record.py` for the layout); it builds no event objects.
+
+Both forms open with the policy's constraints (`constraints:`), each a plain two-valued test that
+must give True: a case that lacks a fact they read (`KeyError`: a constraint judges the facts as
+given, never a default), breaks one, or makes one fail leaves the fast path, and the evaluator's
+general path judges it three-valued (`engine/constraints.py`), refusing it only when the facts make
+a constraint false. So a case decided here satisfies every constraint, and one that breaks one is
+never decided here: the check costs a few comparisons, not a closure per constraint.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class _Generator:
         # Bucket functions cannot set the main function's locals: with any, then-values go in a list.
         self.local_values = all(index is None or len(index.buckets) + 1 <= INLINE_BUCKETS for index in plan.indexes)
         self.constants: dict[str, Any] = {}
+        self.given: dict[str, str] = {}  # fact -> the local the constraints read it from
         self.source = _Source()
         # Amounts of money (Decimal) compare exactly with amounts and whole numbers, but Python
         # compares them with a float's binary value: where the types allow an amount to meet a
@@ -100,7 +108,9 @@ class _Generator:
 
     def expression(self, node: ast.expr, traced: bool, reads: str | None) -> str:
         """Code for an expression. `reads` is how a traced read is recorded: None (untraced),
-        "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`)."""
+        "temps" (each read into a temporary `r0, r1...`, in order) or "list" (appended to `L`); or
+        "given" for a constraint, which reads only facts, as the case gives them (no default), from
+        the locals `constraint_checks` read them into."""
         self.temp = 0
         return self._expr(node, traced, reads)
 
@@ -121,6 +131,8 @@ class _Generator:
         if isinstance(node, ast.Constant):
             return self.constant(getattr(node, "amount", node.value))  # a number read as an amount: its decimal
         if isinstance(node, ast.Name):
+            if reads == "given":
+                return self.given[node.id]
             code = self.read(self.plan.nid[node.id], traced)
             if reads == "temps":
                 self.temp += 1
@@ -145,6 +157,9 @@ class _Generator:
             operands = [sub(o) for o in (node.left, *node.comparators)]
             if len(node.ops) == 1:
                 operation = node.ops[0]
+                if isinstance(operation, _EQUALITY) and (_none(node.left) or _none(node.comparators[0])):
+                    # Only None equals None, whatever the other value's type: identity says the same, faster.
+                    return f"({operands[0]} {'is' if isinstance(operation, (ast.Eq, ast.Is)) else 'is not'} {operands[1]})"
                 if self.native_comparison(operation, node.left, node.comparators[0]):
                     return f"({operands[0]} {_NATIVE_COMPARE[type(operation)]} {operands[1]})"
                 return f"op_{OPERATOR_NAMES[type(operation)]}({operands[0]}, {operands[1]})"
@@ -355,9 +370,26 @@ class _Generator:
             return "V"
         return "(" + "".join(f"v{slot}, " for slot in range(self.plan.slots)) + ")"
 
+    def constraint_checks(self, depth: int) -> None:
+        """Each constraint of the policy as a test that leaves the fast path unless it gives True
+        (see the module's docstring); the same in both forms, recording nothing.
+
+        Every fact the constraints read is read once, first, into a local `g0, g1...`: a case that
+        lacks one leaves here (`KeyError`) even where `or` would not have needed it, which costs only
+        that case the general path, and saves every other case a lookup per further read."""
+        constraints = self.plan.policy.constraints
+        names = sorted({name for constraint in constraints.values() for name in constraint.expression.names})
+        self.given = {name: f"g{i}" for i, name in enumerate(names)}
+        for name, local in self.given.items():
+            self.source.add(depth, f"{local} = F[{name!r}]")
+        for name, constraint in constraints.items():
+            code = self.expression(constraint.expression.tree, False, "given")
+            self.source.add(depth, f"if {code} is not True: raise Abort  # constraint {name}")
+
     def main(self, traced: bool) -> None:
         plan, out = self.plan, self.source
         out.add(0, f"def {'traced' if traced else 'fast'}(F):")
+        self.constraint_checks(1)
         out.add(1, f"D = [U] * {len(plan.derived)}" if plan.derived else "D = None")
         out.add(1, "m = 0" if self.bitmask else "m = []")
         if self.local_values:
@@ -380,6 +412,13 @@ class _Generator:
             out.add(1, "t = FINALS.get(m)" if self.bitmask else "t = FINALS.get(tuple(m))")
             out.add(1, f"return t[0] if t is not None and not t[1] else fin(m, {self.values_code()})")
         out.add(0, "")
+
+
+_EQUALITY = (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)
+
+
+def _none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _may(kinds, kind: str) -> bool:

@@ -263,7 +263,7 @@ def expand(program, clauses: dict[int, ClauseTrace], derived: dict[int, DerivedT
         events.append(_effect(plan, clauses, ci))
     for name, result in outputs.items():
         events.append(Event(Op.OUTPUT, name, result=result.status, value=result.value, missing=result.missing,
-                            clauses=result.clauses))
+                            clauses=result.clauses, settled_by=result.settled_by))
     return tuple(events)
 
 
