@@ -13,7 +13,8 @@ its properties, one solver query asks for a case that breaks it:
 - *selecting*: the case's country and date select exactly this variant and version, as
   `verdict eval` would (engine/witness.py `selecting`);
 - *constraints*: the policy's `constraints:`, as the engine reads them (a case that breaks one is
-  refused, not decided, so it cannot break a promise);
+  refused, not decided, so it cannot break a promise); and *lemmas* the terms imply whatever the case,
+  stated for the solver's sake (`implied_lemmas`);
 - *assume*: the cases the property speaks of: its `assume` evaluates, and to true;
 - *¬assert*: the assertion does not evaluate to true. A case where it *fails* to evaluate (a clause
   of the policy fails there, so an output it reads is in error) breaks the promise too: "proved"
@@ -21,16 +22,16 @@ its properties, one solver query asks for a case that breaks it:
 
 The query is asked whole first, with a twentieth of the budget; when that does not settle it, in
 pieces that together cover every case (`_pieces`: one per clause that may set the output the
-assertion reads, and one where none does), each with the whole budget. Every check runs in a z3
-context of its own, so its answer depends on its terms alone. The whole query or every piece
-unsatisfiable: the property is `proved` for this policy. Satisfiable: the model is tightened into a
-canonical case (`witness.canonical`), which the engine decides again under the selection `verdict
-eval` makes (`witness.replay`); its assume and assert are evaluated on that decision (`evaluator.probe`).
-Only when the engine reproduces the violation is the property `refuted` with that counterexample;
+assertion reads, and one where none does), each with the whole budget (`_Search`). Every check runs
+in a z3 context of its own, so its answer depends on its terms alone. Every part unsatisfiable: the
+property is `proved` for this policy. A part satisfiable: the model is tightened into a canonical
+case (`witness.canonical`), which the engine decides again under the selection `verdict eval` makes
+(`witness.replay`); its assume and assert are evaluated on that decision (`evaluator.probe`). Only
+when the engine reproduces the violation is the property `refuted` with that counterexample;
 otherwise the solver and the engine disagree, a bug in the encoding, reported as `encoding_mismatch`
 and never as a counterexample. `unknown`: the solver ran out of its budget (z3's deterministic
-resource limit, `rlimit`, never wall time), so nothing is claimed. `not_encodable`: the policy (or
-the property) has a construct with no exact encoding, named in the outcome.
+resource limit, `rlimit`, never wall time) on some part, so nothing is claimed. `not_encodable`: the
+policy (or the property) has a construct with no exact encoding, named in the outcome.
 
 The outcomes are data; engine/prove_render.py writes them as text and JSON, and the CLI writes the
 counterexample files (`counterexample_names`). z3 is imported only once a query is built.
@@ -57,8 +58,8 @@ STATUSES = (PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH)
 MAX_CASE_NUMBER = 10**12
 MAX_CASE_TEXT = 500
 
-#: The whole query is asked first with this share of the budget: most properties are settled there, in
-#: one check; only a query it does not settle is asked in pieces (`_pieces`), each with the whole budget.
+#: A part of a query that can be cut finer is first asked with this share of the budget (`_Search`):
+#: most properties are settled whole, in one check; only what that does not settle is cut.
 _WHOLE_SHARE = 20
 #: Tightening a counterexample asks many small questions; each gets this share of the query's budget
 #: (at least `_MIN_TIGHTEN_RLIMIT`), so a witness never costs many times what its query did.
@@ -148,7 +149,9 @@ def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str]
             detail = _not_encodable(form)
             outcomes += [Outcome(p, policy, NOT_ENCODABLE, rlimit, detail=detail) for p in properties]
             continue
-        premises = form.domain + case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints
+        lemmas = implied_lemmas(policy, form)  # built first: the terms they reach may define parts of dates
+        premises = (form.domain + case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints
+                    + lemmas)
         outcomes += [_prove_one(policy_set, policy, form, premises, p, rlimit) for p in properties]
     return outcomes
 
@@ -169,6 +172,42 @@ def case_bounds(form: SymbolicPolicy) -> list:
     return bounds
 
 
+def implied_lemmas(policy: Policy, form: SymbolicPolicy) -> list:
+    """Facts that the terms imply whatever the case, stated outright for the solver: the share of an
+    amount that `prorate(amount, part, whole)` gives is within the amount when `0 <= part <= whole`.
+
+    They add no constraint (each is a theorem of the encoding), but a solver does not find them: its
+    nonlinear search for `amount * part / whole <= amount` is a lottery (the Aqara partial refund under
+    `refund_amount <= product_price`: `unknown` after 40 M resource units on some variants, under 5 M
+    on others, each depending on where the search starts), and with the bound given every variant
+    answers within a fraction of a second. (Their home is the encoding, engine/symbolic_ops.py, which
+    does not state them yet.)"""
+    import ast  # noqa: PLC0415
+
+    z3 = load_z3()
+    trees = [d.expression.tree for d in policy.derived.values()]
+    trees += [c.condition.tree for c in policy.clauses]
+    trees += [v.expression.tree for c in policy.clauses for _, v in c.sets if v.expression is not None]
+    lemmas: list = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "prorate"
+                    and len(node.args) == 3):
+                continue
+            try:
+                share = form.expression(node)
+                amount, part, whole = (form.expression(arg) for arg in node.args)
+            except Refused:
+                continue  # not encodable: `encode` said so already
+            if share.kind != "money" or amount.kind != "money" or part.kind != whole.kind or part.kind != "int":
+                continue
+            lemma = z3.Implies(z3.And(share.ok, amount.value >= 0, part.value >= 0, part.value <= whole.value, whole.value > 0),
+                               z3.And(share.value >= 0, share.value <= amount.value))
+            if not any(lemma.eq(known) for known in lemmas):
+                lemmas.append(lemma)
+    return lemmas
+
+
 def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, premises: list, prop: Property,
                rlimit: int) -> Outcome:
     z3 = load_z3()
@@ -181,32 +220,62 @@ def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, prem
         query.append(z3.Not(z3.And(assertion.ok, assertion.value)))
     except Refused as refused:
         return Outcome(prop, policy, NOT_ENCODABLE, rlimit, detail=f"property `{prop.id}`: {refused.construct}: {refused.reason}")
-    used, gave_up = 0, []
-    first = max(rlimit // _WHOLE_SHARE, 1)
-    for label, piece, budget in [("whole", [], first)] + [(label, piece, rlimit) for label, piece in _pieces(policy, form, prop)]:
+    search = _Search(premises, query, rlimit)
+    found = search.settle(("whole", []), refine=lambda: _pieces(policy, form, prop))
+    if found is not None:
+        piece, model, context = found
+        return _replayed(policy_set, policy, prop, _witness(form, premises, query + piece, model, context, rlimit),
+                         rlimit, search.used)
+    if search.gave_up:
+        where = "; ".join(f"{label} ({reason})" for label, reason in search.gave_up)
+        return Outcome(prop, policy, UNKNOWN, rlimit, search.used,
+                       detail=f"the solver gave up within the budget of {rlimit} resource units on the cases {where}")
+    return Outcome(prop, policy, PROVED, rlimit, search.used)
+
+
+class _Search:
+    """The checks of one query, coarse to fine. A part of the query (the whole, a piece) that can be cut
+    finer is first asked with a twentieth of the budget, and only when that does not settle it, cut
+    into parts that together cover it, each asked in turn; a part that cannot be cut is asked with the
+    whole budget. Parts are asked in order, and the first satisfiable one gives the counterexample."""
+
+    def __init__(self, premises: list, query: list, rlimit: int):
+        self.premises, self.query, self.rlimit = premises, query, rlimit
+        self.used = 0
+        self.gave_up: list[tuple[str, str]] = []
+
+    def settle(self, part: tuple[str, list], refine) -> tuple[list, object, object] | None:
+        """(the part's constraints, a model, its context) for a part with a counterexample, else None
+        (every part proved, or given up on: `gave_up`)."""
+        label, constraints = part
+        finer = refine() if refine is not None else []
+        answer, model, context, reason = self._check(constraints, max(self.rlimit // _WHOLE_SHARE, 1) if finer else self.rlimit)
+        if answer == "sat":
+            return constraints, model, context
+        if answer == "unsat":
+            return None
+        if not finer:
+            self.gave_up.append((label, reason))
+            return None
+        for sub_label, sub_constraints, sub_refine in finer:
+            found = self.settle((sub_label, constraints + sub_constraints), sub_refine)
+            if found is not None:
+                return found  # a later part may still be unknown: a counterexample is certain
+        return None
+
+    def _check(self, constraints: list, budget: int):
         # Each check in a z3 context of its own: its answer (and its cost) depends on its terms alone,
         # not on the queries asked before it in this process (`--property` asks fewer).
+        z3 = load_z3()
         context = z3.Context()
         solver = z3.Solver(ctx=context)
         solver.set("rlimit", budget)
-        solver.add([term.translate(context) for term in premises])
-        answer = solver.check([term.translate(context) for term in query + piece])
-        used += _spent(solver)
-        if answer == z3.unsat:
-            if label == "whole":
-                break  # proved at once: no piece to ask
-            continue
-        if answer != z3.sat:
-            if label != "whole":
-                gave_up.append((label, solver.reason_unknown()))
-            continue  # a later piece may still refute it, which is certain
-        return _replayed(policy_set, policy, prop, _witness(form, premises, query + piece, solver.model(), context, rlimit),
-                         rlimit, used)
-    if gave_up:
-        where = "; ".join(f"{label} ({reason})" for label, reason in gave_up)
-        return Outcome(prop, policy, UNKNOWN, rlimit, used,
-                       detail=f"the solver gave up within the budget of {rlimit} resource units on the cases {where}")
-    return Outcome(prop, policy, PROVED, rlimit, used)
+        solver.add([term.translate(context) for term in self.premises])
+        answer = solver.check([term.translate(context) for term in self.query + constraints])
+        self.used += _spent(solver)
+        if answer == z3.sat:
+            return "sat", solver.model(), context, ""
+        return ("unsat" if answer == z3.unsat else "unknown"), None, context, solver.reason_unknown()
 
 
 class _Translated:
@@ -228,20 +297,21 @@ def _witness(form: SymbolicPolicy, premises: list, query: list, model, context, 
     return case_facts(form, _Translated(model, context))
 
 
-def _pieces(policy: Policy, form: SymbolicPolicy, prop: Property) -> list[tuple[str, list]]:
+def _pieces(policy: Policy, form: SymbolicPolicy, prop: Property) -> list[tuple[str, list, object]]:
     """The query in pieces that cover every case: one per clause that may set the output the assertion
     reads with the most setters (the cases where that clause sets it), and one for the cases where none
     does. A solver reasons far better about one clause's value than about the chain of all of them (the
     Aqara refund on the EU variant: `unknown` after 100 M resource units whole, every piece but one
-    within 1 M). An assertion that reads no output is one piece."""
+    within 1 M). No output read: no pieces."""
     z3 = load_z3()
     read = [name for name in policy.outputs if name in prop.assertion.names and policy.setters.get(name)]
     if not read:
-        return [("of the whole query", [])]
+        return []
     output = max(read, key=lambda name: len(policy.setters[name]))  # the first of the most set, on a tie
     setters = policy.setters[output]
-    pieces = [(f"where clause `{clause}` sets `{output}`", [form.clause_effective(clause)]) for clause in setters]
-    pieces.append((f"where no clause sets `{output}`", [z3.Not(z3.Or([form.clause_effective(c) for c in setters]))]))
+    pieces: list[tuple[str, list, object]] = [
+        (f"where clause `{clause}` sets `{output}`", [form.clause_effective(clause)], None) for clause in setters]
+    pieces.append((f"where no clause sets `{output}`", [z3.Not(z3.Or([form.clause_effective(c) for c in setters]))], None))
     return pieces
 
 
