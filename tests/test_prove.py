@@ -3,6 +3,7 @@ variant and version, or refuted with a counterexample that `verdict eval` decide
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import textwrap
@@ -326,3 +327,30 @@ def test_verdict_test_on_a_policy_without_properties_does_not_load_the_solver(tm
             "    assert not e.code, e.code\nassert 'z3' not in sys.modules, 'z3 was loaded'\n")
     done = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=Path(cli.__file__).parent, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_share_of_an_amount_is_proved_within_it(tmp_path):
+    # `prorate` is nonlinear: the solver is told what its terms imply (a share is within its amount).
+    folder = write_policy(tmp_path / "tiny", "properties:\n- id: refund-within-price\n  description: Within the price.\n"
+                          "  assert: \"refund == None or refund <= price\"\n",
+                          derived="derived:\n  share: {expression: \"prorate(price, n, 365)\", description: A share.}\n",
+                          when="n > limit and n <= 365 and not damaged")
+    (folder / "policy.yaml").write_text((folder / "policy.yaml").read_text(encoding="utf-8").replace(
+        "refund: {expression: price}", "refund: {expression: share}"), encoding="utf-8")
+    policy_set = engine.load(folder)
+    form = engine.symbolic.encode(policy_set.base)
+    assert len(prove.implied_lemmas(policy_set.base, form)) == 1
+    [outcome] = prove.prove(policy_set, prove.selected(policy_set))
+    assert outcome.status == "proved"
+
+
+def test_a_reference_selects_the_variants_and_versions_proved(tmp_path):
+    folder = write_policy(tmp_path / "tiny", PROPERTIES, VARIANT)
+    policy_set = engine.load(folder)
+    assert [p.identity.chain_label() for p in prove.selected(policy_set)] == ["tiny 0.0.1", "tiny 0.0.1 → xx 0.0.1"]
+    assert [p.identity.chain_label() for p in prove.selected(policy_set, "tiny")] == ["tiny 0.0.1"]
+    assert prove.selected(policy_set, "xx", dt.date(2025, 12, 31)) == []
+    result = run("prove", f"{folder}:xx@2026-03-01", "--format", "json")
+    assert {r["variant"] for r in json.loads(result.output)["results"]} == {"xx"}
+    early = run("prove", f"{folder}@2025-01-01")
+    assert early.exit_code == 2 and "no version of `tiny` is in force on 2025-01-01" in early.output
