@@ -163,11 +163,11 @@ def case_bounds(form: SymbolicPolicy) -> list:
     bounds = []
     for ft in form.facts.values():
         value = ft.raw.value
-        if ft.fact.type == "money":
+        if ft.fact.type == "money" and z3.is_int(value):
             bounds += [value <= MAX_CASE_NUMBER * 100, value >= -MAX_CASE_NUMBER * 100]
-        elif ft.fact.type in ("int", "number"):
+        elif ft.fact.type in ("int", "number") and z3.is_arith(value):
             bounds += [value <= MAX_CASE_NUMBER, value >= -MAX_CASE_NUMBER]
-        elif ft.fact.type == "string":
+        elif ft.fact.type == "string" and z3.is_string(value):  # (a text held as a code has no length)
             bounds.append(z3.Length(value) <= MAX_CASE_TEXT)
     return bounds
 
