@@ -514,3 +514,17 @@ class _Run:
             return Event(Op.EFFECT, clause.id, effect="undecided", by=min(w.clause.id for w in maybe),
                          missing=tuple(sorted(frozenset().union(*(w.missing for w in maybe)))))
         return Event(Op.EFFECT, clause.id, effect="applied")
+
+
+def agreed_outputs(policy: Policy, completions: list[Mapping[str, Any]]) -> dict[str, tuple[bool, Any]]:
+    """The missing-fact semantics, by brute force over the completions given (complete, checked cases):
+    for each output, whether every completion decides it to one value (and that value). The solver's
+    claim "decided" must agree with every sample; "open" must show two samples that differ."""
+    outcomes: dict[str, list] = {}
+    for facts in completions:
+        decision = evaluate(policy, facts, trace=False)
+        for name, result in decision.outputs.items():
+            outcomes.setdefault(name, []).append(
+                ("value", _canonical(result.value)) if result.status in ("decided", "default") else (result.status, None))
+    return {name: (len(set(map(repr, seen))) == 1 and seen[0][0] == "value", seen[0][1] if seen else None)
+            for name, seen in outcomes.items()}
