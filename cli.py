@@ -552,10 +552,11 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
             click.echo(listed, nl=False)
         if counts["failed"] and not show_failures:
             click.echo("(--show-failures adds the clauses that decided each difference and the values they read)")
+        if proofs:  # the tests' count stays the last line
+            click.echo(f"properties: {engine.prove_render.summary(proofs)}")
         click.echo(f"{counts['passed']} passed, {counts['failed']} failed"
                    + (f", {counts['invalid_files']} invalid test file(s)" if counts["invalid_files"] else "")
-                   + (f", {counts['deselected']} deselected by -k" if patterns else "")
-                   + (f"; properties: {engine.prove_render.summary(proofs)}" if proofs else ""))
+                   + (f", {counts['deselected']} deselected by -k" if patterns else ""))
     not_proved = proof_counts.get("unknown", 0) + proof_counts.get("not_encodable", 0)
     if not_proved:
         click.echo(f"verdict: warning: {not_proved} propert{'y' if not_proved == 1 else 'ies'} neither proved nor "

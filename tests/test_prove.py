@@ -299,7 +299,7 @@ def test_verdict_test_proves_the_properties_too(tmp_path):
     assert result.exit_code == 1, result.output  # the tests pass; a property is refuted
     assert "  REFUTED  small-is-a: A small order gets a (it does not)." in result.output
     assert "refund-within-price" not in result.output  # proved: listed with -v
-    assert result.output.splitlines()[-1] == "1 passed, 0 failed; properties: 2 proved, 1 refuted, 0 unknown"
+    assert result.output.splitlines()[-2:] == ["properties: 2 proved, 1 refuted, 0 unknown", "1 passed, 0 failed"]
     assert "  proved   refund-within-price" in run("test", folder, "-v").output
     assert run("test", folder, "--no-properties").exit_code == 0
     assert run("test", folder, "-k", "big order").exit_code == 0  # -k selects properties by id too
@@ -354,3 +354,49 @@ def test_a_reference_selects_the_variants_and_versions_proved(tmp_path):
     assert {r["variant"] for r in json.loads(result.output)["results"]} == {"xx"}
     early = run("prove", f"{folder}@2025-01-01")
     assert early.exit_code == 2 and "no version of `tiny` is in force on 2025-01-01" in early.output
+
+
+# -- the bundled policy (issue 11's acceptance) ------------------------------------------------------
+
+
+def test_verdict_prove_proves_every_property_of_the_bundled_policy():
+    result = run("prove", "aqara-returns", "--format", "json")
+    document = json.loads(result.output)
+    assert result.exit_code == 0, [(r["policy"], r["property"], r["status"], r["detail"]) for r in document["results"]
+                                   if r["status"] != "proved"]
+    assert document["totals"]["proved"] == len(document["results"]) == 23
+    by_variant = {}
+    for row in document["results"]:
+        by_variant.setdefault(row["variant"], set()).add(row["property"])
+    common = {"other-retailer-referred", "refund-within-price", "cancel-within-12-hours"}
+    assert by_variant["aqara-returns"] == common | {"damaged-non-quality-never-eligible", "non-quality-refund-ends-after-30-days"}
+    assert by_variant["au"] == by_variant["aqara-returns"] | {"au-major-failure-refund-or-replacement"}
+    assert by_variant["eu"] == common | {"eu-withdrawal-within-14-days"}  # both EU versions
+    assert by_variant["uk"] == common | {"uk-cancellation-within-14-days"}
+    eu = [r for r in document["results"] if r["variant"] == "eu" and r["property"] == "refund-within-price"]
+    assert {r["origin"] for r in eu} == {"eu"} and {r["effective_from"] for r in eu} == {"2024-01-01", "2026-07-31"}
+
+
+FALSE_AQARA = """\
+  - id: every-return-in-30-days-eligible
+    description: Every return within 30 days of the purchase is eligible (the text says undamaged products only).
+    assume: "sales_channel == 'aqara_online_store' and request == 'return' and days_since_purchase <= money_back_days"
+    assert: "eligibility == 'eligible'"
+"""
+
+
+def test_a_false_property_in_a_copy_of_the_bundled_policy_gives_a_case_eval_decides_to_the_violation(policy_copy, tmp_path):
+    policy_copy.replace("  - id: cancel-within-12-hours\n", FALSE_AQARA + "  - id: cancel-within-12-hours\n")
+    result = run("prove", f"{policy_copy.folder}:aqara-returns", "--property", "every-return-in-30-days-eligible",
+                 "--counterexamples", tmp_path / "cx", "--format", "json")
+    assert result.exit_code == 1, result.output
+    [row] = json.loads(result.output)["results"]
+    assert row["status"] == "refuted" and row["counterexample"]["assert"] == "false"
+    case_file = tmp_path / "cx" / "every-return-in-30-days-eligible.yaml"
+    assert Path(row["counterexample"]["file"]) == case_file
+    facts = yaml.safe_load(case_file.read_text(encoding="utf-8"))["facts"]
+    assert facts["request"] == "return" and facts["sales_channel"] == "aqara_online_store"
+    decided = run("eval", case_file, "--policy", policy_copy.folder, "--format", "json")
+    assert decided.exit_code == 0, decided.output
+    eligibility = json.loads(decided.output)["outputs"]["eligibility"]
+    assert eligibility == row["counterexample"]["reads"]["eligibility"] != "eligible"
