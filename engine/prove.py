@@ -96,7 +96,11 @@ class Outcome:
     @property
     def variant(self) -> str:
         """The variant's id, or the policy's own id for the base."""
-        return self.policy.identity.variant_chain[-1] if self.policy.identity.variant_chain else self.policy.id
+        return _chain_end(self.policy)
+
+
+def _chain_end(policy: Policy) -> str:
+    return policy.identity.variant_chain[-1] if policy.identity.variant_chain else policy.id
 
 
 class UnknownProperty(ValueError):
@@ -113,7 +117,7 @@ def selected(policy_set: PolicySet, variant: str | None = None, as_of: dt.date |
     that day. (A case is still any case its country and date select the policy for.)"""
     every = policy_set.compiled or (policy_set.base, *policy_set.variants.values())
     return [p for p in every
-            if (variant is None or p.identity.variant_chain[-1] == variant)
+            if (variant is None or _chain_end(p) == variant)
             and (as_of is None or p.identity.in_force(as_of))]
 
 
@@ -136,8 +140,8 @@ def check_property_ids(policies: list[Policy], wanted: Iterable[str]) -> None:
 def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str] = (),
           rlimit: int = DEFAULT_RLIMIT) -> list[Outcome]:
     """Every property of every policy (those named in `only`, when given), policy by policy in the
-    order given, properties in each policy's order. Each query is a fresh solver over the same terms,
-    so an outcome does not depend on which others were asked before it."""
+    order given, properties in each policy's order. Each check runs in a z3 context of its own, so an
+    outcome does not depend on which others were asked before it."""
     wanted = set(only)
     outcomes = []
     for policy in policies:
@@ -149,9 +153,14 @@ def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str]
             detail = _not_encodable(form)
             outcomes += [Outcome(p, policy, NOT_ENCODABLE, rlimit, detail=detail) for p in properties]
             continue
-        lemmas = implied_lemmas(policy, form)  # built first: the terms they reach may define parts of dates
-        premises = (form.domain + case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints
-                    + lemmas)
+        lemmas = implied_lemmas(policy, form)
+        fixed = case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints + lemmas
+
+        def premises() -> list:
+            # Read after the terms of a query are built: they may split dates into parts whose definitions
+            # join `form.domain` then.
+            return form.domain + fixed
+
         outcomes += [_prove_one(policy_set, policy, form, premises, p, rlimit) for p in properties]
     return outcomes
 
@@ -208,8 +217,10 @@ def implied_lemmas(policy: Policy, form: SymbolicPolicy) -> list:
     return lemmas
 
 
-def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, premises: list, prop: Property,
+def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, read_premises, prop: Property,
                rlimit: int) -> Outcome:
+    """One property of one policy; `read_premises()` gives what every case satisfies, once the query's
+    own terms are built (`prove`)."""
     z3 = load_z3()
     try:
         query = []
@@ -220,6 +231,7 @@ def _prove_one(policy_set: PolicySet, policy: Policy, form: SymbolicPolicy, prem
         query.append(z3.Not(z3.And(assertion.ok, assertion.value)))
     except Refused as refused:
         return Outcome(prop, policy, NOT_ENCODABLE, rlimit, detail=f"property `{prop.id}`: {refused.construct}: {refused.reason}")
+    premises = read_premises()
     search = _Search(premises, query, rlimit)
     found = search.settle(("whole", []), refine=lambda: _pieces(policy, form, prop))
     if found is not None:
