@@ -8,7 +8,7 @@ its properties, one solver query asks for a case that breaks it:
 - *domain*: every fact within its declared type and bounds (`SymbolicPolicy.domain`); *bounds*: the
   limits the engine puts on a case's values (amounts and numbers within ±10^12, text up to 500
   characters, engine/cases.py), which a case must respect to be decided at all; dates range over
-  1900-01-01 to 2199-12-31, the symbolic domain (engine/symbolic_ops.py `DATE_LO`, `DATE_HI`);
+  `DATE_LO` to `DATE_HI` of engine/symbolic_ops.py, the symbolic domain;
 - *complete*: every fact given, the defaults of facts included (a property speaks of whole cases);
 - *selecting*: the case's country and date select exactly this variant and version, as
   `verdict eval` would (engine/witness.py `selecting`);
