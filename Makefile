@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup browser fuzz bench bench-batch bench-hardening bench-prove clean
+.PHONY: demo test setup browser fuzz bench bench-batch bench-hardening bench-symbolic bench-prove clean
 
 setup: $(VENV)/.installed
 
@@ -67,6 +67,12 @@ bench-batch: setup
 bench-hardening: setup
 	mkdir -p bench/results
 	$(BIN)/python bench/hardening.py --json bench/results/hardening.json
+
+# Solver queries on the symbolic form of the Aqara policy and each variant (bench/symbolic.py): seconds,
+# answers and z3's resource units per query; a canonical witness too. Not part of `make bench`.
+bench-symbolic: setup
+	mkdir -p bench/results
+	$(BIN)/python bench/symbolic.py --witness --json bench/results/symbolic.json
 
 # `verdict prove aqara-returns`: every property of the policy and its variants, as whole processes; the goal
 # is 10 s. About a minute.

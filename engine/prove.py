@@ -3,18 +3,17 @@
 For each selected policy (a variant × dated version, as `PolicySet.compiled` holds them) and each of
 its properties, one solver query asks for a case that breaks it:
 
-    domain ∧ bounds ∧ complete ∧ selecting ∧ constraints ∧ assume ∧ ¬assert
+    domain ∧ complete ∧ selecting ∧ constraints ∧ lemmas ∧ assume ∧ ¬assert
 
-- *domain*: every fact within its declared type and bounds (`SymbolicPolicy.domain`); *bounds*: the
-  limits the engine puts on a case's values (amounts and numbers within ±10^12, text up to 500
-  characters, engine/cases.py), which a case must respect to be decided at all; dates range over
-  `DATE_LO` to `DATE_HI` of engine/symbolic_ops.py, the symbolic domain;
+- *domain*: every fact within its declared type and bounds and within the limits the engine puts on a
+  case's values (amounts and numbers within ±10^12, text up to 500 characters: a case must respect
+  them to be decided at all), dates within the solver's calendar (`SymbolicPolicy.domain`);
 - *complete*: every fact given, the defaults of facts included (a property speaks of whole cases);
 - *selecting*: the case's country and date select exactly this variant and version, as
   `verdict eval` would (engine/witness.py `selecting`);
 - *constraints*: the policy's `constraints:`, as the engine reads them (a case that breaks one is
-  refused, not decided, so it cannot break a promise); and *lemmas* the terms imply whatever the case,
-  stated for the solver's sake (`implied_lemmas`);
+  refused, not decided, so it cannot break a promise); *lemmas*: what the terms imply whatever the
+  case, stated for the solver's sake (`implied_lemmas`);
 - *assume*: the cases the property speaks of: its `assume` evaluates, and to true;
 - *¬assert*: the assertion does not evaluate to true. A case where it *fails* to evaluate (a clause
   of the policy fails there, so an output it reads is in error) breaks the promise too: "proved"
@@ -52,11 +51,6 @@ from .witness import canonical, case_facts, case_yaml, complete, replay, selecti
 PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH = "proved", "refuted", "unknown", "not_encodable", "encoding_mismatch"
 #: Every status, in the order totals list them.
 STATUSES = (PROVED, REFUTED, UNKNOWN, NOT_ENCODABLE, MISMATCH)
-
-#: A case's amounts and numbers lie within ±MAX_CASE_NUMBER, its texts within MAX_CASE_TEXT characters
-#: (engine/cases.py `MAX_NUMBER`, `MAX_TEXT_LENGTH`; engine/money.py `MAX_AMOUNT`): the engine refuses others.
-MAX_CASE_NUMBER = 10**12
-MAX_CASE_TEXT = 500
 
 #: A part of a query that can be cut finer is first asked with this share of the budget (`_Search`):
 #: most properties are settled whole, in one check; only what that does not settle is cut.
@@ -154,7 +148,7 @@ def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str]
             outcomes += [Outcome(p, policy, NOT_ENCODABLE, rlimit, detail=detail) for p in properties]
             continue
         lemmas = implied_lemmas(policy, form)
-        fixed = case_bounds(form) + complete(form) + selecting(form, policy_set, policy) + form.constraints + lemmas
+        fixed = complete(form) + selecting(form, policy_set, policy) + form.constraints + lemmas
 
         def premises() -> list:
             # Read after the terms of a query are built: they may split dates into parts whose definitions
@@ -163,22 +157,6 @@ def prove(policy_set: PolicySet, policies: Iterable[Policy], only: Iterable[str]
 
         outcomes += [_prove_one(policy_set, policy, form, premises, p, rlimit) for p in properties]
     return outcomes
-
-
-def case_bounds(form: SymbolicPolicy) -> list:
-    """What the engine asks of every case's values beyond the declared domain (`MAX_CASE_NUMBER`,
-    `MAX_CASE_TEXT`): a model outside them is no case `verdict eval` would decide."""
-    z3 = load_z3()
-    bounds = []
-    for ft in form.facts.values():
-        value = ft.raw.value
-        if ft.fact.type == "money" and z3.is_int(value):
-            bounds += [value <= MAX_CASE_NUMBER * 100, value >= -MAX_CASE_NUMBER * 100]
-        elif ft.fact.type in ("int", "number") and z3.is_arith(value):
-            bounds += [value <= MAX_CASE_NUMBER, value >= -MAX_CASE_NUMBER]
-        elif ft.fact.type == "string" and z3.is_string(value):  # (a text held as a code has no length)
-            bounds.append(z3.Length(value) <= MAX_CASE_TEXT)
-    return bounds
 
 
 def implied_lemmas(policy: Policy, form: SymbolicPolicy) -> list:

@@ -29,7 +29,7 @@ from .model import OutputResult, Policy
 SETTLE_RLIMIT = 1_000_000
 #: The budget of all the queries of one decision: once spent, the outputs not yet settled keep the
 #: evaluator's answer (a decision's latency stays bounded whatever the case lacks).
-SETTLE_TOTAL = 4 * SETTLE_RLIMIT
+SETTLE_TOTAL = 12 * SETTLE_RLIMIT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,6 +211,14 @@ class _Query:
             flag = z3.Bool(f"same.{name}", self.ctx)
             s.add(z3.Implies(flag, self.copy(z3.And(agree))))
             self.same[name] = flag
+        # The copies were built alike, so their calendar parts come in the same order: a date's parts are
+        # a function of the date, which the solver would otherwise have to prove again for each query
+        # (the copies agreeing on every fact then took it past any budget).
+        if len(self.one.definitions.civil) == len(self.two.definitions.civil):
+            for (n1, parts1), (n2, parts2) in zip(self.one.definitions.civil, self.two.definitions.civil):
+                pairs = list(zip(_variables(parts1), _variables(parts2)))
+                if pairs:
+                    s.add(self.known(self.copy(z3.Implies(n1 == n2, z3.And([a == b for a, b in pairs]))), self.pairs[0] + self.pairs[1]))
         self.differs: dict[str, Any] = {}
 
     def copy(self, term):
@@ -327,6 +335,15 @@ class _Query:
                         if self.check([self.known(self.copy(self.one.clause_effective(c)), self.pairs[0])]))
         regardless = tuple(f for f in self.free if f in cone(self.policy, name))
         return OutputResult(value, "decided" if clauses else "default", clauses, (), regardless, "solver")
+
+
+def _variables(parts) -> list:
+    """The z3 terms held by a calendar split (nested tuples of parts), in order."""
+    if dataclasses.is_dataclass(parts):
+        parts = tuple(getattr(parts, f.name) for f in dataclasses.fields(parts))
+    if isinstance(parts, tuple):
+        return [v for part in parts for v in _variables(part)]
+    return [parts] if hasattr(parts, "sort") else []
 
 
 class _Model:

@@ -7,14 +7,19 @@ z3 is imported here only, inside the functions that need it, so deciding a case 
 How values become terms (the recipes of ../shared/research/symbolic-reasoning.md, §3):
 
 - every value is a `Term`: its z3 value, an `ok` flag (false exactly where the engine's evaluation
-  fails: a null argument, a division by zero, a day that does not exist, a number past ±10^15) and a
-  `null` flag (`None`);
+  fails: a null argument, a division by zero, a day that does not exist, a derived or `then` value
+  past ±10^15) and a `null` flag (`None`);
 - bool → Bool; int → Int; number → Real (exact rationals: a float fact or literal is its exact binary
-  value); money → Int cents; enum → Int code over the declared values; string → z3 String;
-  date → Int days since 1970-01-01; datetime → Int UTC seconds since 1970, plus an Int offset (the
-  seconds east of UTC it was written in), which `local_date` reads;
+  value); money → Int cents; enum → Int code over the declared values; string → an Int code when the
+  policy only compares it for equality (engine/symbolic_text.py), else a z3 String; date → Int days
+  since 1970-01-01; datetime → its UTC day (Int) and second of that day (Int): `value` is
+  `86400·day + second`, UTC seconds since 1970, and `offset` is 60 times an Int of minutes east of UTC
+  it was written in, which `local_date` reads;
 - every fact has a `given` flag: a given fact equals the case's value (`fix`); a fact the case lacks
-  takes its declared default if it has one, and is otherwise free within its declared domain;
+  takes its declared default if it has one, and is otherwise free within its domain: what a case may
+  hold (its declared bounds, the engine's limits of ±1e12 and 500 characters) and, for dates and
+  datetimes, 1901-01-01 to 2099-12-31 (`DATE_LO`, `DATE_HI`): the cases a query, and so a proof,
+  speaks of;
 - a clause applies when its condition is `ok` and true; outputs follow engine/evaluator.py's
   semantics (candidates, direct overriding by application, lists collecting in clause order,
   defaults), and an output is `ok` when no clause it depends on failed and no two clauses conflict.
@@ -23,23 +28,30 @@ Binary floating point (arithmetic on `number`s, `/` of numbers, `round`, `round_
 of numbers) and money divided or scaled by non-integers are reported as not encodable. `hours_between`
 is the exact quotient of whole seconds by 3600: the engine's float is its correctly rounded value, which
 orders the same against the policy's constants (distinct quotients are at least 1/3600 apart, far
-beyond a rounding error). Solver budgets are z3's deterministic resource limit (`rlimit`), never time.
+beyond a rounding error); comparisons of such quotients compare whole numbers. Solver budgets are z3's
+deterministic resource limit (`rlimit`), never time.
+
+The terms equal the engine's values wherever the domain holds (`domain`, which every query asserts):
+checks the domain implies (a date within Python's calendar, an amount within its limits) are left out.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
-from . import symbolic_ops
+from . import symbolic_calendar, symbolic_ops, symbolic_text
+from .cases import MAX_NUMBER as CASE_MAX_NUMBER, MAX_TEXT_LENGTH
+from .expressions import may_exceed
 from .model import Policy
+from .money import MAX_AMOUNT
 from .symbolic_ops import CaseNotEncodable as CaseNotEncodable  # raised by `fix`; its home is `symbolic_ops`
-from .symbolic_ops import (DATE_HI, DATE_LO, EPOCH, PY_HI, PY_LO, Refused, Term, day_number, literal, load_z3,
-                           to_cents, to_seconds)
+from .symbolic_ops import DATE_HI, DATE_LO, EPOCH, Refused, Term, day_number, literal, load_z3, to_cents
 
 #: The default budget of a query: z3 resource units, deterministic (the same query stops at the same point).
 DEFAULT_RLIMIT = 20_000_000
@@ -64,13 +76,17 @@ class NotEncodable:
 
 @dataclass
 class FactTerm:
-    """A fact's terms: the variable, its `given` flag, and the value expressions read (`term`)."""
+    """A fact's terms: the variable, its `given` flag, and the value expressions read (`term`).
+
+    `variables` are the solver's variables that hold its value (one, or for a datetime its UTC day, its
+    second of the day and its offset in minutes: `raw.value` and `raw.offset` are sums of them)."""
 
     fact: Any
     term: Term
     given: Any
     raw: Term
     domain: list = field(default_factory=list)
+    variables: tuple = ()
 
 
 def solver(rlimit: int = DEFAULT_RLIMIT):
@@ -103,6 +119,7 @@ class SymbolicPolicy:
         self._values: dict[tuple[str, str], Term] = {}
         self._busy: set[str] = set()
         self.definitions = symbolic_ops.Definitions()  # constraints defining auxiliary variables (symbolic_ops.call)
+        self._coded = symbolic_text.coded_facts(policy)  # text facts compared only for equality, and the texts they meet
         for fact in policy.facts.values():
             self.facts[fact.name] = self._fact(fact)
 
@@ -138,12 +155,23 @@ class SymbolicPolicy:
         null = z3.Bool(name + ".null") if fact.nullable else z3.BoolVal(False)
         given = z3.Bool(name + ".given")
         kind, offset, domain = fact.type, None, []
+        day = second = minutes = codes = None
         if fact.type == "bool":
             value = z3.Bool(name)
-        elif fact.type in ("int", "money", "enum", "date", "datetime"):
+        elif fact.type == "datetime":
+            # The UTC day and the second of that day, so that the day is read without dividing by 86400.
+            day, second, minutes = z3.Int(name + ".day"), z3.Int(name + ".second"), z3.Int(name + ".offset_minutes")
+            value, offset = 86400 * day + second, 60 * minutes
+        elif fact.type in ("int", "money", "enum", "date"):
             value = z3.Int(name)
         elif fact.type == "number":
             kind, value = "real", z3.Real(name)
+        elif fact.type == "string" and fact.name in self._coded:
+            # A code (symbolic_text): every text the policy compares it with has one, any other code is another text.
+            codes, value = symbolic_text.registry(fact.pattern), z3.Int(name)
+            for text in self._coded[fact.name] + ([fact.default] if isinstance(fact.default, str) else []):
+                codes.code(text)
+            codes.variables[name] = value
         elif fact.type == "string":
             value = z3.String(name)
         else:
@@ -152,35 +180,58 @@ class SymbolicPolicy:
             domain += [value >= 0, value < len(fact.values)]
         elif fact.type == "date":
             domain += [value >= day_number(DATE_LO), value <= day_number(DATE_HI)]
+            self.definitions.ranges[name] = (day_number(DATE_LO), day_number(DATE_HI))
         elif fact.type == "datetime":
-            offset = z3.Int(name + ".offset")
+            self.definitions.ranges.update({name + ".day": (day_number(DATE_LO), day_number(DATE_HI)),
+                                            name + ".second": (0, 86399), name + ".offset_minutes": (-1439, 1439)})
             # Python's offsets are less than a day either way; a case writes them in whole minutes (±HH:MM).
-            domain += [value >= day_number(DATE_LO) * 86400, value < (day_number(DATE_HI) + 1) * 86400,
-                       offset > -86400, offset < 86400, offset % 60 == 0]
-        elif fact.type == "string" and fact.pattern:
-            regex = symbolic_ops.pattern_regex(fact.pattern)
+            domain += [day >= day_number(DATE_LO), day <= day_number(DATE_HI), second >= 0, second < 86400,
+                       minutes > -1440, minutes < 1440]
+        elif codes is not None:
+            domain.append(value >= 0)
+        elif fact.type == "string":
+            domain.append(z3.Length(value) <= MAX_TEXT_LENGTH)
+            regex = symbolic_ops.pattern_regex(fact.pattern) if fact.pattern else None
             if regex is not None:  # otherwise a witness whose text breaks the pattern fails its replay
                 domain.append(z3.InRe(value, regex))
-        for bound, keep in ((fact.minimum, lambda v, b: v >= b), (fact.maximum, lambda v, b: v <= b)):
-            if bound is not None and fact.type in ("int", "number", "money"):
-                domain.append(keep(value, self._number_constant(bound, fact.type)))
-        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset)
+        if fact.type in ("int", "number", "money"):
+            # What a case may hold (engine.cases): the declared bounds, within the engine's limits.
+            low, high = self._limits(fact)
+            if fact.type == "number":
+                domain += [value >= z3.RealVal(low), value <= z3.RealVal(high)]
+            else:
+                domain += [value >= low, value <= high]
+            if fact.type != "number":
+                self.definitions.ranges[name] = (low, high)
+        raw = Term(kind, value, z3.BoolVal(True), null, fact.values, offset, day=day, second=second, codes=codes)
         term = raw
         if fact.has_default:
             # A case that lacks the fact reads its default (engine.cases): the value is the default unless given.
             default = self._constant(fact, fact.default)
-            term = Term(kind, value if default.kind == "null" else z3.If(given, value, default.value), raw.ok,
-                        z3.If(given, null, default.null), fact.values,
-                        None if offset is None else (offset if default.offset is None else z3.If(given, offset, default.offset)))
-        return FactTerm(fact, term, given, raw, domain)
+            pick = lambda mine, theirs: mine if mine is None or theirs is None else z3.If(given, mine, theirs)  # noqa: E731
+            term = Term(kind, pick(value, default.value), raw.ok, z3.If(given, null, default.null), fact.values,
+                        pick(offset, default.offset), day=pick(day, default.day), second=pick(second, default.second),
+                        codes=codes)
+        variables = (value,) if day is None else (day, second, minutes)
+        return FactTerm(fact, term, given, raw, domain, variables)
 
-    def _number_constant(self, value, kind: str):
-        z3 = load_z3()
-        if kind == "money":
-            return z3.IntVal(to_cents(Decimal(value)))
-        if isinstance(value, float):
-            return z3.RealVal(Fraction(value))
-        return value
+    @staticmethod
+    def _limits(fact) -> tuple:
+        """The least and greatest values a case may give a number fact: its `minimum` and `maximum`,
+        within the engine's limits (±1e12, in cents for an amount), as whole numbers or fractions."""
+        if fact.type == "money":
+            low, high = -to_cents(MAX_AMOUNT), to_cents(MAX_AMOUNT)
+            cents = lambda bound: Fraction(to_cents(Decimal(bound)))  # noqa: E731
+        else:
+            low, high = -int(CASE_MAX_NUMBER), int(CASE_MAX_NUMBER)
+            cents = Fraction
+        if fact.minimum is not None:
+            low = max(low, cents(fact.minimum))
+        if fact.maximum is not None:
+            high = min(high, cents(fact.maximum))
+        if fact.type == "number":
+            return Fraction(low), Fraction(high)
+        return math.ceil(low), math.floor(high)
 
     def _constant(self, fact, value) -> Term:
         """A case's value of `fact` as terms (the engine's value, as `engine.cases.check_facts` gives it)."""
@@ -199,13 +250,17 @@ class SymbolicPolicy:
             v = z3.IntVal(to_cents(Decimal(value)))
         elif fact.type == "enum":
             v = z3.IntVal(fact.values.index(value))
+        elif fact.type == "string" and fact.name in self._coded:
+            code = symbolic_text.registry(fact.pattern).code(value)
+            if code is None:
+                raise CaseNotEncodable(f"`{value}` is not a text `{fact.name}` may hold")
+            return Term(kind, z3.IntVal(code), true, false, codes=symbolic_text.registry(fact.pattern))
         elif fact.type == "string":
             v = z3.StringVal(value)
         elif fact.type == "date":
             v = z3.IntVal(day_number(value))
         else:
-            seconds, off = to_seconds(value)
-            v, offset = z3.IntVal(seconds), z3.IntVal(off)
+            return literal(value)
         return Term(kind, v, true, false, fact.values, offset)
 
     def fix(self, facts: Mapping[str, Any]) -> list:
@@ -224,14 +279,23 @@ class SymbolicPolicy:
             if const.kind == "null":
                 # A null's value is never read (every read of it fails or is guarded): it is pinned to a
                 # canonical zero, so that nothing computed from it is left for the solver to search.
-                constraints += [ft.raw.null, ft.raw.value == _zero(ft.raw.value)]
-                if ft.raw.offset is not None:
-                    constraints.append(ft.raw.offset == 0)
+                constraints.append(ft.raw.null)
+                constraints += [v == _zero(v) for v in ft.variables]
                 continue
             constraints.append(z3.Not(ft.raw.null))
-            constraints.append(ft.raw.value == const.value)
-            if const.offset is not None:
-                constraints.append(ft.raw.offset == const.offset)
+            if const.kind in ("date", "datetime"):
+                day = const.value.as_long() if const.kind == "date" else const.day.as_long()
+                if not day_number(DATE_LO) <= day <= day_number(DATE_HI):
+                    raise CaseNotEncodable(f"`{facts[name].isoformat()}` is outside the dates the terms hold "
+                                           f"({DATE_LO.isoformat()} to {DATE_HI.isoformat()})")
+            if const.kind == "datetime":  # each variable, not their sums: `assignment` reads them
+                day, second, minutes = ft.variables
+                off = const.offset.as_long()
+                constraints += [day == const.day, second == const.second, minutes == off // 60]
+                if off % 60:
+                    raise CaseNotEncodable(f"`{facts[name].isoformat()}` has an offset in seconds, which the terms do not hold")
+            else:
+                constraints.append(ft.raw.value == const.value)
         return constraints + self._parts(constraints)
 
     @staticmethod
@@ -251,17 +315,35 @@ class SymbolicPolicy:
         return pairs
 
     def _parts(self, constraints: list) -> list:
-        """The year, month and day of every date the case fixes, computed rather than left to the
-        solver, which finds them slowly from the day number (they are implied: no answer changes)."""
+        """The calendar parts (year, month, day) of every date the case fixes, computed rather than
+        left to the solver, which finds them slowly from the day number (they are implied: no answer
+        changes). Parts defined from other parts (a year months later) follow, in order."""
         z3 = load_z3()
         pairs = self.assignment(constraints)
-        parts = []
-        for n, y, m, d in self.definitions.civil:
-            known = z3.simplify(z3.substitute(n, *pairs)) if pairs else n
-            if z3.is_int_value(known) and PY_LO <= known.as_long() <= PY_HI:
-                day = EPOCH + dt.timedelta(days=known.as_long())
-                parts += [y == day.year, m == day.month, d == day.day]
+        parts: list = []
+        for term, split in self.definitions.civil:
+            known = z3.simplify(z3.substitute(term, *pairs)) if pairs else term
+            if z3.is_int_value(known):
+                pinned = symbolic_calendar.pin(split, known.as_long())
+                parts += pinned
+                pairs += self.assignment(pinned)
         return parts
+
+    # -- texts ------------------------------------------------------------------------------------
+
+    def text_is(self, name: str, text: str):
+        """The Bool "text fact `name` is `text`", as the case writes it (not null), whether the fact
+        is a code (`symbolic_text`) or a z3 string; false for a text the fact cannot hold."""
+        return symbolic_ops.text_is(self.facts[name].raw, text)
+
+    def text_of(self, name: str, model) -> str:
+        """The text a model gives text fact `name` (a code becomes its text, or one that matches the
+        pattern, the same for every fact and copy that shares the code)."""
+        raw = self.facts[name].raw
+        value = model.eval(raw.value, model_completion=True)
+        if raw.codes is None:
+            return value.as_string()
+        return raw.codes.decode(model, value.as_long())[value.as_long()]
 
     # -- names ------------------------------------------------------------------------------------
 
@@ -273,7 +355,7 @@ class SymbolicPolicy:
             return self._literal(policy.parameters[name].value)
         if name in policy.derived:
             if name not in self.derived:
-                self.derived[name] = self._guard(name, lambda: self.expression(policy.derived[name].expression.tree))
+                self.derived[name] = self._guard(name, lambda: self._computed(policy.derived[name].expression.tree))
             return self.derived[name]
         if name in policy.outputs:
             return self.output(name)
@@ -296,6 +378,12 @@ class SymbolicPolicy:
     def expression(self, node: ast.expr) -> Term:
         """The terms of one parsed expression (`CompiledExpression.tree`)."""
         return symbolic_ops.encode(self, node)
+
+    def _computed(self, node: ast.expr) -> Term:
+        """A derived value or a `then` value: failing, as in the engine, when what it computes is out of
+        range (`expressions.may_exceed`; the steps inside an expression are not checked)."""
+        term = self.expression(node)
+        return symbolic_ops.within_limits(term, self.definitions) if may_exceed(node) else term
 
     # -- clauses and outputs ----------------------------------------------------------------------
 
@@ -329,7 +417,7 @@ class SymbolicPolicy:
         key = (clause.id, output.name)
         if key not in self._values:
             value = clause.value_for(output.name)
-            term = self.expression(value.expression.tree) if value.expression is not None else self._literal(value.literal)
+            term = self._computed(value.expression.tree) if value.expression is not None else self._literal(value.literal)
             self._values[key] = _as_output(term, output)
         return self._values[key]
 

@@ -46,16 +46,15 @@ def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> li
         fact = form.facts[select_by]
         mine = sorted(c for c, v in policy_set.countries.items() if v == chain_end)
         others = sorted(c for c, v in policy_set.countries.items() if v != chain_end)
-        value = fact.raw.value
         if chain_end in policy_set.variants:
-            terms.append(z3.Or([value == z3.StringVal(c) for c in mine] or [False]))
+            terms.append(z3.Or([form.text_is(select_by, c) for c in mine] or [False]))
         else:
-            terms += [value != z3.StringVal(c) for c in others]
+            terms += [z3.Not(form.text_is(select_by, c)) for c in others]
         terms.append(z3.Not(fact.raw.null))
     version_by = policy_set.version_by
     if version_by and version_by in form.facts:
         fact = form.facts[version_by]
-        day = fact.raw.value / 86400 if fact.fact.type == "datetime" else fact.raw.value
+        day = _day(fact.raw)
         identity = policy.identity
         terms += [z3.Not(fact.raw.null), day >= day_number(identity.effective_from)]
         if identity.effective_until is not None:
@@ -93,23 +92,26 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
         elif fact.type == "enum":
             any(keep(value == code) for code in range(len(fact.values)))
         elif fact.type == "string":
+            # The text of a fact before it (one with the same codes, or a string), else an example or a
+            # country this version covers.
             candidates = [*(e for e in fact.examples if isinstance(e, str)), *_selected_countries(form)]
-            if not any(keep(value == t) for t in texts) and not any(keep(value == z3.StringVal(c)) for c in candidates):
+            same = [t.value for t in texts if t.codes is raw.codes]
+            if not any(keep(value == t) for t in same) and not any(keep(form.text_is(name, c)) for c in candidates):
                 _pin(solver, kept, value)
-            texts.append(value)
+            texts.append(raw)
         elif fact.type in ("date", "datetime"):
-            day = value / 86400 if fact.type == "datetime" else value
+            day = _day(raw)
             _closest(solver, kept, day, dates[-1] if dates else z3.IntVal(anchor_day), _DAY_STEPS)
             if fact.type == "datetime":
                 keep(raw.offset == 0)
                 # Ten in the morning, UTC, or the time of day of the datetime before it.
-                time_of_day = value % 86400
+                time_of_day = raw.second if raw.second is not None else value % 86400
                 keep(time_of_day == (times[-1] if times else 36000)) or _closest(
                     solver, kept, time_of_day, z3.IntVal(36000), _SECOND_STEPS)
                 times.append(time_of_day)
-                _pin(solver, kept, raw.offset)
             dates.append(day)
-            _pin(solver, kept, value)
+            for variable in ft.variables or (value,):
+                _pin(solver, kept, variable)
         elif fact.type in ("int", "money", "number"):
             start = _number_anchor(fact)
             _closest(solver, kept, value, start, _NUMBER_STEPS)
@@ -117,6 +119,13 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
         else:
             _pin(solver, kept, value)
     return kept if solver.check(kept) == z3.sat else None
+
+
+def _day(raw):
+    """The day of a date or datetime fact's variables (a datetime's UTC day)."""
+    if raw.kind == "datetime":
+        return raw.day if raw.day is not None else raw.value / 86400
+    return raw.value
 
 
 def _selected_countries(form: SymbolicPolicy) -> list[str]:
@@ -189,7 +198,7 @@ def case_facts(form: SymbolicPolicy, model) -> dict[str, Any]:
         elif fact.type == "money":
             facts[name] = str((Decimal(v.as_long()) / 100).quantize(Decimal("0.01")))
         elif fact.type == "string":
-            facts[name] = v.as_string()
+            facts[name] = form.text_of(name, model)
         elif fact.type == "date":
             facts[name] = (EPOCH + dt.timedelta(days=v.as_long())).isoformat()
         elif fact.type == "datetime":
