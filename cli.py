@@ -7,6 +7,8 @@ Exit codes (also in the README):
   3  invalid case: the case file or a fact is wrong
   4  invalid policy or policy test file (also: a released version changed; `verdict release` refused)
   5  evaluation error: a clause failed at run time (the decision lists the errors)
+  6  `verdict prove`: a property is neither proved nor refuted (the solver's budget ran out, or the policy
+     has a construct with no exact encoding)
   70 internal error: a bug in Verdict; please report it
   74 I/O error: the decision log could not be written (a full disk); it was cut back to where it was
   130 interrupted (Ctrl-C)
@@ -80,6 +82,7 @@ EXIT_USAGE = 2
 EXIT_INVALID_CASE = 3
 EXIT_INVALID_POLICY = 4
 EXIT_EVALUATION_ERROR = 5
+EXIT_NOT_PROVED = 6
 EXIT_INTERNAL = 70
 EXIT_IO_ERROR = 74  # sysexits EX_IOERR
 
@@ -520,13 +523,20 @@ def validate_command(paths: tuple[Path, ...], output_format: str) -> None:
               help="Also write the results as JUnit XML for CI: a testcase per test, invalid files as errors.")
 @click.option("--log", "log_file", type=click.Path(path_type=Path), metavar="FILE",
               help="Append every test's decision to this decision log.")
+@click.option("--no-properties", is_flag=True,
+              help="Do not prove the policies' properties (`verdict prove` proves them on their own).")
+@click.option("--rlimit", type=click.IntRange(1, None), metavar="N",
+              help="The solver's budget per check when proving the properties, as for `verdict prove`.")
 def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bool, show_failures: bool,
                  show_coverage: bool, suggest_dir: Path | None, min_coverage: float | None, output_format: str,
-                 junit_file: Path | None, log_file: Path | None) -> None:
-    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones.
+                 junit_file: Path | None, log_file: Path | None, no_properties: bool, rlimit: int | None) -> None:
+    """Run the YAML tests of policies (files in `tests/` folders beside them); by default the bundled ones,
+    and prove the properties of those policies as `verdict prove` does (-k selects properties by id too).
 
     An invalid test file (or policy) is reported and the other files still run. Exit 4 when any file was
-    invalid, even if tests also failed; else 1 when a test failed or coverage is under --min-coverage; else 0.
+    invalid, even if tests also failed; else 1 when a test failed, a property was refuted or coverage is
+    under --min-coverage; else 0. A property neither proved nor refuted (the solver's budget ran out) is
+    reported on standard error and does not fail the run: `verdict prove` exits 6 for it.
     """
     if log_file is not None:
         _check_log_path(log_file)
@@ -556,15 +566,27 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         if text:
             _print_file_run(run, verbose, show_failures)
     counts = engine.testing.totals(runs)
-    if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"]:
+    proofs = [] if no_properties else _prove_tested(runs, patterns, rlimit)
+    if patterns and not counts["passed"] + counts["failed"] + counts["invalid_files"] + len(proofs):
         raise click.BadParameter(f"no test name (or FILE::NAME) contains {' or '.join(f'`{p}`' for p in patterns)} "
                                  f"({counts['deselected']} tests in {len(files)} file(s))", param_hint="-k")
+    proof_counts = engine.prove_render.totals(proofs) if proofs else {}
     if text:
+        listed = engine.prove_render.outcomes_to_text(proofs, verbose=verbose, with_summary=False) if proofs else ""
+        if listed:
+            click.echo("properties (as `verdict prove` proves them" + ("" if verbose else "; -v lists the proved ones too") + ")")
+            click.echo(listed, nl=False)
         if counts["failed"] and not show_failures:
             click.echo("(--show-failures adds the clauses that decided each difference and the values they read)")
+        if proofs:  # the tests' count stays the last line
+            click.echo(f"properties: {engine.prove_render.summary(proofs)}")
         click.echo(f"{counts['passed']} passed, {counts['failed']} failed"
                    + (f", {counts['invalid_files']} invalid test file(s)" if counts["invalid_files"] else "")
                    + (f", {counts['deselected']} deselected by -k" if patterns else ""))
+    not_proved = proof_counts.get("unknown", 0) + proof_counts.get("not_encodable", 0)
+    if not_proved:
+        click.echo(f"verdict: warning: {not_proved} propert{'y' if not_proved == 1 else 'ies'} neither proved nor "
+                   "refuted (see above, or `verdict prove`): this run does not fail for it", err=True)
     if log_file is not None:
         for run in runs:
             for result in run.results:
@@ -585,19 +607,48 @@ def test_command(paths: tuple[Path, ...], patterns: tuple[str, ...], verbose: bo
         for table in below:
             click.echo(f"verdict: clause coverage of {table.label} is {table.clause_percent_text()} %, "
                        f"under --min-coverage {min_coverage:g}", err=True)
+    proof_rows = engine.prove_render.outcomes_to_dict(proofs) if proofs else None
     if not text:
-        click.echo(json.dumps(engine.testing.run_to_dict(runs, tables), indent=2, ensure_ascii=False))
+        document = engine.testing.run_to_dict(runs, tables)
+        if proof_rows is not None:
+            document["properties"] = proof_rows
+        click.echo(engine.jsontext.dumps(document, indent=2, ensure_ascii=False))
     if junit_file is not None:
         try:
-            junit_file.write_text(engine.testing.junit_xml(runs), encoding="utf-8")
+            junit_file.write_text(engine.testing.junit_xml(runs, proof_rows["results"] if proof_rows else ()), encoding="utf-8")
         except OSError as exc:
             raise DiagnosticsError([], EXIT_USAGE, f"cannot write the JUnit XML file {junit_file}: {exc.strerror}") from None
     # An invalid file comes first: its tests did not run, so passing or failing says nothing of them.
     if counts["invalid_files"]:
         click.echo(f"verdict: {counts['invalid_files']} invalid test file(s) or policy: their tests did not run", err=True)
         sys.exit(EXIT_INVALID_POLICY)
-    if counts["failed"] or below:
+    if proof_counts.get("encoding_mismatch"):
+        click.echo("verdict: internal error: the solver and the engine disagree on a counterexample (please report this)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+    if counts["failed"] or below or proof_counts.get("refuted"):
         sys.exit(EXIT_TESTS_FAILED)
+
+
+def _prove_tested(runs: list, patterns: tuple[str, ...], rlimit: int | None) -> list:
+    """The outcomes of proving the properties of every policy set the test files ran against (each
+    once), those whose id contains a `-k` pattern when there are any. A set without properties costs
+    nothing: the solver is not even imported."""
+    sets: list = []
+    for run in runs:
+        if run.policy is not None and all(run.policy is not seen for seen in sets):
+            sets.append(run.policy)
+    outcomes: list = []
+    for policy_set in sets:
+        every = policy_set.compiled or (policy_set.base, *policy_set.variants.values())
+        if not any(p.properties for p in every):
+            continue
+        prove = engine.prove
+        policies = prove.selected(policy_set)
+        wanted = [i for i in prove.property_ids(policies) if not patterns or any(p.lower() in i.lower() for p in patterns)]
+        if wanted:
+            outcomes += prove.prove(policy_set, policies, wanted, rlimit or engine.symbolic.DEFAULT_RLIMIT)
+    return outcomes
 
 
 def _print_file_run(run, verbose: bool, show_failures: bool) -> None:
@@ -789,6 +840,67 @@ def diff_command(before: str, after: str, output_format: str) -> None:
         click.echo(engine.jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(engine.diff.diff_to_text(result), nl=False)
+
+
+@cli.command("prove")
+@click.argument("reference", metavar="ID_OR_PATH[:VARIANT][@DATE]")
+@click.option("--property", "property_ids", multiple=True, metavar="ID",
+              help="Prove only this property (repeatable); by default every property of every selected policy.")
+@click.option("--counterexamples", "directory", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write each counterexample into DIR (created if missing) as a case file, DIR/<property-id>.yaml, "
+                   "that `verdict eval` decides to the values breaking the property; a property refuted again under "
+                   "another variant or version: DIR/<property-id>@<variant>@<effective-from>.yaml.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rlimit", type=click.IntRange(1, None), metavar="N",
+              help="The solver's budget per query, in z3's deterministic resource units (default 20000000): a "
+                   "query that needs more is `unknown`, never proved.")
+def prove_command(reference: str, property_ids: tuple[str, ...], directory: Path | None, output_format: str,
+                  rlimit: int | None) -> None:
+    """Prove the properties of a policy: each holds in every complete case of every variant and version
+    selected (`ID_OR_PATH` all of them, `:VARIANT` one variant's versions, `@DATE` those in force on
+    that day), or a counterexample shows a case where it does not, decided again by the engine first.
+
+    Exit 0 when every property is proved; 1 when one is refuted; 6 when one is neither (the budget ran
+    out: `unknown`; or a construct has no exact encoding); 70 when the solver and the engine disagree
+    (a bug). Refuted outranks not proved: a counterexample is certain.
+    """
+    prove = engine.prove  # imports the symbolic analyses (z3 itself only once a query is built)
+    policy_set, variant, as_of = _policy_ref(reference)
+    policies = prove.selected(policy_set, variant, as_of)
+    try:
+        prove.check_property_ids(policies, property_ids)
+    except prove.UnknownProperty as unknown:
+        hint = engine.did_you_mean(unknown.name, unknown.known) or (
+            f"known: {', '.join(unknown.known)}" if unknown.known else "the selected policies declare no properties")
+        raise click.BadParameter(f"`{unknown.name}` is not a property of `{reference}`; {hint}",
+                                 param_hint="--property") from None
+    budget = rlimit or engine.symbolic.DEFAULT_RLIMIT
+    outcomes = prove.prove(policy_set, policies, property_ids, budget)
+    files: dict[int, str] = {}
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for index, name in prove.counterexample_names(outcomes).items():
+                (directory / name).write_text(prove.counterexample_yaml(outcomes[index]), encoding="utf-8")
+                files[index] = engine.display_path(directory / name)
+        except OSError as exc:
+            raise DiagnosticsError([], EXIT_USAGE, f"cannot write the counterexamples into {directory}: "
+                                   f"{exc.strerror or exc}") from None
+    if output_format == "json":
+        click.echo(engine.prove_render.outcomes_to_json(outcomes, reference, policy_set.id, budget, files), nl=False)
+    elif not outcomes:
+        click.echo(f"no properties to prove in {reference}")
+    else:
+        click.echo(engine.prove_render.outcomes_to_text(outcomes, files), nl=False)
+    statuses = {o.status for o in outcomes}
+    if prove.MISMATCH in statuses:
+        click.echo("verdict: internal error: the solver and the engine disagree on a counterexample (please report this)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+    if prove.REFUTED in statuses:
+        sys.exit(EXIT_TESTS_FAILED)
+    if statuses & {prove.UNKNOWN, prove.NOT_ENCODABLE}:
+        sys.exit(EXIT_NOT_PROVED)
 
 
 @cli.command("impact")

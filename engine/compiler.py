@@ -26,8 +26,8 @@ from .expressions import (MAX_DERIVED_DEPTH, CompiledExpression, compile_express
                           derived_depth, out_of_range, MAX_COMPUTED_TEXT)
 from .kinds import ANY, BOOL, MONEY, NULL, NUMBER, Type, describe
 from .loader import SourceMap
-from .model import (Clause, Constraint, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
-                    Policy, PolicyIdentity, Quote, SourceRef)
+from .model import (Clause, Constraint, Derived, Disabled, DroppedProperty, Fact, Informational, LegalRef, NotModelled, Output,
+                    OutputValue, Parameter, Policy, PolicyIdentity, Property, Quote, SourceRef)
 from .sourcetext import Sentence, SourceText
 from .typecheck import NullGuards, TypeChecker, TypeProblem, literal_type
 from .values import VALUE_TYPES, read_value, static_type
@@ -93,6 +93,7 @@ class _Compiler:
         self._derived()
         constraints = self._constraints()
         self._clauses()
+        properties = self._properties()
         overridden_by = self._override_graph()
         writers = self._writers()
         setters = {name: tuple(clause.id for clause, _ in writers[name]) for name in self.outputs}
@@ -109,7 +110,9 @@ class _Compiler:
             not_modelled=tuple(NotModelled(e["variant"], e["act"], e["article"], e["reason"], e["url"])
                                for e in self.data.get("_not_modelled") or []),
             countries=tuple((self.data.get("_variant") or {}).get("countries", ())),
-            constraints=constraints,
+            constraints=constraints, properties=properties,
+            dropped_properties=tuple(DroppedProperty(e["property"], e["variant"], e["reason"])
+                                     for e in self.data.get("_dropped_properties") or []),
         )
 
     def _identity(self, policy_sha256: str) -> PolicyIdentity | None:
@@ -310,6 +313,36 @@ class _Compiler:
             if expression is not None:
                 constraints[name] = Constraint(name, expression, spec["message"], self.map.locate(path, key=True), source)
         return constraints
+
+    def _properties(self) -> tuple[Property, ...]:
+        """Each property: `assume` and `assert`, conditions over facts, parameters, derived values and
+        outputs (typed and null-guarded like a `when`: a part that may be null must be guarded, so a
+        promise fails to evaluate only where the policy itself does). Its quote is checked like any
+        other, but encodes nothing: it leaves the sentence coverage as it was."""
+        properties, seen = [], {}
+        for index, spec in enumerate(self.data.get("properties") or []):
+            path, property_id = ("properties", index), spec["id"]
+            if property_id in seen:
+                self.error("duplicate_property", f"duplicate property id `{property_id}` (first used by property "
+                           f"{seen[property_id] + 1})", path + ("id",), property_id)
+                continue
+            seen[property_id] = index
+            names = ("fact", "parameter", "derived value", "output")
+            assume = None
+            if spec.get("assume") is not None:
+                assume = self._expression(spec["assume"], path + ("assume",), property_id, allowed=names,
+                                          expect=(BOOL, "`assume`"), condition=True)
+            assertion = self._expression(spec["assert"], path + ("assert",), property_id, allowed=names,
+                                         expect=(BOOL, "`assert`"), condition=True)
+            covered = len(self.quotes_seen)
+            source = self._source_ref(spec.get("source"), path + ("source",), property_id)
+            del self.quotes_seen[covered:]
+            legal = self._legal(spec.get("legal"), path + ("legal",), property_id)
+            if assertion is None or (spec.get("assume") is not None and assume is None):
+                continue
+            properties.append(Property(property_id, spec["description"], assertion, self.map.locate(path), assume,
+                                       source, legal, spec.get("_origin", self.data["policy"]["id"])))
+        return tuple(properties)
 
     def _shallow_enough(self, tree: ast.expr, at: SourceLocation, subject: str) -> bool:
         """Whether an expression, counting the derived values it reads at their own depth, nests at

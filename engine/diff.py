@@ -159,6 +159,7 @@ def diff_policies(before: Policy, after: Policy, before_text: str | None = None,
             changes.append(Change("constraint_changed", name, old.expression.text, new.expression.text))
         elif old.message != new.message:
             changes.append(Change("constraint_changed", name, old.message, new.message, "message"))
+    changes += _property_changes(before, after)
     old_ids = {c.id for c in before.clauses}
     new_ids = {c.id for c in after.clauses}
     for clause in after.clauses:
@@ -253,6 +254,28 @@ def _declaration_changes(kind: str, before: dict, after: dict, fields: tuple[str
     return changes
 
 
+def _property_changes(before: Policy, after: Policy) -> list[Change]:
+    """Properties added, removed (or dropped by a variant, with its reason) and changed, in the order
+    of `after`'s properties then the removed ones: a promise as `assert` (`when` its `assume`)."""
+    def promise(p) -> str:
+        return p.assertion.text + (f" when {p.assume.text}" if p.assume is not None else "")
+
+    old_by_id = {p.id: p for p in before.properties}
+    new_by_id = {p.id: p for p in after.properties}
+    changes = []
+    for prop in after.properties:
+        old = old_by_id.get(prop.id)
+        if old is None:
+            changes.append(Change("property_added", prop.id, None, promise(prop)))
+        elif _normal(promise(old)) != _normal(promise(prop)):
+            changes.append(Change("property_changed", prop.id, promise(old), promise(prop)))
+    for prop in before.properties:
+        if prop.id not in new_by_id:
+            why = next((f"dropped by {d.variant}: {d.reason}" for d in after.dropped_properties if d.property == prop.id), "")
+            changes.append(Change("property_removed", prop.id, promise(prop), None, why))
+    return changes
+
+
 def _field_changes(old: Any, new: Any, fields: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
     result = []
     for key in fields:
@@ -268,6 +291,7 @@ _WORDS = {
     "derived_removed": "derived value removed", "derived_changed": "derived value changed", "clause_added": "clause added",
     "constraint_added": "constraint added", "constraint_removed": "constraint removed",
     "constraint_changed": "constraint changed",
+    "property_added": "property added", "property_removed": "property removed", "property_changed": "property changed",
     "clause_removed": "clause removed", "clause_disabled": "clause disabled", "condition_changed": "condition changed",
     "outcome_changed": "outcome changed", "override_gained": "override gained", "override_lost": "override lost",
     "fact_changed": "fact changed", "output_added": "output added", "output_removed": "output removed",
@@ -287,15 +311,18 @@ def diff_to_text(result: PolicyDiff) -> str:
     for change in result.changes:
         head = f"{_WORDS[change.kind]}: {change.subject}"
         if change.kind in ("parameter_changed", "derived_changed", "condition_changed", "outcome_changed",
-                           "fact_changed", "output_changed", "citation_changed", "clause_moved", "constraint_changed"):
+                           "fact_changed", "output_changed", "citation_changed", "clause_moved", "constraint_changed",
+                           "property_changed"):
             inline = change.detail.startswith(("output", "`"))
             head += f"{' ' + change.detail if inline else ''}: {_show(change, change.before)} → {_show(change, change.after)}"
             if change.detail and not inline:
                 head += f"  ({change.detail})"
-        elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added", "constraint_added"):
+        elif change.kind in ("parameter_added", "derived_added", "fact_added", "output_added", "constraint_added",
+                             "property_added"):
             head += f" = {_show(change, change.after)}"
-        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed", "constraint_removed"):
-            head += f" (was {_show(change, change.before)})"
+        elif change.kind in ("parameter_removed", "derived_removed", "fact_removed", "output_removed", "constraint_removed",
+                             "property_removed"):
+            head += f" (was {_show(change, change.before)})" + (f": {change.detail}" if change.detail else "")
         elif change.kind == "clause_added":
             head += f", {change.detail}: when {change.after}"
         elif change.kind == "quote_changed":

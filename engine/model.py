@@ -258,6 +258,32 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class Property:
+    """A promise the policy keeps for every complete case: where `assume` holds, `assertion` holds.
+
+    Nothing decides a case with it: `verdict prove` (engine/prove.py) proves it over every case, or
+    shows one where it fails. `origin` is the policy or variant that states it."""
+
+    id: str
+    description: str
+    assertion: CompiledExpression
+    location: SourceLocation
+    assume: CompiledExpression | None = None
+    source: SourceRef | None = None
+    legal: LegalRef | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class DroppedProperty:
+    """An inherited property a variant says does not hold under it (`drops_properties`), and why."""
+
+    property: str
+    variant: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Policy:
     """A validated, compiled policy. Clause order is evaluation order."""
 
@@ -281,6 +307,11 @@ class Policy:
     # `decide` refuses it (it would ignore them); "" everywhere else.
     needs_selection: str = ""
     constraints: dict[str, Constraint] = field(default_factory=dict)  # checked on every case before it is decided
+    properties: tuple[Property, ...] = ()  # promises `verdict prove` proves; they decide nothing
+    dropped_properties: tuple[DroppedProperty, ...] = ()  # inherited ones a variant said do not hold
+
+    def property_named(self, property_id: str) -> Property | None:
+        return next((p for p in self.properties if p.id == property_id), None)
 
     @property
     def id(self) -> str:

@@ -349,6 +349,17 @@ def policy_blocks(policy: Policy) -> list[Block]:
         losers = sorted(cid for cid, winners in policy.overridden_by.items() if clause.id in winners)
         if losers:
             blocks.append(Block("p", f"Overrides: {', '.join(losers)}."))
+    if policy.properties or policy.dropped_properties:
+        blocks.append(_h(2, "Properties"))
+        blocks.append(Block("p", "Promises the policy keeps in every case it decides: verdict prove proves each, or "
+                                 "shows a case where it fails."))
+        if policy.properties:
+            blocks.append(Block("table", headers=("property", "promise", "in the cases where", "always", "from"), items=tuple(
+                (p.id, p.description, in_words(p.assume.tree) if p.assume else "every case", in_words(p.assertion.tree),
+                 _promise_source(p)) for p in policy.properties)))
+        if policy.dropped_properties:
+            blocks.append(Block("table", headers=("property dropped", "by", "reason"), items=tuple(
+                (d.property, d.variant, d.reason) for d in policy.dropped_properties)))
     if policy.disabled:
         blocks.append(_h(2, "Base clauses set aside by the variant"))
         blocks.append(Block("table", headers=("clause", "by", "law", "reason"), items=tuple(
@@ -359,6 +370,14 @@ def policy_blocks(policy: Policy) -> list[Block]:
         blocks.append(Block("table", headers=("provision", "variant", "reason"), items=tuple(
             (n.short(), n.variant, n.reason) for n in policy.not_modelled)))
     return blocks
+
+
+def _promise_source(prop) -> str:
+    """Where a property's promise comes from: its quotes, its law, the policy or variant stating it."""
+    said = [f"§ {prop.source.section} (line {q.line}): \u201c{q.text}\u201d" for q in prop.source.quotes] if prop.source else []
+    if prop.legal is not None:
+        said.append(prop.legal.short())
+    return "; ".join(said) or prop.origin or "-"
 
 
 def render(blocks: list[Block], output_format: str) -> str:

@@ -19,20 +19,22 @@ from typing import Any
 
 from .errors import Diagnostic, SourceLocation
 from .expressions import OPERATORS, WITHOUT_MONEY, CompiledExpression
-from .model import (Clause, Constraint, Derived, Disabled, Fact, Informational, LegalRef, NotModelled, Output, OutputValue, Parameter,
-                    Policy, PolicyIdentity, PolicySet, Quote, SourceRef)
+from .model import (Clause, Constraint, Derived, Disabled, DroppedProperty, Fact, Informational, LegalRef, NotModelled, Output,
+                    OutputValue, Parameter, Policy, PolicyIdentity, PolicySet, Property, Quote, SourceRef)
 from .plan import Program
 from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
 
 #: Bump when the data's shape changes; an entry of another format is ignored (and rebuilt).
-FORMAT = 5  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
+FORMAT = 6  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
 # generated code checks computed values against the limits (`expressions.out_of_range`); 4: constraints;
-# 5: the generated code checks the constraints (a format 4 entry's would decide a case that breaks one)
+# 5: the generated code checks the constraints (a format 4 entry's would decide a case that breaks one);
+# 6: properties (`Policy.properties`, `Policy.dropped_properties`)
 
 _CLASSES = {cls.__name__: cls for cls in (
     SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Constraint, Output,
-    OutputValue, Clause, Informational, PolicyIdentity, Policy, CompiledExpression, Part, ThenValue, Index)}
+    OutputValue, Clause, Informational, PolicyIdentity, Policy, CompiledExpression, Part, ThenValue, Index, Property,
+    DroppedProperty)}
 _OPERATOR_NAMES = {**{function: f"{node_type.__name__}/plain" for node_type, function in WITHOUT_MONEY.items()},
                    **{function: node_type.__name__ for node_type, function in OPERATORS.items()}}
 _OPERATORS_BY_NAME = {name: function for function, name in _OPERATOR_NAMES.items()}

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from . import schema
 from .api import POLICY_FILE, decide_in_set, load_policy_set
@@ -526,12 +526,17 @@ def run_to_dict(runs: list[FileRun], coverage: list[dict] | None = None) -> dict
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def junit_xml(runs: list[FileRun]) -> str:
+def junit_xml(runs: list[FileRun], properties: Iterable[dict] = ()) -> str:
     """JUnit XML as CI systems read it: a `testsuite` per test file that ran or was invalid, a `testcase`
     per selected test (`classname` the file's path in dots, as pytest writes modules; `file`, `line`;
     the article as a property), a `failure` per failed test whose message is its difference lines
     joined by `; ` and whose text adds `failure_reasons` when the decision was traced, and for an
-    invalid file one `testcase` named `invalid test file` holding an `error` with every diagnostic."""
+    invalid file one `testcase` named `invalid test file` holding an `error` with every diagnostic.
+
+    :param properties: the outcomes of proving the policies' properties, as `verdict prove --format
+        json` writes each (`prove_render.outcome_to_dict`): a `testsuite` named `properties`, a
+        `testcase` per property and policy, a `failure` when refuted, an `error` for an internal
+        error, `skipped` when neither proved nor refuted."""
 
     def clean(text: str) -> str:
         return _NOT_XML.sub("\ufffd", text)
@@ -562,8 +567,34 @@ def junit_xml(runs: list[FileRun]) -> str:
             if not result.passed:
                 failure = ET.SubElement(case, "failure", {"type": "failed", "message": clean("; ".join(result.differences))})
                 failure.text = clean("\n".join([*result.differences, *failure_reasons(result)]))
+    _junit_properties(root, list(properties), clean)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_properties(root, rows: list[dict], clean) -> None:
+    if not rows:
+        return
+    failed = sum(1 for r in rows if r["status"] == "refuted")
+    errors = sum(1 for r in rows if r["status"] == "encoding_mismatch")
+    skipped = sum(1 for r in rows if r["status"] in ("unknown", "not_encodable"))
+    root.set("tests", str(int(root.get("tests", "0")) + len(rows)))
+    root.set("failures", str(int(root.get("failures", "0")) + failed))
+    root.set("errors", str(int(root.get("errors", "0")) + errors))
+    suite = ET.SubElement(root, "testsuite", {"name": "properties", "tests": str(len(rows)), "failures": str(failed),
+                                              "errors": str(errors), "skipped": str(skipped), "time": "0"})
+    for row in rows:
+        case = ET.SubElement(suite, "testcase", {"classname": clean(row["policy"]), "name": clean(row["property"]), "time": "0"})
+        example = row["counterexample"]
+        if row["status"] == "refuted" and example is not None:
+            reads = ", ".join(f"{name} = {show_value(value)}" for name, value in example["reads"].items())
+            failure = ET.SubElement(case, "failure", {"type": "refuted", "message": clean(
+                f"{row['description']}: the assertion is {example['assert']} in a counterexample ({reads})")})
+            failure.text = clean("\n".join(f"{name}: {show_value(value)}" for name, value in example["facts"].items()))
+        elif row["status"] == "encoding_mismatch":
+            ET.SubElement(case, "error", {"type": "encoding_mismatch", "message": clean(row["detail"] or "")})
+        elif row["status"] != "proved":
+            ET.SubElement(case, "skipped", {"message": clean(f"{row['status']}: {row['detail'] or ''}")})
 
 
 def merge_runs(runs: list) -> list:

@@ -178,6 +178,51 @@ def _check_citations(merged: dict, variant: dict, inherited: set[str], problem) 
     return entries
 
 
+def _overlay_properties(base: dict, variant: dict, merged_map: CompositeSourceMap, base_map, variant_map: SourceMap,
+                        problem) -> tuple[list, list]:
+    """The properties of the merged document: the inherited ones in their order, each replaced by the
+    variant's property of the same id (the promise reads differently under its law) or left out where
+    the variant drops it (`drops_properties`, with the reason), then the variant's new ones."""
+    meta = variant["variant"]
+    inherited = list(base.get("properties") or [])
+    ids = [p.get("id") for p in inherited]
+    own: dict = {}
+    for index, spec in enumerate(variant.get("properties") or []):
+        if spec.get("id") in own and spec.get("id") in ids:  # a new id given twice is the compiler's to report
+            problem("duplicate_property", f"duplicate property id `{spec['id']}` (first used by property "
+                    f"{own[spec['id']][0] + 1})", ("properties", index, "id"), subject=spec["id"])
+        own.setdefault(spec.get("id"), (index, spec))
+    dropped = list(base.get("_dropped_properties") or [])
+    gone = set()
+    for index, entry in enumerate(variant.get("drops_properties") or []):
+        path = ("drops_properties", index, "property")
+        if entry["property"] not in ids:
+            problem("unknown_property", f"drops `{entry['property']}`, which is not a property of `{meta['extends']}`",
+                    path, did_you_mean(entry["property"], [i for i in ids if i]))
+        elif entry["property"] in own:
+            problem("property_dropped_and_replaced", f"drops `{entry['property']}` and states a property of that id too",
+                    path, "drop it, or replace it with the property of the same id, not both")
+        else:
+            gone.add(entry["property"])
+            dropped.append({**entry, "variant": meta["id"]})
+    properties = []
+    for index, spec in enumerate(inherited):
+        if spec.get("id") in gone:
+            continue
+        if spec.get("id") in own:  # replaced where it stood, so the order of the promises stays the base's
+            position, spec = own[spec["id"]]
+            merged_map.routes[("properties", len(properties))] = (variant_map, ("properties", position))
+            properties.append({**spec, "_origin": meta["id"]})
+            continue
+        merged_map.routes[("properties", len(properties))] = (base_map, ("properties", index))
+        properties.append(spec)
+    for position, spec in enumerate(variant.get("properties") or []):
+        if spec.get("id") not in ids:
+            merged_map.routes[("properties", len(properties))] = (variant_map, ("properties", position))
+            properties.append({**spec, "_origin": meta["id"]})
+    return properties, dropped
+
+
 def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
             variant_map: SourceMap) -> tuple[dict, CompositeSourceMap, list[Diagnostic]]:
     """The base document with the variant laid over it; problems name the variant file's lines."""
@@ -242,6 +287,8 @@ def overlay(base: dict, base_map: SourceMap | CompositeSourceMap, variant: dict,
         merged_map.routes[("clauses", len(clauses))] = (variant_map, ("clauses", index))
         clauses.append({**clause, "_origin": meta["id"]})
     merged["clauses"] = clauses
+    merged["properties"], merged["_dropped_properties"] = _overlay_properties(base, variant, merged_map, base_map,
+                                                                              variant_map, problem)
     merged["_disabled"] = disabled
     merged["_chain"] = list(base.get("_chain") or [base["policy"]["id"]]) + [meta["id"]]
     merged["_legal_sources"] = {**(base.get("_legal_sources") or {}), **meta["legal_sources"]}

@@ -98,7 +98,7 @@ def test_the_change_is_valid_and_makes_two_windows(changed):
     assert len({i.content_sha256 for i in base_windows}) == 2  # each window is content of its own
     # Every variant is compiled over both windows (the EU one over its own two dated files, too).
     labels = sorted((p.identity.chain_label(), str(p.identity.effective_from)) for p in policy_set.compiled)
-    assert ("aqara-returns 1.3.0 → uk 2.0.1", "2027-01-01") in labels and ("aqara-returns 1.3.0 → eu 2.1.1", "2027-01-01") in labels
+    assert ("aqara-returns 1.3.0 → uk 2.0.2", "2027-01-01") in labels and ("aqara-returns 1.3.0 → eu 2.1.2", "2027-01-01") in labels
 
 
 def test_orders_of_2027_get_45_days_with_the_new_quote_and_text(changed):

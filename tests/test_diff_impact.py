@@ -124,8 +124,8 @@ def test_impact_refuses_a_bad_corpus_line(tmp_path):
 def test_diff_between_two_dated_versions_of_a_variant():
     result = run("diff", "aqara-returns:eu@2026-07-30", "aqara-returns:eu@2026-07-31")
     lines = result.output.splitlines()
-    assert lines[0].startswith(f"--- aqara-returns {AQARA_VERSION} → eu 2.0.1")
-    assert lines[1].startswith(f"+++ aqara-returns {AQARA_VERSION} → eu 2.1.1")
+    assert lines[0].startswith(f"--- aqara-returns {AQARA_VERSION} → eu 2.0.2")
+    assert lines[1].startswith(f"+++ aqara-returns {AQARA_VERSION} → eu 2.1.2")
     assert lines[2] == "parameter added: repair_extension_months = 12"
     assert lines[3] == ("derived value changed: liability_end: legal_guarantee_end → add_months(legal_guarantee_end, "
                         "repair_extension_months) if preferred_remedy == 'repair' else legal_guarantee_end")

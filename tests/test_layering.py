@@ -67,6 +67,9 @@ ALLOWED = {
     "conflicts": {"analysis", "clausesolver", "coverage", "errors", "model", "symbolic", "version"},
     # Cases for the condition parts the tests did not cover (`verdict test --coverage`), asked of the solver.
     "suggest": {"clausesolver", "coverage", "evaluator", "expressions", "model", "symbolic_ops", "witness"},
+    # `verdict prove`: each property over every case, or a replayed counterexample; and its text and JSON.
+    "prove": {"evaluator", "model", "symbolic", "symbolic_ops", "values", "witness"},
+    "prove_render": {"jsontext", "prove", "values"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},

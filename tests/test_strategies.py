@@ -298,14 +298,14 @@ def test_aqara_cases_cover_its_requests_countries_variants_and_boundaries():
         # Which terms apply, as evaluate selects them (deciding is for the smoke test below).
         pool = engine.selection.select(policy_set, engine.case_from_facts(policy_set, facts).facts).pool
         seen = {f"country {facts.get('country_of_purchase')}", f"request {facts.get('request')}"}
-        if len(pool) == 1:  # the last file of the chain, e.g. `eu 2.1.1`
+        if len(pool) == 1:  # the last file of the chain, e.g. `eu 2.1.2`
             seen.add(f"terms {pool[0].identity.chain_label().split(' → ')[-1]}")
         seen |= {f"{name} given" for name in facts} | {f"{name} left out" for name in set(policy_set.facts) - set(facts)}
         seen |= {f"{name} null" for name, value in facts.items() if value is None}
         return seen | _aqara_boundaries(facts)
 
     wanted = ({f"country {c}" for c in AQARA_COUNTRIES} | {f"request {r}" for r in AQARA_REQUESTS}
-              | {f"terms aqara-returns {AQARA_VERSION}", "terms eu 2.0.1", "terms eu 2.1.1", "terms uk 2.0.1", "terms au 1.1.0"}
+              | {f"terms aqara-returns {AQARA_VERSION}", "terms eu 2.0.2", "terms eu 2.1.2", "terms uk 2.0.2", "terms au 1.1.1"}
               | {f"{name} given" for name in policy_set.facts} | {f"{name} left out" for name in policy_set.facts}
               | {f"{name} null" for name in ("shipped_at", "delivered_at", "preferred_remedy", "cheapest_standard_shipping",
                                              "withdrawal_information_given_late_on", "return_received_or_evidenced_on")}

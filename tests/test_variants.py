@@ -53,7 +53,7 @@ def test_the_bundled_variants_load():
     assert [d.clause for d in eu.disabled] == ["bulk-or-corporate-may-refuse"]
     assert eu.identity.content_sha256 != policy_set.base.identity.content_sha256
     assert [name for name, _ in eu.identity.files] == ["policy.yaml", "aqara-return-refund-policy.txt", "eu-2026-07-31.yaml"]
-    assert eu.identity.versions == (AQARA_VERSION, "2.1.1") and str(eu.identity.effective_from) == "2026-07-31"
+    assert eu.identity.versions == (AQARA_VERSION, "2.1.2") and str(eu.identity.effective_from) == "2026-07-31"
     assert len(policy_set.compiled) == 5  # the base, each EU version over it, the UK and AU variants
 
 
@@ -148,7 +148,7 @@ def test_eval_german_consumer_and_the_same_in_the_us():
     assert eu["policy"]["variant_chain"] == ["aqara-returns", "eu"]
     assert eu["policy"]["selection"] == (
         "country_of_purchase `DE` is covered by variant `eu`; the version in force on 2026-03-01, the UTC date of "
-        f"order_placed_at; aqara-returns {AQARA_VERSION} → eu 2.0.1, in force from 2024-01-01 until 2026-07-30")
+        f"order_placed_at; aqara-returns {AQARA_VERSION} → eu 2.0.2, in force from 2024-01-01 until 2026-07-30")
     [withdrawal] = [c for c in eu["trace"]["clauses"] if c["id"] == "eu-withdrawal"]
     assert withdrawal["origin"] == "eu" and withdrawal["legal"]["act"] == "Directive 2011/83/EU"
     assert withdrawal["legal"]["article"].startswith("Art. 9(1)")
@@ -180,8 +180,8 @@ def test_the_order_date_picks_the_version_and_as_of_overrides_it():
              "--fact", "delivered_at=2026-08-05T10:00:00Z", "--fact", "request_at=2027-06-01T10:00:00Z"]
     after = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", *facts]).output)
     assert after["outputs"]["warranty_ends_on"] == "2029-08-05"
-    assert after["policy"]["chain_versions"] == [AQARA_VERSION, "2.1.1"]
-    assert "eu 2.1.1, in force from 2026-07-31" in after["policy"]["selection"]
+    assert after["policy"]["chain_versions"] == [AQARA_VERSION, "2.1.2"]
+    assert "eu 2.1.2, in force from 2026-07-31" in after["policy"]["selection"]
     before = json.loads(runner.invoke(cli.cli, ["eval", EXAMPLE, "--format", "json", "--as-of", "2026-07-30", *facts]).output)
     assert before["outputs"]["warranty_ends_on"] == "2028-08-05"
     assert "the version in force on 2026-07-30, the date given" in before["policy"]["selection"]
@@ -345,7 +345,7 @@ def test_a_variant_file_from_before_not_modelled_is_only_warned_and_still_loads(
     eu_copy.replace("parameters:\n  withdrawal_days:", NEW_PARAMETER)
     policy_set, problems = engine.load_policy_set(policy_copy.folder)
     assert policy_set is not None
-    [eu_before_july] = [p for p in policy_set.compiled if p.identity.chain_label().endswith("eu 2.0.1")]
+    [eu_before_july] = [p for p in policy_set.compiled if p.identity.chain_label().endswith("eu 2.0.2")]
     assert eu_before_july.not_modelled == ()
     assert [(p.code, p.severity) for p in problems] == [("provision_not_encoded", "warning")]
     assert ": warning: return_days: parameter `return_days` cites `Art. 14(3)`" in problems[0].one_line()

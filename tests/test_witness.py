@@ -10,6 +10,7 @@ import yaml
 import z3
 
 import engine
+from conftest import AQARA_VERSION
 from engine import symbolic, witness
 
 
@@ -25,7 +26,7 @@ def _query(policy, *conditions):
     return form, s
 
 
-@pytest.mark.parametrize("chain", ["aqara-returns 1.2.0", "aqara-returns 1.2.0 → au 1.1.0"])
+@pytest.mark.parametrize("chain", [f"aqara-returns {AQARA_VERSION}", f"aqara-returns {AQARA_VERSION} → au 1.1.1"])
 def test_an_eligible_return_witness_is_canonical_and_replays(chain):
     policy = next(p for p in _policy_set().compiled if p.identity.chain_label() == chain)
     form, s = _query(policy)

@@ -27,7 +27,7 @@ BANNER = """\
 CHANGES = [
     ("# yaml-language-server: $schema=../../schemas/policy.schema.json\n",
      "# yaml-language-server: $schema=../../../schemas/policy.schema.json\n" + BANNER),
-    ("  version: 1.2.2\n", "  version: 1.3.0\n"),
+    ("  version: 1.2.3\n", "  version: 1.3.0\n"),
     ("  title: Aqara Return & Refund Policy\n", "  title: Aqara Return & Refund Policy (hypothetical draft, example only)\n"),
     ("""    value: 30
     unit: days
