@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from fractions import Fraction
 from typing import Any
 
 from .model import OutputResult, Policy
@@ -354,6 +355,8 @@ class _Query:
         """The output's one value, and the clauses that set it in some completion."""
         self.check([])
         value = self.one.value_of(_Model(self), name)
+        if isinstance(value, Fraction):  # the solver's exact rational, as the engine writes a number
+            value = int(value) if value.denominator == 1 else float(value)
         clauses = tuple(c for c in self.policy.setters.get(name, ())
                         if self.check([self.known(self.copy(self.one.clause_effective(c)), self.pairs[0])]))
         regardless = tuple(f for f in self.free if f in cone(self.policy, name))

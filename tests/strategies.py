@@ -1511,16 +1511,20 @@ def aqara_cases(draw, variant_facts: bool = True, leave_out: bool = True) -> dic
             delivered = shipped + dt.timedelta(days=draw(st.sampled_from((1, 3, 6))), hours=draw(st.sampled_from((0, 5, 13))))
     start = {"order": ordered, "shipped": shipped, "delivered": delivered}[counted_from]
     shipping = draw(st.sampled_from((4.99, 0, 10)))
+    requested = draw(_aqara_request(start, unit, amount, step))
+    # 3 months after a replacement late in the warranty outlast the original 12 months; a replacement
+    # comes before the request about it (a constraint of the policy from 1.2.2).
+    replaced = min(_add_months(ordered.date(), draw(st.sampled_from((10, 0, 6, 11)))),
+                   requested.astimezone(dt.timezone.utc).date())
     facts: dict[str, Any] = {
         "country_of_purchase": country,
         "product_location_country": country if draw(_sometimes(8)) else draw(st.sampled_from(AQARA_COUNTRIES)),
         "order_placed_at": written(ordered),
-        "request_at": written(draw(_aqara_request(start, unit, amount, step))),
+        "request_at": written(requested),
         "shipped_at": None if shipped is None else written(shipped),
         "delivered_at": None if delivered is None else written(delivered),
         "shipping_paid": shipping,
-        # 3 months after a replacement late in the warranty outlast the original 12 months.
-        "replaced_at": _add_months(ordered.date(), draw(st.sampled_from((10, 0, 6, 11)))).isoformat(),
+        "replaced_at": replaced.isoformat(),
         **draw(st.fixed_dictionaries(_AQARA_INDEPENDENT)),
     }
     if variant_facts:
