@@ -471,12 +471,6 @@ def call(name: str, args: list[Term], definitions: list | None = None) -> Term:
         if amount is not None:
             most = max(abs(amount[0]), abs(amount[1]))
             above = 2 * most * z3.If(part < 0, -part, part) + bottom
-        if definitions is not None:
-            # What follows from the division, stated for the solver, which proves little about products
-            # by itself: a part no larger than the whole gives at most the amount (a refund prorated
-            # over a warranty never exceeds the price: `unknown` after 20 M units without, 0.1 s with).
-            amount_size, part_size = z3.If(args[0].value < 0, -args[0].value, args[0].value), z3.If(part < 0, -part, part)
-            definitions.append(z3.Implies(z3.And(whole != 0, part_size <= bottom), cents <= amount_size))
         return Term("money", value, z3.And(ok, whole != 0), false, quotient=(2 * top + bottom, 2 * bottom, above))
     if name in ("max", "min"):
         kinds = {a.kind for a in args}

@@ -457,16 +457,3 @@ def test_whole_free_cases_are_answered_within_the_budget():
         assert s.check(query) == z3.sat, policy.identity.chain_label()
         decision = witness.replay(_policy_set(), policy, witness.case_facts(form, s.model()))
         assert decision is not None and decision.outputs["eligibility"].value == "eligible"
-
-
-def test_what_the_encoding_states_of_prorate_follows_from_its_division():
-    # A part no larger than the whole prorates to at most the amount: stated in the definitions for the
-    # solver, which proves little about products by itself; here proved from z3's division alone.
-    amount, part, whole = z3.Ints("amount part whole")
-    args = [symbolic.Term(kind, v, z3.BoolVal(True), z3.BoolVal(False)) for kind, v in (("money", amount), ("int", part), ("int", whole))]
-    definitions: list = []
-    call("prorate", args, definitions)
-    stated, = definitions  # over the same division term as the value
-    s = symbolic.solver()
-    s.add(amount >= -2000, amount <= 2000, part >= -60, part <= 60, whole >= -60, whole <= 60)
-    assert s.check(z3.Not(stated)) == z3.unsat
