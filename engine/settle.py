@@ -180,10 +180,15 @@ def _settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResu
     open_names = [name for name, r in outputs.items() if r.status == "undetermined"]
     if not isinstance(forms, tuple):
         return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "not_encodable", 0))
+    from .symbolic_ops import CaseNotEncodable  # noqa: PLC0415
+
     try:
         return _Query(policy, forms, facts, free, rlimit).run(outputs, open_names)
     except _Budget as budget:
         return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "budget_exhausted", budget.args[0]))
+    except CaseNotEncodable:
+        # A value the terms do not hold (a date past 2099): the evaluator's answer stands, marked as such.
+        return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "not_encodable", 0))
 
 
 def _fallback(policy: Policy, outputs: dict[str, OutputResult], free: list[str], run: SolverRun) -> Settled:
@@ -394,11 +399,13 @@ def open_pair(policy: Policy, facts: dict[str, Any], output: str,
         forms = _forms(policy)
         if not isinstance(forms, tuple):
             return None
-        query = _Query(policy, forms, facts, _free(policy, facts), rlimit)
+        from .symbolic_ops import CaseNotEncodable  # noqa: PLC0415
+
         try:
+            query = _Query(policy, forms, facts, _free(policy, facts), rlimit)
             if not query.check([query.differ(output)]):
                 return None
-        except _Budget:
+        except (_Budget, CaseNotEncodable):
             return None
         return case_facts(forms[0], _Model(query, 0)), case_facts(forms[1], _Model(query, 1))
 

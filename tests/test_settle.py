@@ -167,6 +167,16 @@ def test_a_budget_too_small_keeps_the_evaluators_answer_marked_as_such(policy_se
     assert result.missing_facts and all(r.missing for r in result.outputs.values() if r.status == "undetermined")
 
 
+def test_a_date_past_the_solvers_bounds_keeps_the_evaluators_answer(policy_set):
+    # The terms hold dates from 1901 to 2099; the engine decides later ones, and the solver steps aside.
+    decision = decide(policy_set, ordered_on="2150-03-01", claimed_on="2151-04-05")
+    assert decision.solver.status == "not_encodable" and decision.solver.queries == 0
+    covered = decision.outputs["covered"]
+    assert (covered.status, covered.settled_by, covered.missing) == ("undetermined", "fallback", ("is_replacement", "replaced_on"))
+    assert settle.open_pair(policy_set.base, engine.case_from_facts(policy_set, {"colour": "red", "a": 1, "b": 1,
+                            "ordered_on": "2150-03-01", "claimed_on": "2151-04-05"}).facts, "covered") is None
+
+
 def test_the_same_case_gets_the_same_bytes_whatever_was_decided_before(policy_set):
     case = {"colour": "red", "a": 1, "b": 1, "ordered_on": "2026-03-01", "claimed_on": "2027-04-05"}
     first = engine.decision_to_json(engine.evaluate(policy_set, case))
