@@ -806,11 +806,7 @@ def _policy_ref(ref: str) -> tuple[engine.PolicySet, str | None, dt.date | None]
 
 def _one_policy(ref: str) -> engine.Policy:
     """The one policy a reference names: its variant (or base) in force on its date, else the latest."""
-    policy_set, variant, as_of = _policy_ref(ref)
-    try:
-        return engine.in_force(policy_set, variant, as_of)
-    except engine.SelectionError as error:
-        raise click.BadParameter(error.diagnostics[0].message) from None
+    return _in_force(*_policy_ref(ref))
 
 
 def _source_text(ref: str, policy: engine.Policy) -> str | None:
@@ -826,20 +822,59 @@ def _source_text(ref: str, policy: engine.Policy) -> str | None:
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def diff_command(before: str, after: str, output_format: str) -> None:
+@click.option("--witness", is_flag=True,
+              help="Also compare meaning with the solver: for each output the two can decide differently, a case "
+                   "that they do (decided by the engine under both) and where; slower (z3, seconds per output).")
+@click.option("--witness-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write each witness as a case file into DIR (implies --witness).")
+def diff_command(before: str, after: str, output_format: str, witness: bool, witness_dir: Path | None) -> None:
     """Semantic differences from A to B: parameters, facts, derived values, clauses and precedence,
     what each quotes, and the source text (its sha256, and the sentences added, removed or changed).
 
     A and B are policies (`ID_OR_PATH`) or variants (`ID_OR_PATH:VARIANT`), optionally as in force on a
     date (`@YYYY-MM-DD`), e.g. `verdict diff aqara-returns aqara-returns:eu` or
     `verdict diff aqara-returns:eu@2026-07-30 aqara-returns:eu@2026-07-31`.
+
+    With --witness, every pair of compiled policies one case may be decided by (the base and each
+    variant against the same, dated versions whose windows overlap; only the variant or the date a
+    reference names) is compared output by output: `cannot differ` (proved), `differs` with witness
+    cases and a description of where, or `unknown` when the solver's budget ran out.
     """
-    old, new = _one_policy(before), _one_policy(after)
+    sides = [_policy_ref(before), _policy_ref(after)]
+    old, new = (_in_force(*side) for side in sides)
     result = engine.diff.diff_policies(old, new, _source_text(before, old), _source_text(after, new))
+    semantic = None
+    if witness or witness_dir is not None:
+        semantic = engine.semdiff.semantic_diff(*(engine.semdiff.Side(*side) for side in sides))
+        if witness_dir is not None:
+            _write_witnesses(witness_dir, engine.semdiff.witness_files(semantic))
     if output_format == "json":
-        click.echo(engine.jsontext.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        document = result.to_dict()
+        if semantic is not None:
+            document["semantic"] = semantic.to_dict()
+        click.echo(engine.jsontext.dumps(document, indent=2, ensure_ascii=False))
     else:
         click.echo(engine.diff.diff_to_text(result), nl=False)
+        if semantic is not None:
+            click.echo()
+            click.echo(engine.semdiff.semantic_to_text(semantic), nl=False)
+
+
+def _in_force(policy_set: engine.PolicySet, variant: str | None, as_of: dt.date | None) -> engine.Policy:
+    try:
+        return engine.in_force(policy_set, variant, as_of)
+    except engine.SelectionError as error:
+        raise click.BadParameter(error.diagnostics[0].message) from None
+
+
+def _write_witnesses(directory: Path, files: list[tuple[str, str]]) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in files:
+            (directory / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DiagnosticsError([], EXIT_USAGE, f"cannot write the witness cases into {directory}: {exc.strerror}") from None
+    click.echo(f"verdict: wrote {len(files)} witness case file(s) into {engine.display_path(directory)}", err=True)
 
 
 @cli.command("prove")

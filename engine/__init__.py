@@ -68,10 +68,11 @@ from .version import ENGINE_VERSION as ENGINE_VERSION
 #: decision log's index; `decisionlog`; `coverage`; `explain`; `schema`; `cache`: the plan cache;
 #: `conflicts`: the clause checks of verdict validate; `suggest`: cases for what the tests did not cover;
 #: `jsontext`: JSON with amounts of money written with their two decimals; `cases`: case
-#: files and their schema; `prove`, `prove_render`: verdict prove; `symbolic`: policies as solver terms).
+#: files and their schema; `prove`, `prove_render`: verdict prove; `symbolic`: policies as solver terms;
+#: `semdiff`: verdict diff --witness).
 SUBMODULES = ("audit", "batch", "cache", "cases", "conflicts", "coverage", "decisionlog", "diff", "explain", "impact",
-              "jsontext", "prove", "prove_render", "release", "report", "schema", "selection", "suggest", "symbolic",
-              "testing", "validation")
+              "jsontext", "prove", "prove_render", "release", "report", "schema", "selection", "semdiff", "suggest",
+              "symbolic", "testing", "validation")
 
 __all__ = [
     "BUNDLED_POLICIES", "POLICY_FILE", "PolicyEntry", "case_from_facts", "decide", "decide_in_set", "discover",

@@ -35,14 +35,18 @@ def complete(form: SymbolicPolicy) -> list:
     return [ft.given for ft in form.facts.values()]
 
 
-def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> list:
+def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy, *, country: bool = True,
+              date: bool = True) -> list:
     """Constraints that make `verdict eval` select `policy` for a case: its country is one the variant
-    covers (for the base: one no variant covers) and its date is in the version's window."""
+    covers (for the base: one no variant covers) and its date is in the version's window.
+
+    `country=False` leaves the country out (the caller names the variant, as `verdict eval --policy
+    ID:VARIANT` does), `date=False` the date (the caller names the day whose versions apply)."""
     z3 = load_z3()
     terms = []
     chain_end = policy.identity.variant_chain[-1]
     select_by = policy_set.select_by
-    if select_by and policy_set.variants and select_by in form.facts:
+    if country and select_by and policy_set.variants and select_by in form.facts:
         fact = form.facts[select_by]
         mine = sorted(c for c, v in policy_set.countries.items() if v == chain_end)
         others = sorted(c for c, v in policy_set.countries.items() if v != chain_end)
@@ -52,7 +56,7 @@ def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> li
             terms += [z3.Not(form.text_is(select_by, c)) for c in others]
         terms.append(z3.Not(fact.raw.null))
     version_by = policy_set.version_by
-    if version_by and version_by in form.facts:
+    if date and version_by and version_by in form.facts:
         fact = form.facts[version_by]
         day = _day(fact.raw)
         identity = policy.identity
@@ -65,8 +69,12 @@ def selecting(form: SymbolicPolicy, policy_set: PolicySet, policy: Policy) -> li
 def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: dt.date | None = None) -> list | None:
     """Tighten a satisfiable query (the solver's assertions with `assumptions`) to one canonical case:
     the list of assumptions that pins every fact, or None when the query is not satisfiable (or the
-    budget ran out). `anchor` is the day the first date reads near (default: the policy's first day)."""
+    budget ran out). `anchor` is the day the first date reads near (default: the policy's first day).
+
+    The solver and the terms of `form` may live in a z3 context of their own (a query that must not
+    depend on what the process asked before): every constant made here is made in the solver's."""
     z3 = load_z3()
+    ctx = solver.ctx
     kept = list(assumptions)
     if solver.check(kept) != z3.sat:
         return None
@@ -101,19 +109,19 @@ def canonical(solver, form: SymbolicPolicy, assumptions: Iterable = (), anchor: 
             texts.append(raw)
         elif fact.type in ("date", "datetime"):
             day = _day(raw)
-            _closest(solver, kept, day, dates[-1] if dates else z3.IntVal(anchor_day), _DAY_STEPS)
+            _closest(solver, kept, day, dates[-1] if dates else z3.IntVal(anchor_day, ctx), _DAY_STEPS)
             if fact.type == "datetime":
                 keep(raw.offset == 0)
                 # Ten in the morning, UTC, or the time of day of the datetime before it.
                 time_of_day = raw.second if raw.second is not None else value % 86400
                 keep(time_of_day == (times[-1] if times else 36000)) or _closest(
-                    solver, kept, time_of_day, z3.IntVal(36000), _SECOND_STEPS)
+                    solver, kept, time_of_day, z3.IntVal(36000, ctx), _SECOND_STEPS)
                 times.append(time_of_day)
             dates.append(day)
             for variable in ft.variables:
                 _pin(solver, kept, variable)
         elif fact.type in ("int", "money", "number"):
-            start = _number_anchor(fact)
+            start = _number_anchor(fact, ctx)
             _closest(solver, kept, value, start, _NUMBER_STEPS)
             _pin(solver, kept, value)
         else:
@@ -132,13 +140,13 @@ def _selected_countries(form: SymbolicPolicy) -> list[str]:
     return sorted(form.policy.countries) if form.policy.countries else []
 
 
-def _number_anchor(fact):
+def _number_anchor(fact, ctx=None):
     z3 = load_z3()
     if fact.type == "money":
         cents = 10000 if fact.minimum is None or fact.minimum <= 100 else int(Decimal(fact.minimum) * 100)
-        return z3.IntVal(cents)
+        return z3.IntVal(cents, ctx)
     low = fact.minimum if fact.minimum is not None else 0
-    return z3.RealVal(Fraction(low)) if fact.type == "number" else z3.IntVal(int(low))
+    return z3.RealVal(Fraction(low), ctx) if fact.type == "number" else z3.IntVal(int(low), ctx)
 
 
 def _closest(solver, kept: list, value, anchor, steps) -> bool:
@@ -213,14 +221,16 @@ def _datetime_text(seconds: int, offset: int) -> str:
     return text[:-6] + "Z" if offset == 0 else text
 
 
-def replay(policy_set: PolicySet, policy: Policy, facts: dict[str, Any], trace: bool = False):
-    """The engine's decision of a witness, under the selection `verdict eval` makes for it; None when the
-    engine would not select `policy` for it or refuses it (then the witness must not be shown)."""
+def replay(policy_set: PolicySet, policy: Policy, facts: dict[str, Any], trace: bool = False, *,
+           variant: str | None = None, as_of: dt.date | None = None):
+    """The engine's decision of a witness, under the selection `verdict eval` makes for it (with the
+    variant or the date the caller names, if any); None when the engine would not select `policy` for
+    it or refuses it (then the witness must not be shown)."""
     from .api import evaluate  # noqa: PLC0415 - api imports the symbolic analyses lazily, not at load
     from .errors import EngineError  # noqa: PLC0415
 
     try:
-        decision = evaluate(policy_set, facts, trace=trace, case_id="witness")
+        decision = evaluate(policy_set, facts, variant=variant, as_of=as_of, trace=trace, case_id="witness")
     except EngineError:
         return None
     made_by = decision.made_by

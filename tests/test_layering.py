@@ -70,6 +70,9 @@ ALLOWED = {
     # `verdict prove`: each property over every case, or a replayed counterexample; and its text and JSON.
     "prove": {"evaluator", "model", "symbolic", "symbolic_ops", "values", "witness"},
     "prove_render": {"jsontext", "prove", "values"},
+    # `verdict diff --witness`: the product of two versions' symbolic forms, and where an output differs.
+    "semregion": {"model", "symbolic_ops"},
+    "semdiff": {"model", "semregion", "symbolic", "symbolic_ops", "values", "witness"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},
