@@ -72,7 +72,8 @@ ALLOWED = {
     "prove_render": {"jsontext", "prove", "values"},
     # `verdict diff --witness`: the product of two versions' symbolic forms, and where an output differs.
     "semregion": {"model", "symbolic_ops"},
-    "semdiff": {"model", "semregion", "symbolic", "symbolic_ops", "values", "witness"},
+    "semproduct": {"model", "semregion", "symbolic_ops", "values", "witness"},
+    "semdiff": {"model", "semproduct", "symbolic", "values", "witness"},
     "diff": {"loader", "model", "sourcetext", "values"},
     # Variant and version selection: the one place that knows which policy of a set decides a case.
     "selection": {"cases", "constraints", "errors", "evaluator", "model", "version"},
