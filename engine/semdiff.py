@@ -232,6 +232,7 @@ def witness_files(result: SemanticDiff) -> list[tuple[str, str]]:
 
 # -- text -------------------------------------------------------------------------------------------
 
+_ABSENT = object()
 _COVERAGE = {
     "all": "every case that differs is in one of these pieces",
     "some": "other cases may differ too",
@@ -257,9 +258,13 @@ def semantic_to_text(result: SemanticDiff) -> str:
                 lines.append(f"  {item.output}: {words}" + (f": {item.reason}" if item.reason else ""))
                 continue
             lines.append(f"  {item.output}: differs" + (f" ({item.reason})" if item.reason else ""))
+            first = item.pieces[0].facts
             for number, piece in enumerate(item.pieces, 1):
-                lines.append(f"    {number}. {piece.description()}")
-                lines.append(f"       {show_value(piece.before)} → {show_value(piece.after)}, e.g. {show_value(piece.facts)}")
+                # A later piece's case is shown by the facts it changes from the first's (JSON has them all).
+                case = show_value(piece.facts) if number == 1 else "case 1 with " + show_value(
+                    {k: v for k, v in piece.facts.items() if first.get(k, _ABSENT) != v})
+                lines.append(f"    {number}. where {piece.description()}:")
+                lines.append(f"       {show_value(piece.before)} → {show_value(piece.after)}, e.g. {case}")
             if any(p.finite or p.measures for p in item.pieces):
                 lines.append(f"    (each piece: around its case, one fact changed at a time; {_COVERAGE[item.coverage]})")
     for label in result.unpaired:
