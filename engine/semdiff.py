@@ -250,7 +250,7 @@ def semantic_to_text(result: SemanticDiff) -> str:
     for pair in result.pairs:
         start, end = pair.dates
         when = (f"dated {start} to {end}" if end else f"dated from {start}") if start else "of any date"
-        lines.append(f"{pair.before.identity.chain_label()} → {pair.after.identity.chain_label()} (cases {when}):")
+        lines.append(f"before {pair.before.identity.chain_label()}, after {pair.after.identity.chain_label()} (cases {when}):")
         lines += [f"  note: {note}" for note in pair.notes]
         for item in pair.outputs:
             if item.status != "differs":

@@ -184,7 +184,7 @@ def test_the_command_prints_the_region_the_witness_and_both_values(run, shops):
     assert result.exit_code == 0, result.output
     text = result.output
     assert "parameter changed: window_days: 30 → 45" in text  # the structural diff comes first, unchanged
-    assert "shop 1.0.30 → shop 1.0.45 (cases of any date):" in text
+    assert "before shop 1.0.30, after shop 1.0.45 (cases of any date):" in text
     assert "  refund: differs" in text
     assert "    1. where request return, damaged false, days_since_order 31–45:" in text
     assert ("       none → full, e.g. {request: return, ordered_at: 2026-01-01T10:00:00Z, requested_at: "
