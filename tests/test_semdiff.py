@@ -135,6 +135,16 @@ def test_the_same_question_gives_the_same_answer(shops):
     assert compare(shops["30"], shops["45-20"]).to_dict() == first
 
 
+def test_a_fact_whose_type_changed_leaves_the_pair_not_compared(shops, tmp_path):
+    numbers = write_shop(tmp_path / "numbers")
+    text = (numbers / "policy.yaml").read_text(encoding="utf-8")
+    (numbers / "policy.yaml").write_text(text.replace("units: {type: int, minimum: 1,", "units: {type: number, minimum: 1,"),
+                                         encoding="utf-8")
+    (pair,) = compare(shops["30"], numbers).pairs
+    assert [(o.output, o.status) for o in pair.outputs] == [("refund", "not_compared"), ("note", "not_compared")]
+    assert pair.outputs[0].reason == "fact `units` is int before and number after: no value is both"
+
+
 def write_factors(folder: Path, when: str) -> Path:
     """Two factors whose product is a prime (1000003) in one version: no case, but hard to prove (nonlinear)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -228,6 +238,13 @@ def test_witness_files_are_cases_each_version_decides_differently(run, shops, tm
         before = run("eval", str(out / name), "--policy", str(shops["30"]), "--format", "json")
         after = run("eval", str(out / name), "--policy", str(shops["45-20"]), "--format", "json")
         assert json.loads(before.output)["outputs"][output] != json.loads(after.output)["outputs"][output]
+
+
+def test_a_witness_dir_that_is_a_file_is_a_usage_error(shops, tmp_path):
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli.cli, ["diff", str(shops["30"]), str(shops["45"]), "--witness-dir", str(tmp_path / "taken")])
+    assert result.exit_code == 2
+    assert "is a file" in result.output
 
 
 def test_diff_without_witness_never_loads_the_solver(shops):
