@@ -1308,6 +1308,9 @@ def _fact_value(fact, marks: Marks) -> st.SearchStrategy:
                      st.sampled_from(TIME_ZONES), st.booleans())
 
 
+CASE_NUMBER_LIMIT = 10**12  # engine.cases.MAX_NUMBER: a case's number past it is refused
+
+
 def _number_value(fact, marks: Marks) -> st.SearchStrategy:
     whole = fact.type == "int"
     low = -1000 if fact.minimum is None else fact.minimum
@@ -1330,7 +1333,9 @@ def _number_value(fact, marks: Marks) -> st.SearchStrategy:
         near = {round(v, 2) for v in near}
         anywhere = st.floats(low, high, allow_nan=False, allow_infinity=False)
         extremes = (1e12, -1e12, 1e-9)
-    candidates = tuple(sorted(v for v in near if _within(fact, v))) or (low,)
+    # A constant of the policy may be past what a case may give (-999_999_999_999_999 is a literal a
+    # generated policy uses): values near it are not values of a case.
+    candidates = tuple(sorted(v for v in near if _within(fact, v) and abs(v) <= CASE_NUMBER_LIMIT)) or (low,)
     rare = tuple(v for v in extremes if _within(fact, v))
     # Two draws in three at a boundary (the case's aim, or one near any constant); the extremes
     # are among those near a constant.
@@ -1346,7 +1351,7 @@ def _money_value(fact, marks: Marks) -> st.SearchStrategy:
     for c in marks.numbers:
         cents = round(c * 100)
         near |= {cents - 100, cents - 1, cents, cents + 1, cents + 100}
-    candidates = tuple(sorted(v for v in near if low <= v <= high)) or (low,)
+    candidates = tuple(sorted(v for v in near if low <= v <= high and abs(v) <= CASE_NUMBER_LIMIT * 100)) or (low,)
     extremes = tuple(v for v in (10**14, -(10**14)) if low <= v <= high)  # 10^12, the largest amount a case may give
     in_cents = st.one_of(st.sampled_from(candidates + extremes), st.integers(max(low, -(10**8)), min(high, 10**8)))
     written = st.tuples(in_cents, _sometimes(2)).map(

@@ -164,7 +164,7 @@ def test_a_subset_of_the_aqara_tests_gets_cases_for_what_it_left_out():
     # true or never false: each gets a case, and each case gives every part it claims the result claimed.
     run_ = engine.testing.run_file(AQARA / "tests" / "money-back.yaml", {}, (), trace=True)
     merged = engine.testing.merge_runs([run_])
-    tables = [t for t in engine.coverage.measure(merged) if t.label == "aqara-returns 1.2.0"]
+    tables = [t for t in engine.coverage.measure(merged) if t.label == f"aqara-returns {AQARA_VERSION}"]
     counts = tables[0].condition_counts()
     assert counts["true"][0] < counts["true"][1] and counts["false"][0] < counts["false"][1]
     engine.suggest.suggest(tables, merged)
@@ -177,7 +177,7 @@ def test_a_subset_of_the_aqara_tests_gets_cases_for_what_it_left_out():
     policy_set = merged[0][0]
     for case in suggestions.cases:
         decision = engine.evaluate(policy_set, case.facts)
-        assert decision.made_by.identity.chain_label() == case.policy == "aqara-returns 1.2.0"
+        assert decision.made_by.identity.chain_label() == case.policy == f"aqara-returns {AQARA_VERSION}"
         for target in case.covers:
             clause = decision.made_by.clause(target.clause)
             assert part_outcomes(decision.made_by, decision, clause)[target.position][1] == target.result, target

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 import engine
+from conftest import BASE_FACTS
+from engine import evaluator
 from engine.trace import Op
 
 
@@ -35,11 +37,20 @@ def test_a_missing_fact_whose_every_value_agrees_does_not_block_the_decision(dec
     assert decision.missing_facts == ("reason_category",)
 
 
-def test_values_of_infinite_facts_are_not_enumerated(decide):
-    # shipped_at is a datetime: the engine cannot know it came after the order, so it stays open.
-    decision = decide(request="cancel_order", request_at="2026-03-01T15:00:00Z", without=("shipped_at",))
-    assert decision.outputs["eligibility"].status == "undetermined"
-    assert decision.missing_facts == ("shipped_at",)
+def test_values_of_infinite_facts_are_not_enumerated(aqara):
+    # shipped_at is a datetime: enumeration cannot try its values, so without the solver it stays open.
+    facts = {**BASE_FACTS, "request": "cancel_order", "request_at": "2026-03-01T15:00:00Z"}
+    del facts["shipped_at"]
+    case = engine.case_from_facts(aqara, facts, "test")
+    alone = evaluator.evaluate(aqara, case.facts, "test", settle=False)
+    assert alone.outputs["eligibility"].status == "undetermined"
+    assert alone.missing_facts == ("shipped_at",)
+    # The solver knows the policy's constraint that a parcel ships after its order: five hours after the
+    # order it cannot have shipped more than 30 days before the request, so the cancellation stands.
+    settled = engine.decide(aqara, case)
+    eligibility = settled.outputs["eligibility"]
+    assert (eligibility.status, eligibility.settled_by) == ("decided", "solver")
+    assert settled.missing_facts == ()
 
 
 def test_a_missing_fact_that_does_not_matter_leaves_the_decision_whole(decide):

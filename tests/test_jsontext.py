@@ -33,8 +33,10 @@ def test_without_amounts_it_is_json_dumps(value, options):
 @given(plain, st.sampled_from(OPTIONS))
 def test_the_writer_for_amounts_writes_everything_else_as_json_dumps(value, options):
     # Beside an amount, the rest of the document is written by the engine's own writer: the same text.
+    # The amount comes first (in order and sorted), so only the first placeholder is the amount's: the
+    # generated rest may hold the same text ({"\x00": null} did).
     wrapped = {"amount": Decimal("1.05"), "rest": value}
-    expected = json.dumps({"amount": "\0", "rest": value}, **options).replace('"\\u0000"', "1.05")
+    expected = json.dumps({"amount": "\0", "rest": value}, **options).replace('"\\u0000"', "1.05", 1)
     assert jsontext.dumps(wrapped, **options) == expected
 
 
