@@ -23,9 +23,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import OutputResult, Policy
+
+if TYPE_CHECKING:
+    from .symbolic_ops import Substitution
 
 #: The budget of one query, in z3 resource units (deterministic, never wall-clock time).
 SETTLE_RLIMIT = 1_000_000
@@ -210,7 +213,7 @@ class _Query:
 
     def __init__(self, policy: Policy, forms, facts: dict[str, Any], free: list[str], rlimit: int):
         from .symbolic import solver  # noqa: PLC0415
-        from .symbolic_ops import load_z3  # noqa: PLC0415
+        from .symbolic_ops import Substitution, load_z3  # noqa: PLC0415
 
         self.z3 = z3 = load_z3()
         self.policy, self.facts, self.free, self.rlimit = policy, facts, free, rlimit
@@ -228,10 +231,11 @@ class _Query:
         self.pairs = []
         for form in (self.one, self.two):
             fixed = form.fix(facts)
-            pairs = [(self.copy(a), self.copy(b)) for a, b in form.assignment(fixed)]
+            pairs = Substitution([(self.copy(a), self.copy(b)) for a, b in form.assignment(fixed)])
             self.pairs.append(pairs)
             for term in [*form.domain, *form.constraints, *fixed]:
                 s.add(self.known(self.copy(term), pairs))
+        both = self.pairs[0] + self.pairs[1]
         # same·f: the copies agree on missing fact f (its value, whether it is null, its offset).
         self.same = {}
         for name in free:
@@ -247,15 +251,15 @@ class _Query:
             for (n1, parts1), (n2, parts2) in zip(self.one.definitions.civil, self.two.definitions.civil):
                 pairs = list(zip(_variables(parts1), _variables(parts2)))
                 if pairs:
-                    s.add(self.known(self.copy(z3.Implies(n1 == n2, z3.And([a == b for a, b in pairs]))), self.pairs[0] + self.pairs[1]))
+                    s.add(self.known(self.copy(z3.Implies(n1 == n2, z3.And([a == b for a, b in pairs]))), both))
         self.differs: dict[str, Any] = {}
 
     def copy(self, term):
         return term.translate(self.ctx)
 
-    def known(self, term, pairs):
+    def known(self, term, pairs: Substitution):
         """`term` with the case's facts put in, simplified."""
-        return self.z3.simplify(self.z3.substitute(term, *pairs)) if pairs else term
+        return self.z3.simplify(pairs(term)) if pairs.size else term
 
     def check(self, assumptions) -> bool:
         """True for sat, False for unsat; `_Budget` when the solver gives up (this query's budget or
