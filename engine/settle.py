@@ -270,7 +270,8 @@ class _Query:
         self.queries += 1
         self.solver.set("rlimit", min(self.rlimit, left))
         result = self.solver.check(*assumptions)
-        self.spent = self.solver.statistics().get_key_value("rlimit count") if "rlimit count" in self.solver.statistics().keys() else self.spent
+        statistics = self.solver.statistics()
+        self.spent = statistics.get_key_value("rlimit count") if "rlimit count" in statistics.keys() else self.spent
         if result == self.z3.unknown:
             raise _Budget(self.queries)
         return result == self.z3.sat
