@@ -48,7 +48,7 @@ def policy_file(path: Path) -> Path:
     return path / POLICY_FILE if path.is_dir() else path
 
 
-def load_policy(path: Path) -> tuple[Policy | None, list[Diagnostic]]:
+def load_policy(path: Path | str) -> tuple[Policy | None, list[Diagnostic]]:
     """Load, schema-check and compile one policy file (its base, without variants); all problems are
     returned, none raised. Problems in its variant files are reported too."""
     policy_set, problems = load_policy_set(path)
@@ -69,7 +69,7 @@ def _alone(policy_set: PolicySet) -> Policy:
     return dataclasses.replace(base, needs_selection="has " + " and ".join(what)) if what else base
 
 
-def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[PolicySet | None, list[Diagnostic]]:
+def load_policy_set(path: Path | str, cache: "PlanCache | None" = None) -> tuple[PolicySet | None, list[Diagnostic]]:
     """Load a policy with its dated versions and every variant (and variant version) it lists, each
     variant version compiled over each base version whose dates it shares.
 
@@ -77,7 +77,7 @@ def load_policy_set(path: Path, cache: "PlanCache | None" = None) -> tuple[Polic
         was built from is unchanged (no YAML is parsed, no schema checked, nothing compiled), and a
         set loaded anew is stored there.
     """
-    file = policy_file(path)
+    file = policy_file(Path(path))  # a str too, as callers write it
     if cache is not None:
         stored = cache.load(file)
         if stored is not None:

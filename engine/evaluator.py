@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from .constraints import refuse
 from .errors import Diagnostic
@@ -50,6 +50,9 @@ from .plan.build import DERIVED, FACT, OUTPUT, PARAMETER
 from .plan.record import ClauseTrace, DerivedTrace, FastRecord, GeneralRecord, PartTrace, Touch
 from .trace import Op, Read
 
+if TYPE_CHECKING:
+    from .settle import Budget
+
 #: Above this many undecided candidates for one output, the output is undetermined without trying
 #: every combination (2**12 = 4096 combinations is the most one output may cost).
 MAX_UNCERTAIN_CLAUSES = 12
@@ -59,7 +62,8 @@ MAX_FACT_WORLDS = 64
 
 
 def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace: bool = True,
-             engine_version: str = "", constraints: Collection[str] = (), settle: bool = True) -> Decision:
+             engine_version: str = "", constraints: Collection[str] = (), settle: bool = True,
+             budget: Budget | None = None) -> Decision:
     """Decide a case whose facts were already checked against `policy` (see `cases.check_facts`).
 
     The decision always has every output. Short of a refusal (`constraints`, below), it is never an
@@ -71,6 +75,8 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
         and only then, `CaseError` is raised (`policy.constraints` for all of them; the default, none).
     :param settle: with False the solver is never asked: an output the evaluator leaves undetermined
         stays so (the semantics of tests/reference.py, which the plan is tested against).
+    :param budget: the solver's budget left for the decision (`settle.Budget`), when several candidate
+        policies decide one case and share it; by default a decision's own.
     """
     program = policy.__dict__.get("_program") or program_for(policy)
     if type(facts) is not dict:
@@ -84,7 +90,7 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
         # The fast path clears a case only when every constraint holds; any other is judged here.
         if constraints:
             refuse(policy, facts, constraints)
-        return _general(program, facts, case_id, trace, engine_version, settle)
+        return _general(program, facts, case_id, trace, engine_version, settle, budget)
     # Decision.trusted, inlined: on the fast path the decision object is a third of the cost. The
     # fields left out keep their class defaults (no missing facts, no errors, no selection, no trace).
     decision = _new(Decision)
@@ -102,7 +108,7 @@ _new, _set = object.__new__, object.__setattr__
 
 
 def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_version: str,
-             settle: bool = True) -> Decision:
+             settle: bool = True, budget: Budget | None = None) -> Decision:
     run = _Run(program, facts, recording=trace)
     decided = run.decide()
     settled = None
@@ -110,7 +116,7 @@ def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_ve
         # Only here is the solver loaded: a case that lacks facts its outputs need (engine/settle.py).
         from .settle import settle as settle_open  # noqa: PLC0415
 
-        settled = settle_open(program.policy, facts, decided)
+        settled = settle_open(program.policy, facts, decided, budget=budget)
         decided = settled.outputs
     results = Outputs(decided)
     if settled is not None:

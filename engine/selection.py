@@ -143,7 +143,10 @@ def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace:
         decision = evaluate(policy, case.facts, case.id, trace, ENGINE_VERSION, policy.constraints)
         return dataclasses.replace(decision, selection=selection.why)
     judged = shared_constraints(selection.pool) if selection.pool[0].constraints else ()
-    decisions = [evaluate(p, case.facts, case.id, trace, ENGINE_VERSION, judged if i == 0 else ())
+    from .settle import Budget  # noqa: PLC0415 - a few lines, no solver: only cases with candidates need it
+
+    budget = Budget()  # the decision's, spent by the candidates in order
+    decisions = [evaluate(p, case.facts, case.id, trace, ENGINE_VERSION, judged if i == 0 else (), budget=budget)
                  for i, p in enumerate(selection.pool)]
     first = decisions[0]
     outputs = {}

@@ -26,10 +26,11 @@ from .plan.build import Part, Plan, ThenValue
 from .plan.index import Index
 
 #: Bump when the data's shape changes; an entry of another format is ignored (and rebuilt).
-FORMAT = 6  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
+FORMAT = 7  # 2: amounts of money (`$decimal`), and the numbers of an expression read as amounts; 3: the
 # generated code checks computed values against the limits (`expressions.out_of_range`); 4: constraints;
 # 5: the generated code checks the constraints (a format 4 entry's would decide a case that breaks one);
-# 6: properties (`Policy.properties`, `Policy.dropped_properties`)
+# 6: properties (`Policy.properties`, `Policy.dropped_properties`); 7: the generated code no longer reads
+# the flag of an overriding clause that an index bucket leaves out (format 6 code left the fast path there)
 
 _CLASSES = {cls.__name__: cls for cls in (
     SourceLocation, Diagnostic, Quote, SourceRef, LegalRef, Disabled, NotModelled, Fact, Parameter, Derived, Constraint, Output,

@@ -37,6 +37,15 @@ SETTLE_RLIMIT = 1_000_000
 SETTLE_TOTAL = 12 * SETTLE_RLIMIT
 
 
+class Budget:
+    """What is left of one decision's budget, in z3 resource units. A case that several candidate
+    policies may decide (no country given) settles each on the same budget, in order: the decision's
+    cost is bounded by SETTLE_TOTAL however many candidates it has (it was five times that)."""
+
+    def __init__(self, total: int | None = None):
+        self.left = SETTLE_TOTAL if total is None else total
+
+
 @dataclasses.dataclass(frozen=True)
 class SolverRun:
     """What the solver did for a decision: which solver, its version, the budget per query, how it
@@ -166,16 +175,20 @@ def coupled(policy: Policy, facts: frozenset[str]) -> frozenset[str]:
 
 
 def settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResult],
-           rlimit: int = SETTLE_RLIMIT) -> Settled:
+           rlimit: int = SETTLE_RLIMIT, budget: Budget | None = None) -> Settled:
     """Settle the undetermined outputs of a decision of `policy` for `facts` (checked engine values).
 
     Outputs that are not undetermined are kept as they are. Raises nothing for a policy the solver
-    cannot encode: the outputs are kept, and `solver.status` says why."""
+    cannot encode: the outputs are kept, and `solver.status` says why. `budget`: what the decision has
+    left (shared by the candidate policies of one case); by default SETTLE_TOTAL, scaled to `rlimit`."""
+    if budget is None:
+        budget = Budget(SETTLE_TOTAL * rlimit // SETTLE_RLIMIT)
     with _own_context(policy):
-        return _settle(policy, facts, outputs, rlimit)
+        return _settle(policy, facts, outputs, rlimit, budget)
 
 
-def _settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResult], rlimit: int) -> Settled:
+def _settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResult], rlimit: int,
+            budget: Budget) -> Settled:
     from .symbolic import z3_version  # noqa: PLC0415 - z3 only when a case leaves an output open
 
     forms = _forms(policy)
@@ -183,10 +196,12 @@ def _settle(policy: Policy, facts: dict[str, Any], outputs: dict[str, OutputResu
     open_names = [name for name, r in outputs.items() if r.status == "undetermined"]
     if not isinstance(forms, tuple):
         return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "not_encodable", 0))
+    if budget.left <= 0:  # an earlier candidate of the case spent it: not even the terms are built
+        return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "budget_exhausted", 0))
     from .symbolic_ops import CaseNotEncodable  # noqa: PLC0415
 
     try:
-        return _Query(policy, forms, facts, free, rlimit).run(outputs, open_names)
+        return _Query(policy, forms, facts, free, rlimit, budget).run(outputs, open_names)
     except _Budget as budget:
         return _fallback(policy, outputs, free, SolverRun("z3", z3_version(), rlimit, "budget_exhausted", budget.args[0]))
     except CaseNotEncodable:
@@ -211,13 +226,15 @@ def _in_order(policy: Policy, names) -> tuple[str, ...]:
 class _Query:
     """One decision's queries, on one solver that holds both copies fixed to the case's facts."""
 
-    def __init__(self, policy: Policy, forms, facts: dict[str, Any], free: list[str], rlimit: int):
+    def __init__(self, policy: Policy, forms, facts: dict[str, Any], free: list[str], rlimit: int,
+                 budget: Budget | None = None):
         from .symbolic import solver  # noqa: PLC0415
         from .symbolic_ops import Substitution, load_z3  # noqa: PLC0415
 
         self.z3 = z3 = load_z3()
         self.policy, self.facts, self.free, self.rlimit = policy, facts, free, rlimit
-        self.total, self.spent = SETTLE_TOTAL * rlimit // SETTLE_RLIMIT, 0
+        self.budget = Budget(SETTLE_TOTAL * rlimit // SETTLE_RLIMIT) if budget is None else budget
+        self.spent = 0  # by this query's solver (z3's count grows over the solver's life)
         self.one, self.two = forms
         self.queries = 0
         # A fresh context for every decision, the terms copied into it in a fixed order: z3's search
@@ -264,14 +281,17 @@ class _Query:
     def check(self, assumptions) -> bool:
         """True for sat, False for unsat; `_Budget` when the solver gives up (this query's budget or
         the decision's is spent)."""
-        left = self.total - self.spent
+        left = self.budget.left
         if left <= 0:
             raise _Budget(self.queries)
         self.queries += 1
         self.solver.set("rlimit", min(self.rlimit, left))
         result = self.solver.check(*assumptions)
         statistics = self.solver.statistics()
-        self.spent = statistics.get_key_value("rlimit count") if "rlimit count" in statistics.keys() else self.spent
+        if "rlimit count" in statistics.keys():
+            spent = statistics.get_key_value("rlimit count")
+            self.budget.left -= spent - self.spent
+            self.spent = spent
         if result == self.z3.unknown:
             raise _Budget(self.queries)
         return result == self.z3.sat

@@ -363,6 +363,10 @@ class _Writer:
         year = self.pick([f"year({base})", f"year({base}) + 1", "2024", "2026"])
         month = self.pick([f"month({base})", "1", "2", "11", "12"])
         day = self.pick([f"day({base})", "1", "28", "29", "30", "31"])
+        if base.startswith("date('") or base not in year + month + day:
+            # Nothing here reads a fact: a day that does not exist would fail in every case, which
+            # validation refuses (`expr_constant`, `date(2026, 2, 31)`). A day every month has.
+            day = self.pick(["1", "28"])
         return f"date({year}, {month}, {day})"
 
     def moment(self, depth: int) -> str:
@@ -1334,8 +1338,9 @@ def _number_value(fact, marks: Marks) -> st.SearchStrategy:
         anywhere = st.floats(low, high, allow_nan=False, allow_infinity=False)
         extremes = (1e12, -1e12, 1e-9)
     # A constant of the policy may be past what a case may give (-999_999_999_999_999 is a literal a
-    # generated policy uses): values near it are not values of a case.
-    candidates = tuple(sorted(v for v in near if _within(fact, v) and abs(v) <= CASE_NUMBER_LIMIT)) or (low,)
+    # generated policy uses): a case gives the limit instead, which still takes arithmetic out of range.
+    near = {max(-CASE_NUMBER_LIMIT, min(CASE_NUMBER_LIMIT, v)) for v in near}
+    candidates = tuple(sorted(v for v in near if _within(fact, v))) or (low,)
     rare = tuple(v for v in extremes if _within(fact, v))
     # Two draws in three at a boundary (the case's aim, or one near any constant); the extremes
     # are among those near a constant.
@@ -1351,7 +1356,8 @@ def _money_value(fact, marks: Marks) -> st.SearchStrategy:
     for c in marks.numbers:
         cents = round(c * 100)
         near |= {cents - 100, cents - 1, cents, cents + 1, cents + 100}
-    candidates = tuple(sorted(v for v in near if low <= v <= high and abs(v) <= CASE_NUMBER_LIMIT * 100)) or (low,)
+    near = {max(-CASE_NUMBER_LIMIT * 100, min(CASE_NUMBER_LIMIT * 100, v)) for v in near}  # as for numbers
+    candidates = tuple(sorted(v for v in near if low <= v <= high)) or (low,)
     extremes = tuple(v for v in (10**14, -(10**14)) if low <= v <= high)  # 10^12, the largest amount a case may give
     in_cents = st.one_of(st.sampled_from(candidates + extremes), st.integers(max(low, -(10**8)), min(high, 10**8)))
     written = st.tuples(in_cents, _sometimes(2)).map(

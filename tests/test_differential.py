@@ -11,6 +11,7 @@ rendered full-trace JSON.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import sys
 
@@ -250,3 +251,39 @@ def test_money_and_the_calendar_decide_as_the_reference_does_in_the_generated_co
     if not expected.errors and not expected.missing_facts:
         program = program_for(LIBRARY)
         assert outcome_of(program.fast(facts)) == outcome_of(program.traced(facts)[0]) == outcome_of(expected.outputs)
+
+
+OVERRIDDEN_BY_A_PRUNED_CLAUSE = """\
+policy: {id: pruned, version: 0.0.1, effective_from: '2024-01-01', title: Pruned,
+         source: {file: source.txt, sha256: SHA}}
+facts:
+  amount: {type: number, description: A number.}
+outputs:
+  status: {type: enum, values: ['yes', 'no'], default: 'no', description: The status.}
+clauses:
+- {id: low, title: Low, source: {section: Rules, quote: Low applies.}, when: amount <= 10, then: {status: 'yes'}}
+- {id: middle, title: Middle, source: {section: Rules, quote: Middle applies.}, when: amount <= 30,
+   then: {status: 'yes'}, overrides: all}
+- {id: high, title: High, source: {section: Rules, quote: High applies.}, when: amount > 30, then: {status: 'yes'}}
+"""
+
+
+def test_a_bucket_without_the_overriding_clause_decides_on_the_fast_path(tmp_path):
+    # `middle` overrides every clause, so the untraced fast path skips `high` when `middle` holds. The
+    # index leaves `middle` out of the bucket of amounts over 30: `high` read a flag no one had set there
+    # (UnboundLocalError), and every such case left the fast path for the general one.
+
+    source = b"Low applies.\nMiddle applies.\nHigh applies.\n"
+    (tmp_path / "source.txt").write_bytes(source)
+    (tmp_path / "policy.yaml").write_text(OVERRIDDEN_BY_A_PRUNED_CLAUSE.replace("SHA", hashlib.sha256(source).hexdigest()),
+                                          encoding="utf-8")
+    policy, problems = engine.load_policy(tmp_path)
+    assert problems == []
+    program = program_for(policy)
+    assert "b == 2" in program.generated(False)[0]  # the index has a bucket for amounts over 30
+    for amount, clauses in ((5, ("middle",)), (20, ("middle",)), (31, ("high",)), (31.5, ("high",))):
+        outputs = program.fast({"amount": amount})  # raises to leave the fast path
+        traced, _, _ = program.traced({"amount": amount})
+        assert outputs["status"].value == traced["status"].value == "yes"
+        assert traced["status"].clauses == clauses
+        assert_same(policy, engine.case_from_facts(policy, {"amount": amount}).facts)

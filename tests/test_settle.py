@@ -167,6 +167,27 @@ def test_a_budget_too_small_keeps_the_evaluators_answer_marked_as_such(policy_se
     assert result.missing_facts and all(r.missing for r in result.outputs.values() if r.status == "undetermined")
 
 
+def test_the_candidates_of_a_case_without_a_country_share_one_budget(monkeypatch):
+    # A case that gives no fact may be decided by the base and by each variant and version: they are
+    # settled in turn on the decision's one budget, and once it is spent the rest are not even encoded.
+    built = []
+    original = settle._Query.__init__
+
+    def counting(self, policy, *args, **kwargs):
+        built.append(policy.identity.chain_label())
+        original(self, policy, *args, **kwargs)
+
+    monkeypatch.setattr(settle._Query, "__init__", counting)
+    aqara = engine.load("aqara-returns")
+    decision = engine.evaluate(aqara, {}, trace=False)
+    candidates = engine.selection.select(aqara, {}, None, None).pool
+    assert len(candidates) == 5
+    assert decision.solver.status == "budget_exhausted"
+    assert 1 <= len(built) < len(candidates)
+    assert built == [p.identity.chain_label() for p in candidates[:len(built)]]  # in the selection's order
+    assert decision.missing_facts[:2] == ("request", "sales_channel")
+
+
 def test_a_date_past_the_solvers_bounds_keeps_the_evaluators_answer(policy_set):
     # The terms hold dates from 1901 to 2099; the engine decides later ones, and the solver steps aside.
     decision = decide(policy_set, ordered_on="2150-03-01", claimed_on="2151-04-05")

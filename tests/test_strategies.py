@@ -237,7 +237,7 @@ def test_generated_cases_reach_every_path_of_the_evaluator():
         policy = load(generated)
         return set().union(*(_outcomes(policy, facts, _decide_without_raising(policy, facts)) for facts in facts_of_cases))
 
-    assert wanted - covering(policies_with_cases(), observe, wanted, 600) == set()
+    assert wanted - covering(policies_with_cases(), observe, wanted, 1500) == set()
 
 
 BOUNDARY_SOURCE = "Rule one applies.\n"

@@ -339,8 +339,13 @@ class _Generator:
                 out.add(depth, f"{'if' if number == 0 else 'elif'} {test}:")
                 out.add(depth + 1, "pass")  # a bucket may hold no clause
                 known = leading if number < len(groups) - 1 else {}
-                # A skip decided over the whole order holds within a bucket: its clauses keep that order.
-                self.block(list(clauses), depth + 1, traced, known, skippers, flagged)
+                # A skip decided over the whole order holds within a bucket (its clauses keep that
+                # order) on the winners that run there: the prefix's and the bucket's own. A winner
+                # the bucket leaves out cannot hold in it, and its flag is never set there (reading it
+                # was an UnboundLocalError, which sent every such case to the general path).
+                present = set(prefix) | set(clauses)
+                here = {ci: kept for ci, ws in skippers.items() if (kept := tuple(w for w in ws if w in present))}
+                self.block(list(clauses), depth + 1, traced, known, here, flagged)
         else:
             out.add(depth, f"m = B{k}{'t' if traced else ''}[b](F, D, m, V, O, w{', ap' if traced else ''})")
 
