@@ -107,6 +107,14 @@ def evaluate(policy: Policy, facts: Mapping[str, Any], case_id: str = "", trace:
 _new, _set = object.__new__, object.__setattr__
 
 
+def shared_budget() -> Budget:
+    """One decision's solver budget, for the candidate policies of one case to settle on in turn
+    (`evaluate(..., budget=)`). Loads engine/settle.py, which does not load the solver."""
+    from .settle import Budget  # noqa: PLC0415 - only cases with several candidates need it
+
+    return Budget()
+
+
 def _general(program: Program, facts: dict, case_id: str, trace: bool, engine_version: str,
              settle: bool = True, budget: Budget | None = None) -> Decision:
     run = _Run(program, facts, recording=trace)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from .cases import Case
 from .constraints import shared as shared_constraints
 from .errors import CaseError, Diagnostic, EngineError, SourceLocation, did_you_mean
-from .evaluator import evaluate, in_declaration_order
+from .evaluator import evaluate, in_declaration_order, shared_budget
 from .model import Decision, OutputResult, Outputs, Policy, PolicySet, to_json_value
 from .version import ENGINE_VERSION
 
@@ -143,9 +143,7 @@ def decide(policy_set: PolicySet, case: Case, variant: str | None = None, trace:
         decision = evaluate(policy, case.facts, case.id, trace, ENGINE_VERSION, policy.constraints)
         return dataclasses.replace(decision, selection=selection.why)
     judged = shared_constraints(selection.pool) if selection.pool[0].constraints else ()
-    from .settle import Budget  # noqa: PLC0415 - a few lines, no solver: only cases with candidates need it
-
-    budget = Budget()  # the decision's, spent by the candidates in order
+    budget = shared_budget()  # the decision's, spent by the candidates in order
     decisions = [evaluate(p, case.facts, case.id, trace, ENGINE_VERSION, judged if i == 0 else (), budget=budget)
                  for i, p in enumerate(selection.pool)]
     first = decisions[0]
