@@ -357,20 +357,7 @@ def _gap(policy: Policy, facts: Mapping[str, Any], node: ast.expr, depth: int = 
 def _facts_behind(policy: Policy, facts: Mapping[str, Any], failed: FailedCondition) -> dict[str, float]:
     """The facts a failed condition depends on (through derived values), each with the gap between
     what the condition's sides were."""
-    gap = failed.gap
-    names: dict[str, float] = {}
-    pending = [r.name for r in failed.reads]
-    seen = set()
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in policy.facts:
-            names[name] = gap
-        elif name in policy.derived:
-            pending.extend(policy.derived[name].expression.names)
-    return names
+    return dict.fromkeys(policy.facts_behind([r.name for r in failed.reads]), failed.gap)
 
 
 def _shifted(actual: dt.date, shifts: list[dict]) -> list:

@@ -324,6 +324,22 @@ class Policy:
     def clause(self, clause_id: str) -> Clause | None:
         return self._by_id.get(clause_id)
 
+    def facts_behind(self, names) -> list[str]:
+        """The facts these names read, through the derived values they read: each once, in the order a
+        depth-first walk from the last name meets them."""
+        found: dict[str, None] = {}
+        pending, seen = list(names), set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in self.facts:
+                found[name] = None
+            elif name in self.derived:
+                pending.extend(self.derived[name].expression.names)
+        return list(found)
+
 
 @dataclass(frozen=True)
 class PolicySet:

@@ -111,21 +111,6 @@ def differ(ta: Term, tb: Term, out_a, out_b):
     return z3.Not(z3.Or(z3.And(z3.Not(ta.ok), z3.Not(tb.ok)), z3.And(ta.ok, tb.ok, observed)))
 
 
-def _reads(policy: Policy, name: str) -> set[str]:
-    """The facts a derived value reads, through the derived values it reads."""
-    seen, stack, facts = set(), [name], set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        if current in policy.facts:
-            facts.add(current)
-        elif current in policy.derived:
-            stack.extend(policy.derived[current].expression.names)
-    return facts
-
-
 def quantities(forms: list, facts: dict) -> list[semregion.Quantity]:
     """What a piece may be measured in: each whole-number derived value (in declaration order, before's
     first), moved by the last date or number it reads, then each int and money fact."""
@@ -148,7 +133,7 @@ def quantities(forms: list, facts: dict) -> list[semregion.Quantity]:
             if name in names or term.kind != "int":
                 continue
             names.add(name)
-            reads = _reads(form.policy, name)
+            reads = set(form.policy.facts_behind([name]))
             movable = [f for f in facts if f in reads and facts[f].fact.type in ("int", "money", "date", "datetime")]
             found_moving = moving(movable[-1]) if movable else None
             if found_moving is not None:
